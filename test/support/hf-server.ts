@@ -6,6 +6,9 @@
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { ClassifierContext, QueueControl, RetryKind } from '../../src/backends/classifier.js';
+import type { JobSettings } from '../../src/job/settings.js';
+import { DEFAULT_COLUMNS } from '../../src/job/settings.js';
 
 export interface Label {
   label: string;
@@ -94,5 +97,89 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+// ---- Helpers for driving the HF backend in tests ----
+
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
+
+/** Settings for an HF run against `server`, with waits small enough for tests. */
+export function hfTestSettings(server: { url: string } | undefined, overrides: DeepPartial<JobSettings> = {}): JobSettings {
+  const { hf, onnx, columns, ...rest } = overrides;
+  return {
+    input: '/dev/null',
+    format: 'csv',
+    delimiter: ',',
+    relaxQuotes: false,
+    textColumn: 'text',
+    backend: 'hf',
+    model: 'org/model',
+    allScores: false,
+    concurrency: 4,
+    batchSize: 1,
+    maxRetries: 6,
+    checkpoint: '/dev/null',
+    ...rest,
+    hf: {
+      ...(server ? { endpoint: `${server.url}/models/org/model` } : {}),
+      endpointType: 'hf',
+      tokenEnv: 'HF_TOKEN',
+      waitForModel: false,
+      useCache: true,
+      timeoutMs: 2_000,
+      loadingBudgetMs: 5_000,
+      backoffCapMs: 20,
+      ...hf,
+    },
+    onnx: { device: 'cpu', revision: 'main', ...onnx },
+    columns: { ...DEFAULT_COLUMNS, ...columns },
+  } as JobSettings;
+}
+
+export interface RecordedContext extends ClassifierContext {
+  controller: AbortController;
+  retries: Array<{ kind: RetryKind; waitMs: number }>;
+  statuses: Array<string | undefined>;
+  notices: string[];
+  pauses: number[];
+  concurrencyChanges: number[];
+  queue: QueueControl & { concurrency: number };
+}
+
+/** A context that records every event and queue call; the queue itself is not real (see the soak test for one that is). */
+export function recordingContext(maxConcurrency = 4): RecordedContext {
+  const controller = new AbortController();
+  const retries: RecordedContext['retries'] = [];
+  const statuses: RecordedContext['statuses'] = [];
+  const notices: string[] = [];
+  const pauses: number[] = [];
+  const concurrencyChanges: number[] = [];
+  const queue = {
+    concurrency: maxConcurrency,
+    maxConcurrency,
+    setConcurrency(n: number) {
+      queue.concurrency = Math.max(1, Math.min(maxConcurrency, n));
+      concurrencyChanges.push(queue.concurrency);
+    },
+    pauseFor(ms: number) {
+      pauses.push(ms);
+    },
+  };
+  return {
+    controller,
+    signal: controller.signal,
+    retries,
+    statuses,
+    notices,
+    pauses,
+    concurrencyChanges,
+    queue,
+    events: {
+      retry: (kind, waitMs) => retries.push({ kind, waitMs }),
+      status: (text) => statuses.push(text),
+      notice: (message) => notices.push(message),
+    },
   };
 }

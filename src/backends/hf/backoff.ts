@@ -1,0 +1,39 @@
+/** Waiting: capped, jittered, and always cut short by the run's abort signal. */
+
+import { InterruptedError } from '../../errors.js';
+
+/** First backoff step; doubles per attempt up to the cap. */
+export const BASE_BACKOFF_MS = 500;
+
+/** Full jitter (uniform in [0, min(cap, base·2^attempt)]): concurrent retries spread out instead of colliding. */
+export function backoffMs(attempt: number, capMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, BASE_BACKOFF_MS * 2 ** Math.min(attempt, 30));
+  return Math.round(random() * ceiling);
+}
+
+/** A wait the server asked for, capped; a little jitter so paused clients do not return in lockstep. */
+export function hintedWaitMs(hintMs: number, capMs: number, random: () => number = Math.random): number {
+  return Math.round(Math.min(capMs, hintMs * (1 + 0.2 * random())));
+}
+
+/** Model loading: min(estimated, cap), jittered ±25% but never above the cap. */
+export function loadingWaitMs(estimatedMs: number, capMs: number, random: () => number = Math.random): number {
+  return Math.round(Math.min(capMs, Math.min(estimatedMs, capMs) * (0.75 + 0.5 * random())));
+}
+
+/** Resolves after `ms`, or rejects with InterruptedError as soon as `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new InterruptedError());
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new InterruptedError());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

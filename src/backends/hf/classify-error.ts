@@ -1,0 +1,157 @@
+/**
+ * The error table: what an HTTP answer other than 2xx means and what to do about it. Pure: the caller
+ * owns waiting, counting and sending. Every message that may reach the user goes through `redact`.
+ */
+import type { FailureKind, RetryKind } from '../classifier.js';
+import { BackendFatalError } from '../../errors.js';
+import type { HttpAnswer } from './pool.js';
+import { preview } from './response.js';
+import { serverWaitMs } from './rate.js';
+import type { Target } from './request.js';
+
+export type Verdict =
+  /** Cold start: wait about `estimatedMs`, then ask again with x-wait-for-model. */
+  | { type: 'loading'; estimatedMs: number; message: string }
+  /** Transient: back off (or wait what the server asked) and resend, within the retry limit. */
+  | { type: 'retry'; retry: RetryKind; failure: FailureKind; message: string; serverWaitMs?: number }
+  /** This input is bad: never resend it unchanged. `keepRatio` is set when it is merely too long. */
+  | { type: 'bad_input'; message: string; keepRatio?: number }
+  | { type: 'fatal'; error: BackendFatalError };
+
+export interface ErrorContext {
+  target: Target;
+  tokenEnv: string;
+  hasToken: boolean;
+  redact(text: string): string;
+}
+
+/** Used when a 503 says "loading" without a usable estimate. */
+const DEFAULT_LOADING_MS = 20_000;
+const OLD_INFERENCE_HOST = 'api-inference.huggingface.co';
+
+export function judgeStatus(answer: HttpAnswer, ctx: ErrorContext): Verdict {
+  const { status } = answer;
+  const body = parseErrorBody(answer.text);
+  const message = ctx.redact(`HTTP ${status}: ${body.message}`);
+  const hint = serverWaitMs(answer.headers);
+  const transient = (retry: RetryKind, failure: FailureKind): Verdict => ({
+    type: 'retry',
+    retry,
+    failure,
+    message,
+    ...(hint !== undefined ? { serverWaitMs: hint } : {}),
+  });
+
+  if (status === 503 && (body.estimatedTime !== undefined || /currently loading/i.test(body.message))) {
+    const estimatedMs = body.estimatedTime !== undefined ? body.estimatedTime * 1000 : DEFAULT_LOADING_MS;
+    return { type: 'loading', estimatedMs, message };
+  }
+  if (status === 429) return transient('rate_limited', 'rate_limited');
+  if (status === 408) return transient('timeout', 'network');
+  if (status >= 500 || status === 424) return transient('server_error', 'server_error');
+  if (status === 400 || status === 413 || status === 422) {
+    const keepRatio = tooLongRatio(status, body.message);
+    return { type: 'bad_input', message, ...(keepRatio !== undefined ? { keepRatio } : {}) };
+  }
+  return { type: 'fatal', error: fatalError(answer, body.message, ctx) };
+}
+
+function fatalError(answer: HttpAnswer, serverMessage: string, ctx: ErrorContext): BackendFatalError {
+  const { status } = answer;
+  const said = ctx.redact(serverMessage);
+  const where = ctx.target.url;
+  if (status === 401 || status === 403) {
+    const problem = ctx.hasToken
+      ? `the token in ${ctx.tokenEnv} is invalid or lacks the "Make calls to Inference Providers" permission`
+      : `no token: ${ctx.tokenEnv} is not set`;
+    return new BackendFatalError(
+      `Hugging Face refused the request (HTTP ${status}: ${said}): ${problem}; create a token at ` +
+        `https://huggingface.co/settings/tokens and export it as ${ctx.tokenEnv}, then resume`,
+      'E_AUTH',
+    );
+  }
+  if (status === 402) {
+    return new BackendFatalError(
+      `Hugging Face says the Inference credits are exhausted (HTTP 402: ${said}); add credits at ` +
+        'https://huggingface.co/settings/billing or wait for the monthly reset, then resume',
+      'E_CREDITS',
+    );
+  }
+  if (status === 404) {
+    return new BackendFatalError(
+      `no model served at ${where} (HTTP 404: ${said}); check --model, or pass --endpoint for a deployed endpoint`,
+      'E_MODEL_NOT_FOUND',
+    );
+  }
+  if (status === 410) {
+    const advice =
+      new URL(where).hostname === OLD_INFERENCE_HOST
+        ? 'the old api-inference.huggingface.co API is retired: set HF_INFERENCE_ENDPOINT=https://router.huggingface.co/hf-inference or pass --endpoint'
+        : 'check --endpoint';
+    return new BackendFatalError(`endpoint ${where} is gone (HTTP 410: ${said}); ${advice}`, 'E_ENDPOINT_GONE');
+  }
+  if (status >= 300 && status < 400) {
+    const location = answer.headers.location;
+    return new BackendFatalError(
+      `endpoint ${where} redirects (HTTP ${status}${location ? ` to ${String(location)}` : ''}); pass the final URL with --endpoint`,
+      'E_ENDPOINT',
+    );
+  }
+  return new BackendFatalError(`endpoint ${where} answered HTTP ${status}: ${said}`, 'E_ENDPOINT');
+}
+
+export interface ErrorBody {
+  message: string;
+  estimatedTime?: number;
+}
+
+/** `{"error": "…" | ["…", …], "estimated_time"?: s}`, or any other body as a one-line excerpt. */
+export function parseErrorBody(text: string): ErrorBody {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { message: preview(text) };
+  }
+  if (body === null || typeof body !== 'object') return { message: preview(text) };
+  const { error, estimated_time: estimated } = body as { error?: unknown; estimated_time?: unknown };
+  let message: string;
+  if (typeof error === 'string') message = preview(error, 300);
+  else if (Array.isArray(error) && error.every((e) => typeof e === 'string')) message = preview(error.join('; '), 300);
+  else message = preview(text);
+  return {
+    message,
+    ...(typeof estimated === 'number' && Number.isFinite(estimated) && estimated >= 0 ? { estimatedTime: estimated } : {}),
+  };
+}
+
+/**
+ * If the message says the input is too long, the fraction of it to keep. Token limits are reported in
+ * tokens, which we cannot count here, so the ratio the message implies is applied to characters with a
+ * safety margin; with no numbers to go on, keep half.
+ */
+export function tooLongRatio(status: number, message: string): number | undefined {
+  const pairs: Array<[RegExp, (m: RegExpExecArray) => [limit: number, given: number]]> = [
+    // TGI/TEI: "`inputs` must have less than 512 tokens. Given: 1042"
+    [/less than (\d+) tokens\D{0,40}?(\d+)/i, (m) => [Number(m[1]), Number(m[2])]],
+    // transformers: "Token indices sequence length is longer than the specified maximum sequence length for this model (1042 > 512)"
+    [/maximum sequence length[^(]*\((\d+) > (\d+)\)/i, (m) => [Number(m[2]), Number(m[1])]],
+    // torch: "The size of tensor a (1042) must match the size of tensor b (512) at non-singleton dimension 1"
+    [/size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)/i, (m) => [Number(m[2]), Number(m[1])]],
+  ];
+  for (const [re, numbers] of pairs) {
+    const m = re.exec(message);
+    if (!m) continue;
+    const [limit, given] = numbers(m);
+    if (given > 0 && limit > 0 && limit < given) return Math.max(0.05, (limit / given) * 0.9);
+    return 0.5;
+  }
+  if (/too long|too many tokens|exceeds? the maximum|maximum (sequence |context )?length|max_length/i.test(message)) return 0.5;
+  return status === 413 ? 0.5 : undefined;
+}
+
+/** Cut a text to `ratio` of its characters, on a code-point boundary. */
+export function truncateText(text: string, ratio: number): string {
+  const chars = Array.from(text);
+  return chars.slice(0, Math.max(1, Math.floor(chars.length * ratio))).join('');
+}

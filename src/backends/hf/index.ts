@@ -1,0 +1,115 @@
+/**
+ * The Hugging Face Inference backend (serverless router, Inference Endpoints, text-embeddings-inference).
+ * This file decides what to send for a call to classify(): batches while the endpoint accepts them,
+ * bisection when a batch is rejected so only the bad rows fail, and one truncated retry for a text
+ * that is too long. Retries, waits and the error table live in send.ts and classify-error.ts.
+ */
+import type { Classifier, ClassifierContext, Outcome } from '../classifier.js';
+import type { JobSettings } from '../../job/settings.js';
+import { truncateText } from './classify-error.js';
+import { createLoadingClock } from './loading.js';
+import { createPool } from './pool.js';
+import { createAimd, createRequestLimiter } from './rate.js';
+import { createRedactor } from './redact.js';
+import { readToken, resolveTarget, teiRawScores } from './request.js';
+import { send, type Engine, type SendResult } from './send.js';
+
+export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
+
+export function createHfClassifier(
+  settings: JobSettings,
+  ctx: ClassifierContext,
+  env: NodeJS.ProcessEnv = process.env,
+): Classifier {
+  const target = resolveTarget(settings, env);
+  const token = readToken(settings, env);
+  const redact = createRedactor(token);
+  const tei = target.type === 'tei';
+  const engine: Engine = {
+    settings,
+    ctx,
+    target,
+    pool: createPool(target.origin, settings.concurrency, settings.hf.timeoutMs),
+    token,
+    errors: { target, tokenEnv: settings.hf.tokenEnv, hasToken: token !== undefined, redact },
+    shaping: {
+      ...(tei && teiRawScores(settings) && settings.functionToApply !== 'none'
+        ? { applyLocally: settings.functionToApply }
+        : {}),
+      probabilities: settings.functionToApply !== 'none' && !(tei && teiRawScores(settings)),
+      ...(settings.topK !== undefined ? { topK: settings.topK } : {}),
+    },
+    loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),
+    aimd: createAimd(ctx.queue),
+    limiter: createRequestLimiter(settings.hf.maxRequestsPerMinute),
+  };
+
+  let batchSize = Math.max(1, settings.batchSize);
+  /** Batches only ever shrink, and the user hears about it once per step. */
+  const shrinkBatches = (to: number, why: string) => {
+    if (to >= batchSize) return;
+    batchSize = to;
+    ctx.events.notice?.(
+      to === 1
+        ? `${target.url} ${why}; sending one text per request`
+        : `${target.url} ${why}; sending at most ${to} texts per request`,
+    );
+  };
+
+  async function classifyOne(text: string): Promise<Outcome> {
+    const first = await send(engine, [text]);
+    if (first.type !== 'bad_input' || first.keepRatio === undefined) return outcome(first, 0);
+    // Too long: the service told us so; one shorter attempt, never the same text again.
+    const second = await send(engine, [truncateText(text, first.keepRatio)]);
+    if (second.type === 'ok') return { ok: true, predictions: second.lists[0]!, truncated: true };
+    return second.type === 'bad_input'
+      ? { ok: false, kind: 'bad_input', error: `${second.message} (after truncating the text)` }
+      : outcome(second, 0);
+  }
+
+  async function classifyMany(texts: string[]): Promise<Outcome[]> {
+    if (texts.length === 1) return [await classifyOne(texts[0]!)];
+    if (texts.length > batchSize) {
+      const chunks: string[][] = [];
+      for (let i = 0; i < texts.length; i += batchSize) chunks.push(texts.slice(i, i + batchSize));
+      return (await Promise.all(chunks.map(classifyMany))).flat();
+    }
+    const result = await send(engine, texts);
+    if (result.type === 'count') {
+      shrinkBatches(1, `does not answer a batch with one list per text (${result.detail})`);
+      return Promise.all(texts.map(classifyOne));
+    }
+    if (result.type !== 'bad_input') return texts.map((_, i) => outcome(result, i));
+    // Bisect: halves run one after the other so a shrink decided in the first applies to the second.
+    const mid = Math.ceil(texts.length / 2);
+    const left = await classifyMany(texts.slice(0, mid));
+    const right = await classifyMany(texts.slice(mid));
+    const all = [...left, ...right];
+    // Every row is fine on its own, so it was the batch the endpoint refused.
+    if (all.every((o) => o.ok && !o.truncated)) shrinkBatches(mid, `rejected a batch of ${texts.length} (${result.message})`);
+    return all;
+  }
+
+  return {
+    get batchSize() {
+      return batchSize;
+    },
+    async classify(texts) {
+      return texts.length === 0 ? [] : classifyMany(texts);
+    },
+    close: () => engine.pool.close(),
+  };
+}
+
+function outcome(result: SendResult, index: number): Outcome {
+  switch (result.type) {
+    case 'ok':
+      return { ok: true, predictions: result.lists[index]! };
+    case 'bad_input':
+      return { ok: false, kind: 'bad_input', error: result.message };
+    case 'failed':
+      return { ok: false, kind: result.kind, error: result.error };
+    case 'count':
+      return { ok: false, kind: 'malformed_response', error: result.detail };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Where a request goes and what it carries. Pure functions: everything here is decided once from the
+ * settings (and the environment, for the token and the default host), so it can be tested without a server.
+ */
+import type { JobSettings } from '../../job/settings.js';
+import { BackendFatalError } from '../../errors.js';
+
+export const DEFAULT_INFERENCE_ENDPOINT = 'https://router.huggingface.co/hf-inference';
+
+export interface Target {
+  /** scheme://host[:port], the key of the connection pool. */
+  origin: string;
+  /** Path and query, as sent on the request line. */
+  path: string;
+  /** The full URL, for messages. */
+  url: string;
+  type: 'hf' | 'tei';
+}
+
+export function resolveTarget(settings: JobSettings, env: NodeJS.ProcessEnv): Target {
+  const type = settings.hf.endpointType;
+  let raw: string;
+  if (settings.hf.endpoint) {
+    raw = settings.hf.endpoint;
+  } else if (type === 'tei') {
+    throw new BackendFatalError(
+      '--endpoint-type tei needs --endpoint (the text-embeddings-inference server URL)',
+      'E_ENDPOINT',
+    );
+  } else if (settings.model) {
+    const base = (env.HF_INFERENCE_ENDPOINT || DEFAULT_INFERENCE_ENDPOINT).replace(/\/+$/, '');
+    // Hub ids contain one '/', which must stay a path separator; anything else is escaped.
+    raw = `${base}/models/${settings.model.split('/').map(encodeURIComponent).join('/')}`;
+  } else {
+    throw new BackendFatalError('no model to call: pass --model <hub id> or --endpoint <url>', 'E_ENDPOINT');
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new BackendFatalError(`not a valid endpoint URL: ${raw}`, 'E_ENDPOINT');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new BackendFatalError(`endpoint must be an http(s) URL: ${raw}`, 'E_ENDPOINT');
+  }
+  // TEI serves classification on /predict; accept either its base URL or the full route.
+  if (type === 'tei' && !url.pathname.replace(/\/+$/, '').endsWith('/predict')) {
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/predict`;
+  }
+  return { origin: url.origin, path: `${url.pathname}${url.search}`, url: url.href, type };
+}
+
+/** The token, read from the environment variable the job names; undefined when unset or empty. */
+export function readToken(settings: JobSettings, env: NodeJS.ProcessEnv): string | undefined {
+  const token = env[settings.hf.tokenEnv]?.trim();
+  return token ? token : undefined;
+}
+
+export function buildHeaders(
+  settings: JobSettings,
+  token: string | undefined,
+  waitForModel: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (!settings.hf.useCache) headers['x-use-cache'] = 'false';
+  if (waitForModel) headers['x-wait-for-model'] = 'true';
+  return headers;
+}
+
+/**
+ * TEI has no function_to_apply or top_k: ask it for logits whenever the user chose a function, apply that
+ * function locally (see response.ts), and cut to top_k locally. It truncates over-long inputs itself.
+ */
+export function teiRawScores(settings: JobSettings): boolean {
+  return settings.functionToApply !== undefined;
+}
+
+/** One text goes as a string; several as a list (a list of one-element lists for TEI). */
+export function buildBody(settings: JobSettings, texts: readonly string[]): string {
+  const single = texts.length === 1;
+  if (settings.hf.endpointType === 'tei') {
+    return JSON.stringify({
+      inputs: single ? texts[0] : texts.map((t) => [t]),
+      truncate: true,
+      raw_scores: teiRawScores(settings),
+    });
+  }
+  const parameters: Record<string, unknown> = {};
+  if (settings.functionToApply !== undefined) parameters.function_to_apply = settings.functionToApply;
+  if (settings.topK !== undefined) parameters.top_k = settings.topK;
+  const body: Record<string, unknown> = { inputs: single ? texts[0] : texts };
+  if (Object.keys(parameters).length > 0) body.parameters = parameters;
+  return JSON.stringify(body);
+}
