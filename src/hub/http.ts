@@ -1,0 +1,288 @@
+/**
+ * The two Hub requests a download needs, following huggingface_hub's protocol:
+ * - HEAD <endpoint>/<repo>/resolve/<revision>/<file> (following same-host redirects only) gives the commit
+ *   (X-Repo-Commit), the blob name (X-Linked-Etag for LFS files, else ETag), the size, and where the bytes
+ *   are (a CDN redirect for LFS files);
+ * - GET that location, streamed to a temporary file that is renamed into blobs/ only when complete.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { BackendFatalError } from '../errors.js';
+import { blobPath, tempName, type RepoCache } from './cache.js';
+import type { HubEnv } from './env.js';
+import { EntryNotFoundError, HubErrorCode, HubNetworkError } from './errors.js';
+import { fileProgress, type ProgressSink } from './progress.js';
+
+export interface HubHttpOptions {
+  env: HubEnv;
+  signal?: AbortSignal;
+  sink: ProgressSink;
+  /** Waits between attempts on transient failures; tests shorten them. */
+  retryDelaysMs?: readonly number[];
+}
+
+export interface FileMetadata {
+  commit: string;
+  /** Blob name; undefined when the server sent no ETag (the content hash is used instead). */
+  etag: string | undefined;
+  size: number | undefined;
+  /** Where to GET the bytes (absolute URL). */
+  location: string;
+}
+
+const DEFAULT_RETRY_DELAYS_MS = [1000, 3000];
+const MAX_REDIRECTS = 5;
+const HEAD_TIMEOUT_MS = 30_000;
+/** Between body chunks, not for the whole file: a slow link still finishes a large model. */
+const BODY_TIMEOUT_MS = 60_000;
+
+let proxyAgent: Dispatcher | undefined;
+/** undici ignores HTTPS_PROXY unless asked; huggingface_hub (requests) honours it, so do we. */
+function dispatcherFor(): Dispatcher | undefined {
+  const e = process.env;
+  if (!(e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy)) return undefined;
+  proxyAgent ??= new EnvHttpProxyAgent();
+  return proxyAgent;
+}
+
+export function resolveUrl(env: HubEnv, repoId: string, revision: string, repoPath: string): string {
+  const file = repoPath.split('/').map(encodeURIComponent).join('/');
+  return `${env.endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${file}`;
+}
+
+function baseHeaders(env: HubEnv, url: string): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': 'batchlabel (huggingface_hub-compatible)', 'accept-encoding': 'identity' };
+  // The token goes to the Hub only, never to the CDN or any other host a redirect points at.
+  if (env.token && new URL(url).origin === new URL(env.endpoint).origin) headers.authorization = `Bearer ${env.token}`;
+  return headers;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** `W/"abc"` → `abc`; anything that could escape blobs/ is refused. */
+export function normalizeEtag(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const etag = raw.replace(/^W\//, '').replace(/^"|"$/g, '');
+  return /^[A-Za-z0-9._-]{1,200}$/.test(etag) && !/^\.+$/.test(etag) ? etag : undefined;
+}
+
+/** Failures worth another attempt; a refused connection or unknown host will not fix itself in seconds. */
+class TransientError extends Error {}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+function isPermanentNetworkError(err: unknown): boolean {
+  const code = describeNetworkError(err);
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED'].includes(code);
+}
+
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new Error('aborted'));
+    }
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function withRetries<T>(what: string, opts: HubHttpOptions, attempt: () => Promise<T>): Promise<T> {
+  const delays = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const transient = err instanceof TransientError || (!(err instanceof BackendFatalError) && !isPermanentNetworkError(err));
+      if (!transient || i >= delays.length) {
+        if (err instanceof BackendFatalError) throw err;
+        const reason = err instanceof TransientError ? err.message : describeNetworkError(err);
+        throw new HubNetworkError(
+          `cannot reach ${opts.env.endpoint} to ${what} (${reason}); check the connection or HF_ENDPOINT, set HF_HUB_OFFLINE=1 to use only the local cache, or pass a local model folder`,
+        );
+      }
+      await sleep(delays[i]!, opts.signal);
+    }
+  }
+}
+
+/** Turn a Hub error status into the one line the user needs (huggingface_hub's X-Error-Code values). */
+function statusError(status: number, errorCode: string | undefined, repoId: string, revision: string, repoPath: string, env: HubEnv, commit: string | undefined): Error {
+  if (status === 429 || status >= 500) return new TransientError(`HTTP ${status}`);
+  if (errorCode === 'GatedRepo') {
+    return new BackendFatalError(
+      `${repoId} is a gated model: accept its terms on ${env.endpoint}/${repoId} and set HF_TOKEN to a token of that account`,
+      HubErrorCode.auth,
+    );
+  }
+  if (errorCode === 'RepoNotFound' || (status === 401 && !env.token)) {
+    return new BackendFatalError(
+      `model ${repoId} was not found on ${env.endpoint} (if it is private, set HF_TOKEN; if it is a local folder, check the path)`,
+      HubErrorCode.notFound,
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new BackendFatalError(`${env.endpoint} refused the token in HF_TOKEN for ${repoId} (HTTP ${status}): check that it is valid and can read this repository`, HubErrorCode.auth);
+  }
+  if (errorCode === 'RevisionNotFound') {
+    return new BackendFatalError(`model ${repoId} has no revision "${revision}" on ${env.endpoint}`, HubErrorCode.notFound);
+  }
+  if (status === 404) {
+    return new EntryNotFoundError(`model ${repoId} has no file ${repoPath} at revision "${revision}" on ${env.endpoint}`, commit);
+  }
+  return new BackendFatalError(`${env.endpoint} answered HTTP ${status} for ${repoId}/${repoPath}`, HubErrorCode.response);
+}
+
+/**
+ * Where a file is and which blob it is. Throws EntryNotFoundError for a file the repository does not
+ * have, so callers can try the next candidate.
+ */
+export async function fetchFileMetadata(repoId: string, revision: string, repoPath: string, opts: HubHttpOptions): Promise<FileMetadata> {
+  return withRetries(`download ${repoId}`, opts, async () => {
+    let url = resolveUrl(opts.env, repoId, revision, repoPath);
+    let commit: string | undefined;
+    let etag: string | undefined;
+    let size: number | undefined;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const res = await request(url, {
+        method: 'HEAD',
+        headers: baseHeaders(opts.env, url),
+        signal: opts.signal,
+        headersTimeout: HEAD_TIMEOUT_MS,
+        bodyTimeout: HEAD_TIMEOUT_MS,
+        dispatcher: dispatcherFor(),
+      });
+      await res.body.dump();
+      const h = res.headers;
+      // The first answer (the Hub's own) carries the commit and the LFS hash even when it redirects.
+      commit ??= header(h, 'x-repo-commit');
+      etag ??= normalizeEtag(header(h, 'x-linked-etag') ?? header(h, 'etag'));
+      const sizeHeader = header(h, 'x-linked-size') ?? header(h, 'content-length');
+      if (size === undefined && sizeHeader !== undefined && /^\d+$/.test(sizeHeader)) size = Number(sizeHeader);
+      const location = header(h, 'location');
+      if (res.statusCode >= 300 && res.statusCode < 400 && location) {
+        const next = new URL(location, url);
+        // Same host: a renamed repository or the Hub's resolve cache; follow it for the metadata. Another host
+        // is the CDN holding the bytes: stop here, that is where the GET goes.
+        if (next.origin !== new URL(url).origin) {
+          return finish(next.toString());
+        }
+        url = next.toString();
+        continue;
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) return finish(url);
+      throw statusError(res.statusCode, header(h, 'x-error-code'), repoId, revision, repoPath, opts.env, commit);
+    }
+    throw new BackendFatalError(`too many redirects resolving ${repoId}/${repoPath} on ${opts.env.endpoint}`, HubErrorCode.response);
+
+    function finish(location: string): FileMetadata {
+      if (!commit) {
+        throw new BackendFatalError(
+          `${opts.env.endpoint} does not answer like the Hugging Face Hub (no X-Repo-Commit header for ${repoId}/${repoPath}); check HF_ENDPOINT`,
+          HubErrorCode.response,
+        );
+      }
+      return { commit, etag, size, location };
+    }
+  });
+}
+
+/**
+ * Download a file into blobs/ and return its blob name. The bytes land in a unique temporary file first,
+ * so an interrupted download never leaves a truncated blob behind.
+ */
+export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: string, opts: HubHttpOptions): Promise<string> {
+  const blobsDir = path.dirname(blobPath(repo, 'x'));
+  try {
+    await fs.mkdir(blobsDir, { recursive: true });
+  } catch (err) {
+    throw cacheError(blobsDir, err);
+  }
+  return withRetries(`download ${label}`, opts, async () => {
+    const tmp = tempName(path.join(blobsDir, meta.etag ?? 'download'));
+    let progress: ReturnType<typeof fileProgress> | undefined;
+    try {
+      const res = await getFollowingRedirects(meta.location, opts);
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw res.statusCode === 429 || res.statusCode >= 500
+          ? new TransientError(`HTTP ${res.statusCode}`)
+          : new BackendFatalError(`${label}: download answered HTTP ${res.statusCode}`, HubErrorCode.response);
+      }
+      const hash = meta.etag ? undefined : createHash('sha256');
+      const fh = await fs.open(tmp, 'w').catch((err: unknown) => {
+        throw cacheError(blobsDir, err);
+      });
+      let received = 0;
+      progress = fileProgress(opts.sink, label, meta.size);
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          await fh.write(chunk).catch((err: unknown) => {
+            throw cacheError(blobsDir, err);
+          });
+          hash?.update(chunk);
+          received += chunk.length;
+          progress.update(received);
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (meta.size !== undefined && received !== meta.size) {
+        throw new TransientError(`received ${received} of ${meta.size} bytes`);
+      }
+      const etag = meta.etag ?? hash!.digest('hex');
+      await fs.rename(tmp, blobPath(repo, etag));
+      progress.done();
+      return etag;
+    } catch (err) {
+      progress?.fail();
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  });
+}
+
+async function getFollowingRedirects(start: string, opts: HubHttpOptions): Promise<Dispatcher.ResponseData> {
+  let url = start;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await request(url, {
+      method: 'GET',
+      headers: baseHeaders(opts.env, url),
+      signal: opts.signal,
+      headersTimeout: HEAD_TIMEOUT_MS,
+      bodyTimeout: BODY_TIMEOUT_MS,
+      dispatcher: dispatcherFor(),
+    });
+    const location = header(res.headers, 'location');
+    if (res.statusCode >= 300 && res.statusCode < 400 && location) {
+      await res.body.dump();
+      url = new URL(location, url).toString();
+      continue;
+    }
+    return res;
+  }
+  throw new BackendFatalError(`too many redirects downloading ${start}`, HubErrorCode.response);
+}
+
+export function cacheError(where: string, err: unknown): BackendFatalError {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  return new BackendFatalError(
+    `cannot write the Hugging Face cache at ${where} (${code}); set HF_HUB_CACHE to a writable folder`,
+    HubErrorCode.cache,
+  );
+}
