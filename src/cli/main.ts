@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
+import { exportResults } from '../export/export.js';
+import { JOB_OPTIONS, type JobValues } from '../job/options.js';
+import { num } from './format.js';
+import { runCommand } from './run-command.js';
+import { printStatus, statusReport } from './status-command.js';
+import { openTarget } from './target.js';
+import path from 'node:path';
+
+const EXIT_CODES = `Exit codes:
+  0    every row labeled
+  4    finished, but some rows failed (see \`batchlabel status\`; retry them with --retry-failed)
+  1    fatal: bad credentials, unknown model, unreadable input, bad job file, checkpoint mismatch
+  2    usage error
+  130  interrupted by Ctrl-C or SIGTERM (run the same command again to resume)`;
+
+const RUN_EPILOGUE = `A job file is JSON whose keys are the flags in camelCase, e.g.
+  {"input": "../data/reviews.csv", "textColumn": "text", "model": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+   "output": "../out/reviews-labeled.csv"}
+Relative paths in a job file are relative to the job file. Flags override the file.
+
+The token is read from $HF_TOKEN (or the variable named by --token-env) and is never written anywhere.
+Results are checkpointed in SQLite as they arrive: after a crash, Ctrl-C or reboot, the same command resumes
+where it stopped. Identical texts are classified once.
+
+${EXIT_CODES}`;
+
+function addJobOptions(y: Argv): Argv {
+  for (const o of JOB_OPTIONS) {
+    y.option(o.flag, {
+      type: o.type,
+      group: `${o.group}:`,
+      describe: o.defaultText ? `${o.describe} [default: ${o.defaultText}]` : o.describe,
+      ...(o.choices ? { choices: o.choices } : {}),
+    });
+  }
+  return y;
+}
+
+function jobValues(argv: Record<string, unknown>): JobValues {
+  const out: JobValues = {};
+  for (const o of JOB_OPTIONS) {
+    const v = argv[o.key];
+    if (v !== undefined) out[o.key] = v as string | number | boolean;
+  }
+  return out;
+}
+
+function fail(err: unknown): never {
+  if (err instanceof BatchlabelError) {
+    process.stderr.write(`batchlabel: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`batchlabel: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(ExitCode.fatal);
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('batchlabel')
+    .usage('$0 <command> [options]\n\nLabel large CSV/JSONL datasets with Hugging Face text-classification models, resumably.')
+    .command(
+      'run [job]',
+      'Label a dataset (resumes automatically if a checkpoint exists)',
+      (y) =>
+        addJobOptions(y.positional('job', { type: 'string', describe: 'Job file (JSON); flags override its settings' }))
+          .option('restart', { type: 'boolean', describe: 'Discard the checkpoint and start over', group: 'Behaviour:' })
+          .option('retry-failed', { type: 'boolean', describe: 'Re-attempt only the rows that failed', group: 'Behaviour:' })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No progress or summary on stderr', group: 'Behaviour:' })
+          .option('json', { type: 'boolean', describe: 'Print a machine-readable summary on stdout', group: 'Behaviour:' })
+          .example('$0 run jobs/reviews-sentiment.json', 'run a job file')
+          .example('$0 run --input reviews.csv --text-column body --model distilbert/distilbert-base-uncased-finetuned-sst-2-english --output labeled.csv', 'everything as flags')
+          .example('$0 run --backend onnx --model ./my-model --input reviews.jsonl --output labeled.jsonl', 'local model, no network')
+          .example('$0 run jobs/reviews-sentiment.json --limit 100 --output trial.csv', 'a quick trial on the first 100 rows')
+          .epilogue(RUN_EPILOGUE),
+      async (argv) => {
+        const code = await runCommand({
+          job: argv.job as string | undefined,
+          values: jobValues(argv),
+          restart: argv.restart === true,
+          retryFailed: argv['retry-failed'] === true,
+          quiet: argv.quiet === true,
+          json: argv.json === true,
+        });
+        process.exitCode = code;
+      },
+    )
+    .command(
+      'status <target>',
+      'Show progress, failures and settings of a job (checkpoint file or job file)',
+      (y) =>
+        y
+          .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
+          .option('json', { type: 'boolean', describe: 'Machine-readable output' })
+          .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
+      (argv) => {
+        const { store, settings } = openTarget(argv.target as string);
+        try {
+          const report = statusReport(store, settings);
+          if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          else printStatus(report, (s) => process.stdout.write(`${s}\n`));
+          process.exitCode = !report.finished ? 3 : report.rows.failed ? ExitCode.someRowsFailed : ExitCode.ok;
+        } finally {
+          store.close();
+        }
+      },
+    )
+    .command(
+      'export <target>',
+      'Write the scored CSV/JSONL of a job (checkpoint file or job file)',
+      (y) =>
+        y
+          .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
+          .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
+          .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
+          .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' }),
+      async (argv) => {
+        const { store, settings } = openTarget(argv.target as string);
+        try {
+          const output = argv.output !== undefined ? path.resolve(argv.output as string) : settings.output;
+          if (!output) throw new UsageError('no output: pass --output FILE.');
+          const fmt = (argv['output-format'] as 'csv' | 'jsonl' | undefined) ?? (/\.jsonl$|\.ndjson$/i.test(output) ? 'jsonl' : /\.(csv|tsv)$/i.test(output) ? 'csv' : undefined);
+          if (!fmt) throw new UsageError(`cannot tell the format of ${output} from its extension; pass --output-format csv or jsonl.`);
+          const r = await exportResults(store, settings, { output, format: fmt, partial: argv.partial === true });
+          if (!argv.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
+        } finally {
+          store.close();
+        }
+      },
+    )
+    .demandCommand(1, 'Name a command: run, status or export.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .epilogue(EXIT_CODES)
+    .fail((msg, err) => {
+      if (err) fail(err);
+      process.stderr.write(`batchlabel: ${msg}\nRun \`batchlabel --help\` (or \`batchlabel <command> --help\`) for usage.\n`);
+      process.exit(ExitCode.usage);
+    })
+    .parseAsync();
+}
+
+main().catch(fail);

@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { JobFileError, UsageError } from '../errors.js';
+import { JOB_OPTIONS, type JobValues } from './options.js';
+import { DEFAULT_COLUMNS, type JobSettings } from './settings.js';
+import type { FunctionToApply } from '../backends/classifier.js';
+
+const PATH_KEYS = ['input', 'output', 'checkpoint'];
+
+/** Reads a JSON job file; relative paths in it are relative to the file, so job files can be moved with their data. */
+export function loadJobFile(file: string): JobValues {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new JobFileError(`${file}: cannot read the job file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new JobFileError(`${file}: not valid JSON: ${(err as Error).message}. A job file is a JSON object such as {"input": "reviews.csv", "textColumn": "text", "model": "..."}.`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new JobFileError(`${file}: a job file must be a JSON object of settings, e.g. {"input": "reviews.csv"}.`);
+  }
+  const dir = path.dirname(path.resolve(file));
+  const out: JobValues = {};
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    if (key.startsWith('$') || key === 'description') continue; // room for "$schema" and notes
+    const spec = JOB_OPTIONS.find((o) => o.key === key);
+    if (!spec) {
+      const close = JOB_OPTIONS.find((o) => o.key.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+      throw new JobFileError(`${file}: unknown setting "${key}".${close ? ` Did you mean "${close.key}"?` : ''} Settings are the run flags in camelCase (see \`batchlabel run --help\`).`);
+    }
+    if (typeof value !== spec.type) throw new JobFileError(`${file}: "${key}" must be a ${spec.type}, got ${JSON.stringify(value)}.`);
+    if (spec.choices && !spec.choices.includes(value as string)) throw new JobFileError(`${file}: "${key}" must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(value)}.`);
+    out[key] = PATH_KEYS.includes(key) ? path.resolve(dir, value as string) : (value as string | number | boolean);
+  }
+  return out;
+}
+
+function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.csv' || ext === '.tsv') return 'csv';
+  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
+  throw new UsageError(`cannot tell the format of ${file} from its extension; pass --${what} csv or --${what} jsonl.`);
+}
+
+function positiveInt(v: unknown, flag: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`--${flag} must be a whole number ≥ ${min}, got ${String(v)}.`);
+  return v;
+}
+
+function seconds(v: unknown, flag: string, fallback: number): number {
+  if (v === undefined) return fallback * 1000;
+  if (typeof v !== 'number' || !(v > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${String(v)}.`);
+  return Math.round(v * 1000);
+}
+
+/** Job file values, overridden by flags, completed with defaults. */
+export function resolveSettings(values: JobValues): JobSettings {
+  const v = values;
+  if (typeof v.input !== 'string' || v.input === '') {
+    throw new UsageError('no input: pass --input FILE, or a job file with "input" (e.g. `batchlabel run jobs/reviews-sentiment.json`).');
+  }
+  const input = path.resolve(v.input);
+  const format = (v.format as JobSettings['format'] | undefined) ?? formatFromExtension(input, 'format');
+  const output = typeof v.output === 'string' ? path.resolve(v.output) : undefined;
+  const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
+  const backend = (v.backend as JobSettings['backend'] | undefined) ?? 'hf';
+  let delimiter = (v.delimiter as string | undefined) ?? (path.extname(input).toLowerCase() === '.tsv' ? '\t' : ',');
+  if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
+  if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
+  const topK = positiveInt(v.topK, 'top-k');
+  const checkpoint = typeof v.checkpoint === 'string'
+    ? path.resolve(v.checkpoint)
+    : output
+      ? path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`)
+      : `${input}.batchlabel.sqlite`;
+  if (backend === 'hf' && v.model === undefined && v.endpoint === undefined) {
+    throw new UsageError('the hf backend needs --model MODEL_ID (e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english) or --endpoint URL.');
+  }
+  if (v.endpoint !== undefined && !/^https?:\/\//.test(v.endpoint as string)) {
+    throw new UsageError(`--endpoint must be an http(s) URL, got ${JSON.stringify(v.endpoint)}.`);
+  }
+  const columns = {
+    label: (v.labelColumn as string | undefined) ?? DEFAULT_COLUMNS.label,
+    score: (v.scoreColumn as string | undefined) ?? DEFAULT_COLUMNS.score,
+    scorePrefix: (v.scorePrefix as string | undefined) ?? DEFAULT_COLUMNS.scorePrefix,
+    truncated: (v.truncatedColumn as string | undefined) ?? DEFAULT_COLUMNS.truncated,
+    error: (v.errorColumn as string | undefined) ?? DEFAULT_COLUMNS.error,
+  };
+  const names = [columns.label, columns.score, columns.truncated, columns.error];
+  if (new Set(names).size !== names.length) throw new UsageError(`the added column names must differ: ${names.join(', ')}.`);
+
+  return {
+    input,
+    format,
+    delimiter,
+    relaxQuotes: v.relaxQuotes === true,
+    textColumn: (v.textColumn as string | undefined) ?? 'text',
+    idColumn: v.idColumn as string | undefined,
+    backend,
+    model: v.model as string | undefined,
+    hf: {
+      endpoint: v.endpoint as string | undefined,
+      endpointType: (v.endpointType as 'hf' | 'tei' | undefined) ?? 'hf',
+      tokenEnv: (v.tokenEnv as string | undefined) ?? 'HF_TOKEN',
+      waitForModel: v.waitForModel === true,
+      useCache: v.cache !== false,
+      maxRequestsPerMinute: positiveInt(v.maxRequestsPerMinute, 'max-requests-per-minute'),
+      timeoutMs: seconds(v.timeout, 'timeout', 120),
+      loadingBudgetMs: seconds(v.loadingBudget, 'loading-budget', 600),
+      backoffCapMs: seconds(v.backoffCap, 'backoff-cap', 60),
+    },
+    onnx: {
+      onnxFile: v.onnxFile as string | undefined,
+      device: (v.device as 'cpu' | 'cuda' | undefined) ?? 'cpu',
+      revision: (v.revision as string | undefined) ?? 'main',
+    },
+    topK,
+    functionToApply: v.functionToApply as FunctionToApply | undefined,
+    allScores: v.allScores === true,
+    concurrency: positiveInt(v.concurrency, 'concurrency') ?? (backend === 'hf' ? 8 : 2),
+    batchSize: positiveInt(v.batchSize, 'batch-size') ?? (backend === 'hf' ? 1 : 32),
+    maxRetries: positiveInt(v.maxRetries, 'max-retries', 0) ?? 6,
+    limit: positiveInt(v.limit, 'limit'),
+    output,
+    outputFormat,
+    checkpoint,
+    columns,
+  };
+}
+
+export function drainMs(values: JobValues): number {
+  return seconds(values.drainTimeout, 'drain-timeout', 15);
+}

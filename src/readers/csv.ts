@@ -1,0 +1,120 @@
+import { createReadStream } from 'node:fs';
+import { parse, type Info } from 'csv-parse';
+import { InputError } from '../errors.js';
+import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
+
+type Parsed = { record: string[]; info: Info };
+
+function parser(opts: ReaderOptions, bom: boolean) {
+  return parse({
+    delimiter: opts.delimiter ?? ',',
+    bom,
+    info: true,
+    relax_column_count: true, // a row with the wrong field count is a failed row, not a crashed run
+    relax_quotes: opts.relaxQuotes ?? false,
+    skip_empty_lines: true,
+  });
+}
+
+function parseError(path: string, err: unknown, baseLine: number): InputError {
+  const e = err as { message?: string; code?: string; lines?: number };
+  const line = typeof e.lines === 'number' ? ` line ${baseLine + e.lines}` : '';
+  const msg = (e.message ?? String(err)).replace(/ at line \d+/, '');
+  const hint = e.code?.includes('QUOTE')
+    ? ' Fix the quoting there (a field with a quote must be wrapped in quotes, inner quotes doubled), or pass --relax-quotes.'
+    : '';
+  return new InputError(`${path}${line}: cannot parse CSV: ${msg}.${hint}`);
+}
+
+/** Reads only the header row (the first record), without touching the rest of the file. */
+export async function readCsvHeader(opts: ReaderOptions): Promise<string[]> {
+  const stream = createReadStream(opts.path);
+  const p = parser(opts, true);
+  stream.pipe(p);
+  try {
+    for await (const { record } of p as AsyncIterable<Parsed>) return record;
+  } catch (err) {
+    throw parseError(opts.path, err, 0);
+  } finally {
+    stream.destroy();
+    p.destroy();
+  }
+  throw new InputError(`${opts.path}: the file is empty; a CSV input needs a header row naming its columns.`);
+}
+
+function columnIndex(header: string[], name: string, path: string, what: string): number {
+  const i = header.indexOf(name);
+  if (i < 0) {
+    throw new InputError(
+      `${path}: no column "${name}" (${what}). Columns: ${header.map((h) => JSON.stringify(h)).join(', ')}. Pass the right one with --${what}.`,
+    );
+  }
+  return i;
+}
+
+export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<RowSource> {
+  const header = await readCsvHeader(opts);
+  const textIndex = columnIndex(header, opts.textColumn, opts.path, 'text-column');
+  const idIndex = opts.idColumn === undefined ? -1 : columnIndex(header, opts.idColumn, opts.path, 'id-column');
+
+  const atStart = from.byte === 0;
+  const stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
+  const p = parser(opts, atStart);
+  stream.on('error', (err) => p.destroy(err));
+  stream.pipe(p);
+
+  // csv-parse counts bytes and lines from the start of what it is fed: add where we started.
+  const baseByte = from.byte;
+  const baseLine = from.line - 1;
+  let consumed = from.byte;
+
+  async function* rows(): AsyncGenerator<InputRow> {
+    let ordinal = from.ordinal;
+    let prevBytes = 0;
+    let prevLines = 0;
+    let skipHeader = atStart;
+    try {
+      for await (const { record, info } of p as AsyncIterable<Parsed>) {
+        const row: InputRow = {
+          ordinal,
+          line: baseLine + prevLines + 1,
+          nextLine: baseLine + info.lines + 1,
+          byteStart: baseByte + prevBytes,
+          byteEnd: baseByte + info.bytes,
+          record,
+        };
+        prevBytes = info.bytes;
+        prevLines = info.lines;
+        consumed = row.byteEnd;
+        if (skipHeader) {
+          skipHeader = false;
+          continue;
+        }
+        ordinal++;
+        if (record.length !== header.length) {
+          row.error = `expected ${header.length} fields (as in the header), found ${record.length}`;
+        } else {
+          const text = record[textIndex]!;
+          if (text.trim() === '') row.error = `empty text in column "${opts.textColumn}"`;
+          else row.text = text;
+        }
+        if (idIndex >= 0 && idIndex < record.length) row.id = record[idIndex];
+        yield row;
+      }
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      if ((err as NodeJS.ErrnoException).code?.startsWith('CSV_')) throw parseError(opts.path, err, baseLine);
+      throw new InputError(`${opts.path}: cannot read: ${(err as Error).message}`);
+    }
+  }
+
+  return {
+    header,
+    rows: rows(),
+    bytesRead: () => consumed,
+    close: () => {
+      stream.destroy();
+      p.destroy();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { stat } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { openCsv } from './csv.js';
+import { openJsonl } from './jsonl.js';
+import type { ReadPosition, RowSource } from './types.js';
+import { START } from './types.js';
+import type { JobSettings } from '../job/settings.js';
+
+export type { InputRow, ReadPosition, RowSource } from './types.js';
+export { START } from './types.js';
+
+/** Opens the job's input at `from` (a resumed run starts past the finished part of the file). */
+export async function openInput(s: Pick<JobSettings, 'input' | 'format' | 'textColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes'>, from: ReadPosition = START): Promise<RowSource> {
+  try {
+    const st = await stat(s.input);
+    if (!st.isFile()) throw new InputError(`${s.input}: not a file.`);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${s.input}: cannot read the input (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path given with --input.`);
+  }
+  const opts = { path: s.input, textColumn: s.textColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes };
+  return s.format === 'csv' ? openCsv(opts, from) : openJsonl(opts, from);
+}

@@ -1,0 +1,48 @@
+/** One data row of the input, as the pipeline sees it. */
+export interface InputRow {
+  /** 0-based data-row ordinal (the header is not a row; blank lines are not rows). */
+  ordinal: number;
+  /** 1-based line where the row starts, for messages. */
+  line: number;
+  /** Line where the next row starts; with byteEnd it is where a resumed read begins. */
+  nextLine: number;
+  byteStart: number;
+  byteEnd: number;
+  /** The text to classify; absent when the row is bad. */
+  text?: string;
+  /** The id column's value, when one is configured. */
+  id?: string;
+  /** Why the row cannot be classified (wrong field count, bad JSON, missing or empty text). */
+  error?: string;
+  /** The row as read: CSV fields, or the JSONL line without its line ending. Exporters need it. */
+  record: string[] | string;
+  /** JSONL: the parsed object (absent when the line is not a JSON object). */
+  object?: Record<string, unknown>;
+}
+
+/** Where to start reading: row `ordinal` begins at byte `byte`, on line `line`. */
+export interface ReadPosition {
+  ordinal: number;
+  byte: number;
+  line: number;
+}
+
+export const START: ReadPosition = { ordinal: 0, byte: 0, line: 1 };
+
+export interface RowSource {
+  /** CSV header (null for JSONL). */
+  header: string[] | null;
+  rows: AsyncIterable<InputRow>;
+  /** Bytes consumed so far (absolute position in the file). */
+  bytesRead(): number;
+  close(): void;
+}
+
+export interface ReaderOptions {
+  path: string;
+  textColumn: string;
+  idColumn?: string;
+  /** CSV only. */
+  delimiter?: string;
+  relaxQuotes?: boolean;
+}

@@ -1,0 +1,54 @@
+import { CheckpointError } from '../errors.js';
+import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
+import { resultSettings, type JobSettings } from '../job/settings.js';
+import { Checkpoint } from '../store/checkpoint.js';
+
+function describe(v: unknown): string {
+  return v === null || v === undefined ? '(unset)' : JSON.stringify(v);
+}
+
+/**
+ * Opens the job's checkpoint and makes sure it belongs to this input and these settings: resuming with
+ * other data or another model would mix two jobs' results in one export.
+ */
+export async function openJobCheckpoint(
+  settings: JobSettings,
+  opts: { restart: boolean; notice: (msg: string) => void },
+): Promise<{ store: Checkpoint; fingerprint: InputFingerprint; resumed: boolean }> {
+  const fingerprint = await fingerprintInput(settings.input);
+  const store = Checkpoint.open(settings.checkpoint, { create: true });
+  try {
+    const before = store.getMeta<InputFingerprint>('fingerprint');
+    if (before && opts.restart) {
+      const { done, failed } = store.counts();
+      opts.notice(`--restart: discarding ${done + failed} finished rows in ${settings.checkpoint} and starting over.`);
+      store.clear();
+    } else if (before) {
+      const changes: string[] = [];
+      if (before.size !== fingerprint.size) changes.push(`the input changed size (${before.size} → ${fingerprint.size} bytes)`);
+      else if (before.sample !== fingerprint.sample) changes.push('the input content changed');
+      const was = store.getMeta<Record<string, unknown>>('result_settings') ?? {};
+      const now = resultSettings(settings);
+      for (const key of Object.keys(now)) {
+        if (JSON.stringify(was[key] ?? null) !== JSON.stringify(now[key] ?? null)) changes.push(`${key} changed (${describe(was[key])} → ${describe(now[key])})`);
+      }
+      if (changes.length) {
+        const { done, failed } = store.counts();
+        throw new CheckpointError(
+          `${settings.checkpoint} belongs to another job: ${changes.join('; ')}. Resuming would mix results. Run with --restart to discard its ${done + failed} finished rows, or pass another --checkpoint.`,
+        );
+      }
+    }
+    const resumed = before !== undefined && !opts.restart;
+    store.setMeta({
+      fingerprint,
+      result_settings: resultSettings(settings),
+      settings,
+      ...(resumed ? {} : { created_at: new Date().toISOString() }),
+    });
+    return { store, fingerprint, resumed };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+import type PQueue from 'p-queue';
+import type { QueueControl } from '../backends/classifier.js';
+
+/** The runner's p-queue as backends see it: AIMD concurrency and whole-queue pauses (429). */
+export function queueControl(queue: PQueue, maxConcurrency: number, signal: AbortSignal): QueueControl {
+  let pausedUntil = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const resume = () => {
+    timer = undefined;
+    const left = pausedUntil - Date.now();
+    if (left > 0) timer = setTimeout(resume, left);
+    else queue.start();
+  };
+  signal.addEventListener('abort', () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  });
+  return {
+    get concurrency() {
+      return queue.concurrency;
+    },
+    maxConcurrency,
+    setConcurrency(n: number) {
+      queue.concurrency = Math.max(1, Math.min(maxConcurrency, Math.floor(n)));
+    },
+    pauseFor(ms: number) {
+      if (signal.aborted) return;
+      pausedUntil = Math.max(pausedUntil, Date.now() + ms);
+      queue.pause();
+      if (!timer) timer = setTimeout(resume, Math.max(0, pausedUntil - Date.now()));
+    },
+  };
+}

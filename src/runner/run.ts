@@ -1,0 +1,267 @@
+import PQueue from 'p-queue';
+import { createClassifier } from '../backends/index.js';
+import type { Classifier, ClassifierEvents, Outcome, Prediction } from '../backends/classifier.js';
+import { hashText } from '../job/fingerprint.js';
+import type { JobSettings } from '../job/settings.js';
+import { openInput, type InputRow } from '../readers/index.js';
+import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
+import { Frontier } from './frontier.js';
+import { queueControl } from './queue-control.js';
+import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from './writer.js';
+
+/** Live figures of a run, read by the progress line and the final summary. */
+export interface RunStats {
+  startedAt: number;
+  /** Known once the whole input has been read (in this or an earlier run). */
+  rowsTotal: number | undefined;
+  bytesTotal: number;
+  bytesRead: number;
+  /** Rows finished by earlier runs. */
+  finishedBefore: number;
+  /** Rows finished by this run: labeled, failed, and labeled from an identical text's result. */
+  done: number;
+  failed: number;
+  reused: number;
+  retries: Record<string, number>;
+  concurrency: number;
+  status: string | undefined;
+}
+
+export interface RunOptions {
+  /** Aborted on the first Ctrl-C: stop reading, let in-flight work finish (up to drainMs), commit. */
+  stop: AbortSignal;
+  drainMs: number;
+  retryFailed: boolean;
+  events?: { notice?(msg: string): void };
+  writer?: WriterOptions;
+}
+
+export interface RunResult {
+  state: 'completed' | 'interrupted';
+  stats: RunStats;
+}
+
+interface Pending {
+  key: string;
+  hash: Buffer;
+  text: string;
+  rows: InputRow[];
+}
+
+/** The open job's handle for a hard exit (second Ctrl-C): commit what is buffered, synchronously. */
+export interface RunHandle {
+  flushNow(): void;
+}
+
+function keepAllScores(s: JobSettings): boolean {
+  return s.allScores || (s.topK ?? 1) > 1;
+}
+
+/**
+ * Streams the input through a bounded queue into the classifier and checkpoints every result.
+ * Reading pauses while the queue is full, so memory is bounded by the queue, not by the file.
+ */
+export async function runJob(
+  settings: JobSettings,
+  store: Checkpoint,
+  opts: RunOptions,
+  handle?: (h: RunHandle) => void,
+): Promise<RunResult> {
+  const notice = opts.events?.notice ?? (() => {});
+  let from = store.frontier();
+  if (opts.retryFailed) {
+    const r = store.resetFailed();
+    if (r.count) notice(`--retry-failed: retrying ${r.count} failed rows.`);
+    from = r.from;
+  }
+  const counts = store.counts();
+  const totalMeta = store.getMeta<number>('rows_total');
+  const stats: RunStats = {
+    startedAt: Date.now(),
+    rowsTotal: totalMeta !== undefined && settings.limit === undefined ? totalMeta : undefined,
+    bytesTotal: store.getMeta<{ size: number }>('fingerprint')?.size ?? 0,
+    bytesRead: from.byte,
+    finishedBefore: counts.done + counts.failed,
+    done: 0,
+    failed: 0,
+    reused: 0,
+    retries: {},
+    concurrency: settings.concurrency,
+    status: undefined,
+  };
+
+  const abort = new AbortController(); // cancels backend work: fatal error, or drain time is up
+  const events: ClassifierEvents = {
+    retry: (kind) => {
+      stats.retries[kind] = (stats.retries[kind] ?? 0) + 1;
+    },
+    status: (text) => {
+      stats.status = text;
+    },
+    notice,
+  };
+
+  const queue = new PQueue({ concurrency: settings.concurrency });
+  const control = queueControl(queue, settings.concurrency, abort.signal);
+  let classifier: Classifier | undefined;
+  const runId = store.startRun();
+  const frontier = new Frontier(from);
+  const recent = new Map<string, StoredResult>(); // finished but not yet committed: dedupe must see them
+  let lastRunUpdate = 0;
+  const updateRun = (state: 'running' | 'completed' | 'interrupted' | 'failed') =>
+    store.updateRun(runId, {
+      endedAt: new Date().toISOString(),
+      state,
+      rowsDone: stats.done,
+      rowsFailed: stats.failed,
+      rowsReused: stats.reused,
+      wallMs: Date.now() - stats.startedAt,
+      retries: stats.retries,
+    });
+  const writer = new CheckpointWriter(store, frontier, () => ({}), opts.writer ?? DEFAULT_WRITER, () => {
+    recent.clear();
+    if (Date.now() - lastRunUpdate > 1000) {
+      lastRunUpdate = Date.now();
+      updateRun('running');
+    }
+  });
+  handle?.({ flushNow: () => writer.flush() });
+
+  const keepAll = keepAllScores(settings);
+  const inflight = new Map<string, Pending>();
+  let fatal: unknown;
+
+  const finishDone = (row: InputRow, hash: Buffer, r: StoredResult, reused: boolean) => {
+    writer.add({ ordinal: row.ordinal, status: 'done', hash, label: r.label, score: r.score, scores: r.scores, truncated: r.truncated });
+    stats.done++;
+    if (reused) stats.reused++;
+  };
+  const finishFailed = (row: InputRow, rec: Pick<RowRecord, 'errorKind' | 'error'>) => {
+    writer.add({ ordinal: row.ordinal, status: 'failed', ...rec, line: row.line, byteStart: row.byteStart, rowId: row.id });
+    stats.failed++;
+  };
+
+  const complete = (p: Pending, outcome: Outcome) => {
+    inflight.delete(p.key);
+    if (outcome.ok) {
+      const best = outcome.predictions[0];
+      if (!best) {
+        for (const row of p.rows) finishFailed(row, { errorKind: 'malformed_response', error: 'the model returned no label' });
+        return;
+      }
+      const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
+      const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true };
+      recent.set(p.key, result);
+      p.rows.forEach((row, i) => finishDone(row, p.hash, result, i > 0));
+    } else {
+      for (const row of p.rows) finishFailed(row, { errorKind: outcome.kind, error: outcome.error });
+    }
+  };
+
+  let batch: Pending[] = [];
+  const dispatch = () => {
+    if (!batch.length || fatal) return;
+    const entries = batch;
+    batch = [];
+    queue
+      .add(async () => {
+        if (fatal || abort.signal.aborted) return;
+        const outcomes = await classifier!.classify(entries.map((e) => e.text));
+        if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
+        if (fatal || abort.signal.aborted) return; // results of a cancelled run are not trusted
+        entries.forEach((e, i) => complete(e, outcomes[i]!));
+      })
+      .catch((err: unknown) => {
+        if (fatal === undefined && !abort.signal.aborted) {
+          fatal = err;
+          abort.abort();
+        }
+      });
+  };
+
+  const source = await openInput(settings, from);
+  const isFinished = store.finishedFrom(from.ordinal);
+  let readAll = true;
+  try {
+    classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
+    const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
+    control.setConcurrency(maxConcurrency);
+    const batchSize = Math.max(1, classifier.batchSize);
+    const bound = Math.max(2, maxConcurrency * 2);
+    const stopped = new Promise<void>((resolve) => {
+      if (opts.stop.aborted) resolve();
+      opts.stop.addEventListener('abort', () => resolve(), { once: true });
+      abort.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+
+    for await (const row of source.rows) {
+      if (opts.stop.aborted || fatal) {
+        readAll = false;
+        break;
+      }
+      if (settings.limit !== undefined && row.ordinal >= settings.limit) break;
+      stats.bytesRead = source.bytesRead();
+      frontier.read(row);
+      if (isFinished(row.ordinal)) {
+        frontier.finish(row.ordinal);
+        continue;
+      }
+      if (row.text === undefined) {
+        finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
+        continue;
+      }
+      const hash = hashText(row.text);
+      const key = hash.toString('latin1');
+      const waiting = inflight.get(key);
+      if (waiting) {
+        waiting.rows.push({ ...row, text: undefined, record: [], object: undefined }); // the first row carries the text
+        continue;
+      }
+      const known = recent.get(key) ?? store.lookupDone(hash);
+      if (known) {
+        finishDone(row, hash, known, true);
+        continue;
+      }
+      const p: Pending = { key, hash, text: row.text, rows: [{ ...row, record: [], object: undefined }] };
+      inflight.set(key, p);
+      batch.push(p);
+      if (batch.length >= batchSize) {
+        dispatch();
+        if (queue.size >= bound) await Promise.race([queue.onSizeLessThan(bound), stopped]);
+      }
+    }
+    stats.bytesRead = source.bytesRead();
+    if (readAll && !opts.stop.aborted && !fatal) {
+      dispatch();
+      // Everything has been read: the total is now known for status, ETA and export.
+      stats.rowsTotal = frontier.nextOrdinal;
+      store.setMeta({ rows_total: stats.rowsTotal, limit: settings.limit ?? null });
+      await Promise.race([queue.onIdle(), stopped]);
+    }
+    // On stop, in-flight requests may finish, but not forever; then they are cancelled and their rows
+    // stay pending for the next run. After a fatal error nothing new starts.
+    if (opts.stop.aborted || fatal) {
+      queue.clear();
+      await raceTimeout(queue.onIdle(), opts.drainMs);
+      abort.abort();
+    }
+  } finally {
+    source.close();
+    writer.flush();
+    if (!abort.signal.aborted) abort.abort();
+    await classifier?.close().catch(() => {});
+  }
+
+  if (fatal) {
+    updateRun('failed');
+    throw fatal;
+  }
+  const state = opts.stop.aborted ? 'interrupted' : 'completed';
+  updateRun(state);
+  return { state, stats };
+}
+
+function raceTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
+}

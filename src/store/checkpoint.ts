@@ -1,0 +1,300 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { CheckpointError } from '../errors.js';
+import type { FailureKind, Prediction } from '../backends/classifier.js';
+import type { ReadPosition } from '../readers/types.js';
+import { START } from '../readers/types.js';
+
+const SCHEMA_VERSION = '1';
+
+/** What the checkpoint keeps per finished row. Done rows skip line/byte: the frontier covers them. */
+export interface RowRecord {
+  ordinal: number;
+  status: 'done' | 'failed';
+  hash?: Buffer;
+  label?: string;
+  score?: number;
+  /** Every label's score (only kept when the job asks for more than the best label). */
+  scores?: Prediction[];
+  truncated?: boolean;
+  errorKind?: FailureKind;
+  error?: string;
+  line?: number;
+  byteStart?: number;
+  rowId?: string;
+}
+
+/** A finished row as the exporter reads it back. */
+export interface StoredRow {
+  ordinal: number;
+  status: 1 | 2;
+  label: string | null;
+  score: number | null;
+  scores: string | null;
+  truncated: number | null;
+  error: string | null;
+}
+
+export interface StoredResult {
+  label: string;
+  score: number;
+  scores: Prediction[] | undefined;
+  truncated: boolean;
+}
+
+export interface RunRecord {
+  id: number;
+  startedAt: string;
+  endedAt: string | null;
+  state: 'running' | 'completed' | 'interrupted' | 'failed';
+  rowsDone: number;
+  rowsFailed: number;
+  rowsReused: number;
+  wallMs: number;
+  retries: Record<string, number>;
+}
+
+const STATUS = { done: 1, failed: 2 } as const;
+
+/**
+ * The SQLite checkpoint of one job. Results are committed in batched transactions together with the
+ * read frontier (the first row not yet finished, with its byte offset), so that after any crash the
+ * database says exactly which rows are finished and where to seek to resume.
+ */
+export class Checkpoint {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly insertRow: Database.Statement;
+  private readonly insertLabel: Database.Statement;
+  private readonly setMetaStmt: Database.Statement;
+  private readonly lookupStmt: Database.Statement;
+  private readonly knownLabels = new Set<string>();
+  private readonly commitTx: (rows: RowRecord[], meta: Record<string, unknown>) => void;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+    this.insertRow = db.prepare(
+      `INSERT OR REPLACE INTO rows (ordinal, status, hash, label, score, scores, truncated, error_kind, error, line, byte_start, row_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertLabel = db.prepare('INSERT OR IGNORE INTO labels (label) VALUES (?)');
+    this.setMetaStmt = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE hash = ? AND status = 1 LIMIT 1');
+    for (const l of db.prepare('SELECT label FROM labels').pluck().all() as string[]) this.knownLabels.add(l);
+    this.commitTx = db.transaction((rows: RowRecord[], meta: Record<string, unknown>) => {
+      for (const r of rows) {
+        this.insertRow.run(
+          r.ordinal,
+          STATUS[r.status],
+          r.hash ?? null,
+          r.label ?? null,
+          r.score ?? null,
+          r.scores ? JSON.stringify(r.scores) : null,
+          r.truncated ? 1 : null,
+          r.errorKind ?? null,
+          r.error ?? null,
+          r.line ?? null,
+          r.byteStart ?? null,
+          r.rowId ?? null,
+        );
+        if (r.scores) for (const p of r.scores) this.noteLabel(p.label);
+        else if (r.label !== undefined) this.noteLabel(r.label);
+      }
+      for (const [k, v] of Object.entries(meta)) this.setMetaStmt.run(k, JSON.stringify(v));
+    });
+  }
+
+  /** Opens (or, with `create`, creates) a checkpoint. */
+  static open(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Checkpoint {
+    if (!opts.create && !existsSync(path)) {
+      throw new CheckpointError(`${path}: no checkpoint there. Start the job with \`batchlabel run\` first, or give the checkpoint path (--checkpoint).`);
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !opts.create });
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        // WAL + NORMAL survives a killed process; only a power cut may drop the last commits, never corrupt.
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('busy_timeout = 5000');
+      if (!opts.readonly) {
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS rows (
+            ordinal INTEGER PRIMARY KEY,
+            status INTEGER NOT NULL,
+            hash BLOB,
+            label TEXT,
+            score REAL,
+            scores TEXT,
+            truncated INTEGER,
+            error_kind TEXT,
+            error TEXT,
+            line INTEGER,
+            byte_start INTEGER,
+            row_id TEXT
+          );
+          CREATE INDEX IF NOT EXISTS rows_done_hash ON rows (hash) WHERE status = 1;
+          CREATE TABLE IF NOT EXISTS labels (label TEXT PRIMARY KEY) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            state TEXT NOT NULL,
+            rows_done INTEGER NOT NULL DEFAULT 0,
+            rows_failed INTEGER NOT NULL DEFAULT 0,
+            rows_reused INTEGER NOT NULL DEFAULT 0,
+            wall_ms INTEGER NOT NULL DEFAULT 0,
+            retries TEXT NOT NULL DEFAULT '{}'
+          );
+        `);
+      }
+      const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+      if (version === undefined && !opts.readonly) {
+        db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
+      } else if (version !== undefined && JSON.parse(version) !== SCHEMA_VERSION) {
+        throw new CheckpointError(`${path}: checkpoint format ${version} is not supported by this batchlabel (expects ${SCHEMA_VERSION}).`);
+      }
+    } catch (err) {
+      if (err instanceof CheckpointError) throw err;
+      throw new CheckpointError(`${path}: not a usable batchlabel checkpoint (${(err as Error).message}). Pass another --checkpoint path, or delete this file to start over.`);
+    }
+    return new Checkpoint(path, db);
+  }
+
+  private noteLabel(label: string): void {
+    if (this.knownLabels.has(label)) return;
+    this.knownLabels.add(label);
+    this.insertLabel.run(label);
+  }
+
+  getMeta<T>(key: string): T | undefined {
+    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+
+  setMeta(values: Record<string, unknown>): void {
+    this.commitTx([], values);
+  }
+
+  /** Writes finished rows and meta (frontier, totals) in one transaction. */
+  commit(rows: RowRecord[], meta: Record<string, unknown> = {}): void {
+    this.commitTx(rows, meta);
+  }
+
+  /** Where a resumed read starts: every row before it is finished. */
+  frontier(): ReadPosition {
+    return this.getMeta<ReadPosition>('frontier') ?? START;
+  }
+
+  /** A finished result for the same text (dedupe across the whole job, resumed runs included). */
+  lookupDone(hash: Buffer): StoredResult | undefined {
+    const r = this.lookupStmt.get(hash) as { label: string; score: number; scores: string | null; truncated: number | null } | undefined;
+    if (!r) return undefined;
+    return { label: r.label, score: r.score, scores: r.scores ? (JSON.parse(r.scores) as Prediction[]) : undefined, truncated: r.truncated === 1 };
+  }
+
+  /**
+   * Finished ordinals at or after `from`, read in sorted chunks and consumed in step with the reader,
+   * so skipping a million finished rows costs one indexed range scan, not a query per row.
+   */
+  finishedFrom(from: number, chunk = 8192): (ordinal: number) => boolean {
+    const stmt = this.db.prepare('SELECT ordinal FROM rows WHERE ordinal >= ? ORDER BY ordinal LIMIT ?').pluck();
+    let buf: number[] = [];
+    let i = 0;
+    let next = from;
+    let exhausted = false;
+    return (ordinal: number) => {
+      for (;;) {
+        while (i < buf.length && buf[i]! < ordinal) i++;
+        if (i < buf.length) return buf[i] === ordinal;
+        if (exhausted) return false;
+        buf = stmt.all(Math.max(next, ordinal), chunk) as number[];
+        i = 0;
+        if (buf.length < chunk) exhausted = true;
+        if (buf.length) next = buf[buf.length - 1]! + 1;
+      }
+    };
+  }
+
+  /** Forgets failed rows so they are read and attempted again; returns where reading must restart. */
+  resetFailed(): { count: number; from: ReadPosition } {
+    const first = this.db
+      .prepare('SELECT ordinal, line, byte_start AS byte FROM rows WHERE status = 2 ORDER BY ordinal LIMIT 1')
+      .get() as ReadPosition | undefined;
+    const frontier = this.frontier();
+    if (!first || first.ordinal >= frontier.ordinal) return { count: 0, from: frontier };
+    const from = first.byte === null || first.line === null ? START : first;
+    const count = this.db.transaction(() => {
+      const { changes } = this.db.prepare('DELETE FROM rows WHERE status = 2').run();
+      this.setMetaStmt.run('frontier', JSON.stringify(from));
+      return changes;
+    })();
+    return { count, from };
+  }
+
+  counts(): { done: number; failed: number; truncated: number } {
+    const r = this.db
+      .prepare('SELECT COALESCE(SUM(status = 1), 0) AS done, COALESCE(SUM(status = 2), 0) AS failed, COALESCE(SUM(truncated = 1), 0) AS truncated FROM rows')
+      .get() as { done: number; failed: number; truncated: number };
+    return r;
+  }
+
+  failuresByKind(examples = 3): { kind: string; count: number; examples: { ordinal: number; line: number | null; rowId: string | null; error: string }[] }[] {
+    const kinds = this.db
+      .prepare('SELECT error_kind AS kind, COUNT(*) AS count FROM rows WHERE status = 2 GROUP BY error_kind ORDER BY count DESC')
+      .all() as { kind: string; count: number }[];
+    const ex = this.db.prepare('SELECT ordinal, line, row_id AS rowId, error FROM rows WHERE status = 2 AND error_kind = ? ORDER BY ordinal LIMIT ?');
+    return kinds.map((k) => ({ ...k, examples: ex.all(k.kind, examples) as { ordinal: number; line: number | null; rowId: string | null; error: string }[] }));
+  }
+
+  labels(): string[] {
+    return (this.db.prepare('SELECT label FROM labels ORDER BY label').pluck().all() as string[]);
+  }
+
+  /** Finished rows with ordinal in [from, from+limit), in order (the exporter pages through them). */
+  page(from: number, limit: number): StoredRow[] {
+    return this.db
+      .prepare('SELECT ordinal, status, label, score, scores, truncated, error FROM rows WHERE ordinal >= ? ORDER BY ordinal LIMIT ?')
+      .all(from, limit) as StoredRow[];
+  }
+
+  startRun(): number {
+    const r = this.db.prepare("INSERT INTO runs (started_at, state) VALUES (?, 'running')").run(new Date().toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Updated with every commit, so a killed run still leaves its figures. */
+  updateRun(id: number, r: Omit<RunRecord, 'id' | 'startedAt'>): void {
+    this.db
+      .prepare('UPDATE runs SET ended_at = ?, state = ?, rows_done = ?, rows_failed = ?, rows_reused = ?, wall_ms = ?, retries = ? WHERE id = ?')
+      .run(r.endedAt, r.state, r.rowsDone, r.rowsFailed, r.rowsReused, r.wallMs, JSON.stringify(r.retries), id);
+  }
+
+  runs(): RunRecord[] {
+    const rows = this.db.prepare('SELECT * FROM runs ORDER BY id').all() as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      startedAt: r.started_at as string,
+      endedAt: r.ended_at as string | null,
+      state: r.state as RunRecord['state'],
+      rowsDone: r.rows_done as number,
+      rowsFailed: r.rows_failed as number,
+      rowsReused: r.rows_reused as number,
+      wallMs: r.wall_ms as number,
+      retries: JSON.parse(r.retries as string) as Record<string, number>,
+    }));
+  }
+
+  /** Wipes every result (for --restart), keeping the file. */
+  clear(): void {
+    this.db.exec('DELETE FROM rows; DELETE FROM labels; DELETE FROM runs; DELETE FROM meta WHERE key != \'schema_version\';');
+    this.knownLabels.clear();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
