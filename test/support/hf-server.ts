@@ -1,7 +1,11 @@
 /**
- * A loopback server that answers like Hugging Face's text-classification API
- * (router: `[[{label, score}, ...]]`, all labels sorted by score), deterministically from the text,
- * so a test can check that every row got its own answer.
+ * A loopback server that answers like Hugging Face's text-classification API (router: `[[{label, score}, ...]]`,
+ * all labels sorted by score), deterministically from the text, so a test can check that every row got its own
+ * answer. It is programmable to misbehave the way the real service does: a cold start (503 + estimated_time),
+ * random faults per kind from a seeded generator (loading, 503, 502, 429, 500, 504, 424, dropped connections,
+ * malformed 200s, slow answers), token checking, a max-tokens limit with the real messages, marker texts that
+ * answer 400, endpoints that do not batch, TEI's /predict dialect, and scripted replies for exact sequences.
+ * Binds 127.0.0.1 only.
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -20,7 +24,45 @@ export interface LoggedRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: unknown;
+  /** HTTP status answered; 0 when the connection was dropped. */
   status: number;
+  /** What the server chose to do: 'ok', a fault kind, 'script', 'cold', 'too_long', 'marker', 'auth'... */
+  action: string;
+  /** The texts the request carried (inputs normalised to a list). */
+  texts: string[];
+}
+
+/** Fault kinds, each with its real status and body. */
+export type FaultKind =
+  | 'loading' // 503 {"error": "Model … is currently loading", "estimated_time": s}
+  | 'unavailable' // 503 with a plain-text body (an Inference Endpoint scaling from zero)
+  | 'badGateway' // 502 HTML from the gateway
+  | 'rateLimited' // 429 with Retry-After / RateLimit as configured
+  | 'serverError' // 500 {"error": …}
+  | 'gatewayTimeout' // 504
+  | 'failedDependency' // 424 (TEI/TGI backend error)
+  | 'reset' // the socket is destroyed without an answer
+  | 'malformed' // 200 with a body that is not a classification answer
+  | 'slow'; // a correct answer after `slowMs`
+
+export interface ScriptedReply {
+  status: number;
+  /** JSON body (default for any status). */
+  json?: unknown;
+  /** Raw body instead of JSON (sent as text/html when it starts with '<'). */
+  text?: string;
+  headers?: Record<string, string>;
+  /** Destroy the socket instead of answering. */
+  drop?: boolean;
+  delayMs?: number;
+}
+
+export interface RequestInfo {
+  /** 0-based arrival index. */
+  index: number;
+  texts: string[];
+  headers: http.IncomingHttpHeaders;
+  body: unknown;
 }
 
 export interface HfServerOptions {
@@ -28,16 +70,49 @@ export interface HfServerOptions {
   labels?: string[];
   /** Accept only this bearer token (401 otherwise); default: any token or none. */
   token?: string;
+  /** With `token`: the token is valid but lacks the Inference permission (403). */
+  tokenLacksInference?: boolean;
   /** Answer shape: 'router' wraps the list in one more list (the live service); 'flat' does not. */
   shape?: 'router' | 'flat';
   /** Delay every answer by this many ms. */
   delayMs?: number;
+  /** Speak text-embeddings-inference's /predict dialect instead. */
+  dialect?: 'hf' | 'tei';
+  /** How list inputs are answered: one list per text (default), 400 "must be a string", or one top-1 dict per text. */
+  lists?: 'lists' | 'reject' | 'flat';
+  /** Batches larger than this answer 413 (TEI's max-client-batch-size). */
+  maxBatch?: number;
+  /** Texts longer than this many characters (1 char = 1 token here) are rejected with the real too-long message. */
+  maxChars?: number;
+  /** Which real message: TGI/TEI validation (422 by default) or the torch tensor-size one (400). */
+  tooLongStyle?: 'validation' | 'torch';
+  tooLongStatus?: 400 | 413 | 422;
+  /** A request containing a text that includes this marker answers 400. */
+  badMarker?: string;
+  /** Cold start: the first `requests` requests, or the first `ms` after the first request, answer 503 loading. */
+  coldStart?: { requests?: number; ms?: number; estimatedTime?: number };
+  /** Probability per request of each fault, drawn from a generator seeded with `seed`. */
+  faults?: Partial<Record<FaultKind, number>>;
+  seed?: number;
+  /** `estimated_time` (s) of random loading faults; default 0.01. */
+  estimatedTime?: number;
+  slowMs?: number;
+  /** Retry-After header value sent with 429 and 503-unavailable faults. */
+  retryAfter?: string;
+  /** RateLimit header value sent with 429 faults, e.g. '"api";r=0;t=1'. */
+  rateLimit?: string;
+  /** Replies for the first requests, in order; then the normal behaviour. */
+  script?: ScriptedReply[];
+  /** Full control: a reply for this request, or undefined for the normal behaviour. Runs after `script`. */
+  respond?: (req: RequestInfo) => ScriptedReply | undefined;
 }
 
 export interface HfServer {
-  /** Base URL, e.g. http://127.0.0.1:PORT (POST to `${url}/models/<id>`). */
+  /** Base URL, e.g. http://127.0.0.1:PORT (POST to `${url}/models/<id>`, or `${url}/predict` for TEI). */
   url: string;
   requests: LoggedRequest[];
+  /** How many requests the server took each action for. */
+  actions(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -51,57 +126,244 @@ export function expectedScores(text: string, labels: string[] = ['NEGATIVE', 'PO
     .sort((a, b) => b.score - a.score);
 }
 
+/** mulberry32: small, seedable, good enough to spread faults. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FAULT_ORDER: FaultKind[] = [
+  'loading',
+  'unavailable',
+  'badGateway',
+  'rateLimited',
+  'serverError',
+  'gatewayTimeout',
+  'failedDependency',
+  'reset',
+  'malformed',
+  'slow',
+];
+
 export async function startHfServer(options: HfServerOptions = {}): Promise<HfServer> {
   const labels = options.labels ?? ['NEGATIVE', 'POSITIVE'];
+  const tei = options.dialect === 'tei';
+  const random = seededRandom(options.seed ?? 1);
+  const script = [...(options.script ?? [])];
   const requests: LoggedRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let firstRequestAt: number | undefined;
+  let arrivals = 0;
+
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const index = arrivals++;
+      firstRequestAt ??= Date.now();
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         body = undefined;
       }
-      const reply = (status: number, payload: unknown) => {
-        requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status });
-        const send = () => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(payload));
+      const rawInputs = (body as { inputs?: unknown } | undefined)?.inputs;
+      const texts = normaliseInputs(rawInputs, tei);
+      const log = (status: number, action: string) =>
+        requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status, action, texts: texts ?? [] });
+
+      const send = (reply: ScriptedReply, action: string) => {
+        log(reply.drop ? 0 : reply.status, action);
+        const go = () => {
+          if (reply.drop) {
+            req.socket.destroy();
+            return;
+          }
+          const isText = reply.text !== undefined;
+          const payload = isText ? reply.text! : JSON.stringify(reply.json ?? null);
+          const type = isText ? (payload.startsWith('<') ? 'text/html' : 'text/plain') : 'application/json';
+          res.writeHead(reply.status, { 'content-type': type, ...reply.headers });
+          res.end(payload);
         };
-        if (options.delayMs) setTimeout(send, options.delayMs);
-        else send();
+        const delay = (reply.delayMs ?? 0) + (options.delayMs ?? 0);
+        if (delay > 0) later(delay, go);
+        else go();
       };
-      if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
-        return reply(401, { error: 'Invalid credentials in Authorization header' });
+      const model = decodeURIComponent((req.url ?? '').replace(/^\/models\//, '').split('?')[0] ?? '');
+      const error = (status: number, message: string | string[], extra: Record<string, unknown> = {}): ScriptedReply => ({
+        status,
+        json: tei ? { error: message, error_type: extra.error_type ?? 'Validation' } : { error: message, ...extra },
+      });
+
+      if (script.length > 0) return send(script.shift()!, 'script');
+      if (options.respond && texts) {
+        const custom = options.respond({ index, texts, headers: req.headers, body });
+        if (custom) return send(custom, 'respond');
       }
-      const inputs = (body as { inputs?: unknown } | undefined)?.inputs;
-      if (typeof inputs === 'string') {
-        const scores = expectedScores(inputs, labels);
-        return reply(200, options.shape === 'flat' ? scores : [scores]);
+
+      if (options.token !== undefined) {
+        const auth = req.headers.authorization;
+        if (auth === undefined) return send(error(401, 'Invalid username or password.'), 'auth');
+        if (auth !== `Bearer ${options.token}`) return send(error(401, 'Invalid credentials in Authorization header'), 'auth');
+        if (options.tokenLacksInference) {
+          return send(
+            error(403, 'This authentication method does not have sufficient permissions to call Inference Providers on behalf of user tester'),
+            'auth',
+          );
+        }
       }
-      if (Array.isArray(inputs) && inputs.every((t) => typeof t === 'string')) {
-        return reply(200, inputs.map((t: string) => expectedScores(t, labels)));
+      if (req.method !== 'POST') return send(error(405, 'Method Not Allowed'), 'method');
+      if (tei ? !(req.url ?? '').startsWith('/predict') : !(req.url ?? '').startsWith('/models/')) {
+        return send(error(404, `Model ${model} does not exist`), 'not_found');
       }
-      return reply(400, { error: 'Input should be a valid string' });
+      if (!texts) {
+        return send(error(tei ? 422 : 400, tei ? 'Failed to deserialize the JSON body' : 'Input should be a valid string'), 'bad_body');
+      }
+      const waitForModel = req.headers['x-wait-for-model'] === 'true';
+
+      // Cold start: loading until N requests were seen or N ms passed; a wait-for-model request is held instead.
+      const cold = options.coldStart;
+      if (cold) {
+        const msLeft = cold.ms !== undefined ? firstRequestAt + cold.ms - Date.now() : 0;
+        const coldByCount = cold.requests !== undefined && index < cold.requests;
+        if (msLeft > 0 && waitForModel) {
+          return later(msLeft, () => answer('held'));
+        }
+        if (coldByCount || msLeft > 0) {
+          const estimated = cold.estimatedTime ?? Math.max(0.01, msLeft / 1000);
+          return send(loading(model, estimated), 'cold');
+        }
+      }
+
+      const faults = options.faults;
+      if (faults) {
+        const u = random();
+        let acc = 0;
+        for (const kind of FAULT_ORDER) {
+          acc += faults[kind] ?? 0;
+          if (u >= acc) continue;
+          if (kind === 'loading' && waitForModel) break; // the real service holds such a request instead
+          if (kind === 'slow') return later(options.slowMs ?? 200, () => answer('slow'));
+          return send(faultReply(kind, model, options), kind);
+        }
+      }
+      return answer('ok');
+
+      function answer(action: string) {
+        if (!texts) return;
+        if (options.badMarker !== undefined && texts.some((t) => t.includes(options.badMarker!))) {
+          return send(error(400, ['Input contains a forbidden marker', 'check your inputs']), 'marker');
+        }
+        const list = Array.isArray(rawInputs);
+        if (list && options.maxBatch !== undefined && texts.length > options.maxBatch) {
+          return send(error(413, `batch size ${texts.length} > maximum allowed batch size ${options.maxBatch}`), 'batch_too_large');
+        }
+        const truncate = tei && (body as { truncate?: unknown }).truncate === true;
+        const max = options.maxChars;
+        const long = max !== undefined ? texts.find((t) => t.length > max) : undefined;
+        if (long !== undefined && !truncate) {
+          const torch = options.tooLongStyle === 'torch';
+          const message = torch
+            ? `The size of tensor a (${long.length}) must match the size of tensor b (${max}) at non-singleton dimension 1`
+            : `Input validation error: \`inputs\` must have less than ${max} tokens. Given: ${long.length}`;
+          return send(error(options.tooLongStatus ?? (torch ? 400 : 422), message), 'too_long');
+        }
+        const scored = (t: string) => {
+          const scores = expectedScores(max !== undefined ? t.slice(0, max) : t, labels);
+          // TEI's raw_scores: logits whose softmax is the expected probabilities.
+          return tei && (body as { raw_scores?: unknown }).raw_scores === true
+            ? scores.map((s) => ({ label: s.label, score: Math.log(s.score) }))
+            : scores;
+        };
+        if (!list) {
+          const scores = scored(texts[0]!);
+          return send({ status: 200, json: tei || options.shape === 'flat' ? scores : [scores] }, action);
+        }
+        if (!tei && options.lists === 'reject') return send(error(400, 'Input should be a valid string'), 'list_rejected');
+        if (!tei && options.lists === 'flat') return send({ status: 200, json: texts.map((t) => scored(t)[0]) }, action);
+        return send({ status: 200, json: texts.map(scored) }, action);
+      }
     });
   });
+  server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    actions() {
+      const out: Record<string, number> = {};
+      for (const r of requests) out[r.action] = (out[r.action] ?? 0) + 1;
+      return out;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
 }
 
-// ---- Helpers for driving the HF backend in tests ----
+/** inputs as a list of texts: "a", ["a", "b"], or TEI's [["a"], ["b"]]; undefined when not understood. */
+function normaliseInputs(inputs: unknown, tei: boolean): string[] | undefined {
+  if (typeof inputs === 'string') return [inputs];
+  if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
+  if (inputs.every((t) => typeof t === 'string')) return inputs as string[];
+  if (tei && inputs.every((t) => Array.isArray(t) && t.length === 1 && typeof t[0] === 'string')) {
+    return (inputs as string[][]).map((t) => t[0]!);
+  }
+  return undefined;
+}
 
+function loading(model: string, estimatedTime: number): ScriptedReply {
+  return { status: 503, json: { error: `Model ${model} is currently loading`, estimated_time: estimatedTime } };
+}
+
+function faultReply(kind: Exclude<FaultKind, 'slow'>, model: string, options: HfServerOptions): ScriptedReply {
+  const retryAfter: Record<string, string> = options.retryAfter !== undefined ? { 'retry-after': options.retryAfter } : {};
+  switch (kind) {
+    case 'loading':
+      return loading(model, options.estimatedTime ?? 0.01);
+    case 'unavailable':
+      return { status: 503, text: 'Service Unavailable', headers: retryAfter };
+    case 'badGateway':
+      return { status: 502, text: '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>' };
+    case 'rateLimited':
+      return {
+        status: 429,
+        json: { error: 'Rate limit reached. You reached free usage limit (reset hourly). Please subscribe to a plan at https://huggingface.co/pricing to use the API at this rate' },
+        headers: { ...retryAfter, ...(options.rateLimit !== undefined ? { ratelimit: options.rateLimit } : {}) },
+      };
+    case 'serverError':
+      return { status: 500, json: { error: 'CUDA error: an illegal memory access was encountered' } };
+    case 'gatewayTimeout':
+      return { status: 504, text: '<html><body><h1>504 Gateway Time-out</h1></body></html>' };
+    case 'failedDependency':
+      return { status: 424, json: { error: 'Request failed during generation: Server error: backend failed', error_type: 'Backend' } };
+    case 'reset':
+      return { status: 0, drop: true };
+    case 'malformed':
+      return { status: 200, json: { label: 'POSITIVE' } };
+  }
+}
+
+// ---- Helpers for driving the HF backend in tests ----
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 

@@ -77,14 +77,15 @@ export async function send(engine: Engine, texts: readonly string[]): Promise<Se
         continue;
       }
       case 'retry': {
-        if (retries >= settings.maxRetries) return { type: 'failed', kind: result.failure, error: result.message };
         const wait =
           result.serverWaitMs !== undefined ? hintedWaitMs(result.serverWaitMs, cap) : backoffMs(retries, cap);
-        retries++;
+        // The whole queue backs off even when this request has no retries left: the others would hit the same limit.
         if (result.retry === 'rate_limited') {
           engine.aimd.rateLimited(epoch);
           ctx.queue.pauseFor(wait);
         }
+        if (retries >= settings.maxRetries) return { type: 'failed', kind: result.failure, error: result.message };
+        retries++;
         ctx.events.retry?.(result.retry, wait);
         await sleep(wait, ctx.signal);
         continue;

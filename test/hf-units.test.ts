@@ -1,0 +1,139 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { backoffMs, hintedWaitMs, loadingWaitMs } from '../src/backends/hf/backoff.js';
+import { judgeStatus, parseErrorBody, tooLongRatio, truncateText, type ErrorContext } from '../src/backends/hf/classify-error.js';
+import { createAimd, parseRateLimitReset, parseRetryAfter, serverWaitMs } from '../src/backends/hf/rate.js';
+import { createRedactor } from '../src/backends/hf/redact.js';
+import { buildBody, resolveTarget } from '../src/backends/hf/request.js';
+import { parseAnswer } from '../src/backends/hf/response.js';
+import { hfTestSettings, recordingContext } from './support/hf-server.js';
+
+const now = Date.parse('2025-01-01T00:00:00Z');
+
+test('Retry-After: delay-seconds and HTTP-date', () => {
+  assert.equal(parseRetryAfter('3', now), 3000);
+  assert.equal(parseRetryAfter('0.25', now), 250);
+  assert.equal(parseRetryAfter('Wed, 01 Jan 2025 00:00:07 GMT', now), 7000);
+  assert.equal(parseRetryAfter('Tue, 31 Dec 2024 23:00:00 GMT', now), 0);
+  assert.equal(parseRetryAfter('soon', now), undefined);
+  assert.equal(parseRetryAfter('-1', now), undefined);
+  assert.equal(parseRetryAfter(undefined, now), undefined);
+});
+
+test('RateLimit: the t of an exhausted policy, in every form the header comes in', () => {
+  assert.equal(parseRateLimitReset({ ratelimit: '"api";r=0;t=42' }), 42_000);
+  assert.equal(parseRateLimitReset({ ratelimit: '"api";r=3;t=42' }), undefined);
+  assert.equal(parseRateLimitReset({ ratelimit: '"a";r=5;t=10, "b";r=0;t=30' }), 30_000);
+  assert.equal(parseRateLimitReset({ ratelimit: 'limit=100, remaining=0, reset=12' }), 12_000);
+  assert.equal(parseRateLimitReset({ 'ratelimit-remaining': '0', 'ratelimit-reset': '5' }), 5_000);
+  assert.equal(parseRateLimitReset({}), undefined);
+  // Retry-After wins over RateLimit.
+  assert.equal(serverWaitMs({ 'retry-after': '2', ratelimit: '"api";r=0;t=42' }, now), 2000);
+});
+
+test('waits never exceed the cap', () => {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    assert.ok(backoffMs(attempt, 1000, () => 0.999) <= 1000);
+  }
+  assert.equal(backoffMs(0, 60_000, () => 1), 500);
+  assert.equal(backoffMs(3, 60_000, () => 1), 4000);
+  assert.equal(hintedWaitMs(120_000, 60_000, () => 1), 60_000);
+  assert.ok(hintedWaitMs(1000, 60_000, () => 0) >= 1000, 'a server hint is never shortened');
+  assert.equal(loadingWaitMs(300_000, 60_000, () => 1), 60_000);
+  const w = loadingWaitMs(20_000, 60_000, () => 0);
+  assert.ok(w >= 15_000 && w <= 25_000);
+});
+
+test('AIMD: halve once per congestion event, +1 after a run of successes, floor 1', () => {
+  const ctx = recordingContext(8);
+  const aimd = createAimd(ctx.queue);
+  const epoch = aimd.epoch();
+  aimd.rateLimited(epoch);
+  aimd.rateLimited(epoch); // a second 429 from the same burst
+  assert.equal(ctx.queue.concurrency, 4);
+  for (let i = 0; i < 5; i++) aimd.rateLimited(aimd.epoch());
+  assert.equal(ctx.queue.concurrency, 1);
+  for (let i = 0; i < 10; i++) aimd.success();
+  assert.equal(ctx.queue.concurrency, 2);
+});
+
+test('error bodies: string, list of strings, anything else', () => {
+  assert.deepEqual(parseErrorBody('{"error":"Model x is currently loading","estimated_time":20.5}'), {
+    message: 'Model x is currently loading',
+    estimatedTime: 20.5,
+  });
+  assert.equal(parseErrorBody('{"error":["a","b"]}').message, 'a; b');
+  assert.equal(parseErrorBody('<html>\n<h1>502</h1></html>').message, '<html> <h1>502</h1></html>');
+  assert.equal(parseErrorBody('').message, '(empty body)');
+});
+
+test('too-long messages give the fraction to keep', () => {
+  const r = tooLongRatio(422, 'Input validation error: `inputs` must have less than 512 tokens. Given: 1024');
+  assert.ok(r !== undefined && Math.abs(r - 0.45) < 1e-9);
+  const torch = tooLongRatio(400, 'The size of tensor a (2048) must match the size of tensor b (512) at non-singleton dimension 1');
+  assert.ok(torch !== undefined && Math.abs(torch - 0.225) < 1e-9);
+  assert.equal(tooLongRatio(400, 'Input is too long for this model'), 0.5);
+  assert.equal(tooLongRatio(413, 'Payload Too Large'), 0.5);
+  assert.equal(tooLongRatio(400, 'Input should be a valid string'), undefined);
+  assert.equal(truncateText('héllo wörld', 0.5), 'héllo');
+  assert.equal(truncateText('😀😀😀😀', 0.5), '😀😀');
+});
+
+test('410 from the retired api-inference host says to use the router', () => {
+  const settings = hfTestSettings(undefined, { hf: { endpoint: 'https://api-inference.huggingface.co/models/org/model' } });
+  const ctx: ErrorContext = { target: resolveTarget(settings, {}), tokenEnv: 'HF_TOKEN', hasToken: true, redact: (s) => s };
+  const verdict = judgeStatus({ status: 410, headers: {}, text: '{"error":"gone"}' }, ctx);
+  assert.equal(verdict.type, 'fatal');
+  if (verdict.type !== 'fatal') return;
+  assert.equal(verdict.error.code, 'E_ENDPOINT_GONE');
+  assert.match(verdict.error.message, /https:\/\/router\.huggingface\.co\/hf-inference/);
+  assert.match(verdict.error.message, /--endpoint/);
+});
+
+test('answers: both shapes, batches, and everything that is not an answer', () => {
+  const p = [{ label: 'A', score: 0.2 }, { label: 'B', score: 0.8 }];
+  const best = [{ label: 'B', score: 0.8 }, { label: 'A', score: 0.2 }];
+  const shaping = { probabilities: true };
+  assert.deepEqual(parseAnswer(JSON.stringify(p), 1, shaping), { ok: true, lists: [best] });
+  assert.deepEqual(parseAnswer(JSON.stringify([p]), 1, shaping), { ok: true, lists: [best] });
+  assert.deepEqual(parseAnswer(JSON.stringify([p, p]), 2, shaping), { ok: true, lists: [best, best] });
+  assert.deepEqual(parseAnswer(JSON.stringify([p]), 1, { probabilities: true, topK: 1 }), { ok: true, lists: [[best[0]]] });
+  const bad = (text: string, count = 1) => {
+    const a = parseAnswer(text, count, shaping);
+    return a.ok ? 'ok' : a.reason;
+  };
+  assert.equal(bad('not json'), 'malformed');
+  assert.equal(bad('{"label":"A","score":1}'), 'malformed');
+  assert.equal(bad('[]'), 'malformed');
+  assert.equal(bad('[{"label":"A"}]'), 'malformed');
+  assert.equal(bad('[{"label":"A","score":1},{"label":"A","score":0}]'), 'malformed');
+  assert.equal(bad('[{"label":"","score":1}]'), 'malformed');
+  assert.equal(bad('[{"label":"A","score":7}]'), 'malformed');
+  assert.equal(bad(JSON.stringify(p), 2), 'count', 'a flat list for a batch is not one list per text');
+  assert.equal(bad(JSON.stringify([p, p, p]), 2), 'count');
+  assert.equal(bad(JSON.stringify([p, [{ label: 'A' }]]), 2), 'malformed');
+});
+
+test('TEI: logits turned into the asked function locally', () => {
+  const logits = [{ label: 'A', score: Math.log(0.25) }, { label: 'B', score: Math.log(0.75) }];
+  const a = parseAnswer(JSON.stringify(logits), 1, { probabilities: false, applyLocally: 'softmax' });
+  assert.ok(a.ok);
+  assert.equal(a.lists[0]![0]!.label, 'B');
+  assert.ok(Math.abs(a.lists[0]![0]!.score - 0.75) < 1e-12);
+});
+
+test('request bodies: hf and TEI, single and batched', () => {
+  const hf = hfTestSettings(undefined, { topK: 3 });
+  assert.deepEqual(JSON.parse(buildBody(hf, ['a'])), { inputs: 'a', parameters: { top_k: 3 } });
+  assert.deepEqual(JSON.parse(buildBody(hf, ['a', 'b'])), { inputs: ['a', 'b'], parameters: { top_k: 3 } });
+  const tei = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
+  assert.deepEqual(JSON.parse(buildBody(tei, ['a', 'b'])), { inputs: [['a'], ['b']], truncate: true, raw_scores: true });
+  assert.deepEqual(resolveTarget(tei, {}).path, '/predict');
+});
+
+test('redaction: the token, any hf_ token, any bearer credential', () => {
+  const redact = createRedactor('s3cr3t-token');
+  assert.equal(redact('bad s3cr3t-token here'), 'bad [redacted] here');
+  assert.equal(redact('leaked hf_abcdefghijklmnop'), 'leaked [redacted]');
+  assert.equal(redact('Authorization: Bearer xyz'), 'Authorization: Bearer [redacted]');
+});
