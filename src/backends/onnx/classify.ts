@@ -1,0 +1,80 @@
+/**
+ * A window of texts → outcomes, in input order: tokenize the window, sort it into length-homogeneous
+ * batches, queue them on the session, post-process each batch as it finishes.
+ */
+import type { FunctionToApply, Outcome } from '../classifier.js';
+import { InterruptedError } from '../../errors.js';
+import { planBatches, type BatchLimits } from './batching.js';
+import type { OnnxModel } from './model.js';
+import { defaultFunctionToApply, postprocessLogits } from './postprocess.js';
+import type { Serial } from './scheduler.js';
+import type { Encoded } from './tokenize.js';
+
+export interface ClassifyOptions {
+  limits: BatchLimits;
+  /** settings.functionToApply; undefined = the model's default (Python's rule). */
+  functionToApply?: FunctionToApply;
+  /** Predictions per text, best first. */
+  topK: number;
+  serial: Serial;
+  signal?: AbortSignal;
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500);
+}
+
+export async function classifyWindow(model: OnnxModel, texts: readonly string[], opts: ClassifyOptions): Promise<Outcome[]> {
+  if (opts.signal?.aborted) throw new InterruptedError();
+  const outcomes = new Array<Outcome>(texts.length);
+  const encoded: (Encoded | undefined)[] = texts.map((text, i) => {
+    try {
+      return model.encoder.encode(text);
+    } catch (err) {
+      outcomes[i] = { ok: false, kind: 'inference_error', error: `tokenizer: ${errorText(err)}` };
+      return undefined;
+    }
+  });
+  const todo = encoded.flatMap((e, i) => (e ? [i] : []));
+  const batches = planBatches(
+    todo.map((i) => encoded[i]!.ids.length),
+    opts.limits,
+  ).map((b) => b.map((j) => todo[j]!));
+
+  const labels = model.config.id2label;
+  const fill = (indices: readonly number[], data: ArrayLike<number>, n: number) => {
+    const fn = opts.functionToApply ?? defaultFunctionToApply(model.config.problemType, n, model.config.functionToApply);
+    const predictions = postprocessLogits(data, indices.length, n, { fn, labels, topK: opts.topK });
+    indices.forEach((i, k) => {
+      outcomes[i] = { ok: true, predictions: predictions[k]!, truncated: encoded[i]!.truncated };
+    });
+  };
+
+  await Promise.all(
+    batches.map((indices) => {
+      const rows = indices.map((i) => encoded[i]!);
+      // Padded now, while an earlier batch is still running, so the session never waits for JS.
+      const feeds = model.feeds(rows);
+      return opts.serial(async () => {
+        if (opts.signal?.aborted) throw new InterruptedError();
+        try {
+          const logits = await model.runFeeds(feeds, rows.length);
+          fill(indices, logits.data, logits.labels);
+        } catch (err) {
+          if (err instanceof InterruptedError) throw err;
+          // One bad row must not fail its batch-mates: retry them alone and blame only the rows that fail alone.
+          for (const i of indices) {
+            if (opts.signal?.aborted) throw new InterruptedError();
+            try {
+              const logits = await model.runBatch([encoded[i]!]);
+              fill([i], logits.data, logits.labels);
+            } catch (rowErr) {
+              outcomes[i] = { ok: false, kind: 'inference_error', error: errorText(rowErr) };
+            }
+          }
+        }
+      });
+    }),
+  );
+  return outcomes;
+}

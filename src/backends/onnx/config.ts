@@ -1,0 +1,75 @@
+/**
+ * What a text classifier needs from config.json and tokenizer_config.json, read once and reduced to
+ * plain data, with the same defaults Python's transformers applies.
+ */
+import { BackendFatalError } from '../../errors.js';
+
+export interface ClassifierConfig {
+  /** id2label as an array (index = logit column); columns beyond it are named LABEL_<i> like transformers does. */
+  id2label: string[];
+  problemType: string | undefined;
+  /** Tokens per sequence, special tokens included. */
+  maxLength: number;
+  modelType: string | undefined;
+  /** Explicit config.function_to_apply, when a model ships one (rare; Python honours it last). */
+  functionToApply: string | undefined;
+}
+
+/** Sentinel Python uses for "no limit" (int(1e30)) and anything else absurd. */
+const UNBOUNDED = 1e12;
+
+/** Models whose position table has 2 extra rows (padding_idx offset), so max_position_embeddings overstates. */
+const POSITION_OFFSET_2 = new Set(['roberta', 'xlm-roberta', 'camembert', 'longformer', 'data2vec-text', 'ibert', 'mpnet', 'xmod']);
+
+function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BackendFatalError(`${what} is not a JSON object`, 'E_MODEL_FILES');
+  }
+  return value as Record<string, unknown>;
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v < UNBOUNDED ? v : undefined;
+}
+
+export function parseId2label(raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object') return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    const i = Number(k);
+    if (Number.isInteger(i) && i >= 0 && typeof v === 'string') out[i] = v;
+  }
+  for (let i = 0; i < out.length; i++) out[i] ??= `LABEL_${i}`;
+  return out;
+}
+
+export function labelFor(config: ClassifierConfig, index: number): string {
+  return config.id2label[index] ?? `LABEL_${index}`;
+}
+
+/**
+ * The sequence limit, the way Python gets it: the tokenizer's model_max_length, bounded by what the
+ * position embeddings can take (an over-long sequence does not degrade an ONNX export, it fails it).
+ */
+export function maxSequenceLength(config: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): number {
+  const fromTokenizer = positiveInt(tokenizerConfig.model_max_length);
+  let fromModel = positiveInt(config.max_position_embeddings) ?? positiveInt(config.n_positions) ?? positiveInt(config.max_seq_length);
+  if (fromModel !== undefined && typeof config.model_type === 'string' && POSITION_OFFSET_2.has(config.model_type) && fromModel > 2) {
+    fromModel -= 2;
+  }
+  const limits = [fromTokenizer, fromModel].filter((n): n is number => n !== undefined);
+  // Neither says: 512 is what BERT-family exports (the overwhelming majority of classifiers) take.
+  return limits.length > 0 ? Math.min(...limits) : 512;
+}
+
+export function readClassifierConfig(configJson: unknown, tokenizerConfigJson: unknown): ClassifierConfig {
+  const config = asObject(configJson, 'config.json');
+  const tokenizerConfig = tokenizerConfigJson === undefined ? {} : asObject(tokenizerConfigJson, 'tokenizer_config.json');
+  return {
+    id2label: parseId2label(config.id2label),
+    problemType: typeof config.problem_type === 'string' ? config.problem_type : undefined,
+    maxLength: maxSequenceLength(config, tokenizerConfig),
+    modelType: typeof config.model_type === 'string' ? config.model_type : undefined,
+    functionToApply: typeof config.function_to_apply === 'string' ? config.function_to_apply : undefined,
+  };
+}

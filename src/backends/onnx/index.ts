@@ -1,0 +1,84 @@
+/**
+ * The local backend: a Hugging Face text-classification export run with onnxruntime-node on this machine.
+ *
+ * The runner hands us windows of `batchSize` texts, at most `maxConcurrency` at a time. Inside a window
+ * texts are sorted by token length and cut into model batches of at most --batch-size rows and
+ * TOKEN_BUDGET padded tokens; batches run one at a time on one session that uses every core, while the
+ * JS thread tokenizes the next window.
+ */
+import type { Classifier, ClassifierContext } from '../classifier.js';
+import type { JobSettings } from '../../job/settings.js';
+import type { BatchLimits } from './batching.js';
+import { classifyWindow } from './classify.js';
+import { loadOnnxModel, type OnnxModel } from './model.js';
+import { serialQueue } from './scheduler.js';
+
+export { loadOnnxModel, type OnnxModel, type Logits, type LoadModelOptions } from './model.js';
+export { locateModel, readModelFiles, onnxCandidates, DEFAULT_MODEL, type LocatedModel, type ModelFiles } from './model-folder.js';
+export { createTextEncoder, type Encoded, type TextEncoder } from './tokenize.js';
+export { padBatch, type GraphInput } from './tensors.js';
+export { planBatches, type BatchLimits } from './batching.js';
+export { classifyWindow, type ClassifyOptions } from './classify.js';
+export { serialQueue } from './scheduler.js';
+export { defaultFunctionToApply, postprocessLogits, applyFunction, toPredictions } from './postprocess.js';
+export { sessionOptions, CUDA_INSTALL_HINT, type Device } from './session.js';
+export { readClassifierConfig, type ClassifierConfig } from './config.js';
+
+/**
+ * Padded tokens per model batch. 4096 = 8 rows of 512 or 32 rows of 128: past that, int8 DistilBERT on
+ * CPU gains under 10% per doubling while memory for attention grows linearly (see the shared model README).
+ */
+export const TOKEN_BUDGET = 4096;
+
+/**
+ * Texts per classify() call: several model batches, so sorting by length has rows to choose from, but
+ * small enough that the two windows in flight finish within the runner's drain time on Ctrl-C.
+ */
+export function windowSize(maxRows: number): number {
+  return Math.min(256, Math.max(16, maxRows * 4));
+}
+
+export interface OnnxClassifier extends Classifier {
+  /** What was loaded: folder, ONNX file, Hub commit. Worth recording with a run's results. */
+  readonly model: OnnxModel;
+  readonly limits: BatchLimits;
+}
+
+export async function createOnnxClassifier(settings: JobSettings, ctx: ClassifierContext): Promise<OnnxClassifier> {
+  ctx.events.status?.('loading model');
+  let model: OnnxModel;
+  try {
+    model = await loadOnnxModel(settings.model, {
+      revision: settings.onnx.revision,
+      onnxFile: settings.onnx.onnxFile,
+      device: settings.onnx.device,
+      signal: ctx.signal,
+      notice: ctx.events.notice,
+    });
+  } finally {
+    ctx.events.status?.(undefined);
+  }
+  const limits: BatchLimits = { maxRows: Math.max(1, settings.batchSize), maxTokens: TOKEN_BUDGET };
+  const { files, session, encoder } = model;
+  const origin = files.hub ? `${files.hub.repoId}@${files.hub.commit.slice(0, 12)}` : files.folder;
+  ctx.events.notice?.(
+    `onnx: ${origin} ${files.onnxFile} on ${session.device} (${session.threads} threads), max ${encoder.maxLength} tokens, batches of up to ${limits.maxRows} rows` +
+      (limits.maxRows === 1 ? ' (scores independent of batching)' : ''),
+  );
+  const serial = serialQueue();
+  const topK = settings.allScores ? Infinity : (settings.topK ?? 1);
+  let closed: Promise<void> | undefined;
+  return {
+    model,
+    limits,
+    batchSize: windowSize(limits.maxRows),
+    // Two windows: one computing, the next being tokenized. More would only queue behind the session.
+    maxConcurrency: 2,
+    classify: (texts) => classifyWindow(model, texts, { limits, functionToApply: settings.functionToApply, topK, serial, signal: ctx.signal }),
+    close() {
+      // Let a run in progress finish before freeing the native session under it.
+      closed ??= serial(async () => undefined).then(() => model.release());
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Text → token ids with the model's own tokenizer.json, truncated the way Python's tokenizers do it.
+ *
+ * @huggingface/tokenizers neither truncates nor pads. Python truncates the text's tokens first and then adds
+ * the special tokens, so an over-long review still ends with [SEP]; transformers.js instead cuts the final
+ * ids and loses the [SEP]. We want Python's answer, so we learn once where the post-processor puts its
+ * special tokens (a prefix and a suffix around the text, e.g. [CLS] … [SEP]) and cut between them.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import { BackendFatalError } from '../../errors.js';
+
+export interface Encoded {
+  ids: number[];
+  /** Segment ids, only when the model takes token_type_ids. */
+  typeIds: number[] | undefined;
+  /** The text had more tokens than the model takes, and its end was dropped. */
+  truncated: boolean;
+}
+
+export interface TextEncoder {
+  readonly maxLength: number;
+  readonly padId: number;
+  readonly padSide: 'right' | 'left';
+  /** 'python': cut inside the special tokens; 'cut': the post-processor is not a plain wrap, ids are cut at the end. */
+  readonly truncation: 'python' | 'cut';
+  encode(text: string): Encoded;
+}
+
+export interface EncoderOptions {
+  /** Tokens per sequence, special tokens included. */
+  maxLength: number;
+  /** Produce token_type_ids (only if the graph declares that input). */
+  typeIds: boolean;
+  /** config.json pad_token_id, used when the tokenizer names no pad token. */
+  padTokenId?: number;
+}
+
+/**
+ * The part of @huggingface/tokenizers we use. Its published .d.ts files use extensionless relative imports,
+ * which NodeNext resolution cannot follow (the class arrives as `any`), so the shape is spelled out here.
+ */
+interface HfTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean; return_token_type_ids?: boolean }): { ids: number[]; token_type_ids?: number[] };
+  token_to_id(token: string): number | undefined;
+}
+
+/** How the post-processor wraps a single sequence: `prefix ++ text ++ suffix`. */
+interface Wrap {
+  prefix: number;
+  suffix: number;
+}
+
+function tokenName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return undefined;
+}
+
+function findWrap(tokenizer: HfTokenizer): Wrap | undefined {
+  const probe = 'hello world, this is a probe';
+  const full = tokenizer.encode(probe).ids;
+  const bare = tokenizer.encode(probe, { add_special_tokens: false }).ids;
+  if (bare.length === 0) return undefined;
+  for (let p = 0; p + bare.length <= full.length; p++) {
+    if (bare.every((id, i) => full[p + i] === id)) return { prefix: p, suffix: full.length - p - bare.length };
+  }
+  return undefined;
+}
+
+/** Beyond this many characters per allowed token a text is surely over-long; see encodeHuge. */
+const HUGE_CHARS_PER_TOKEN = 64;
+const PROBE_CHARS_PER_TOKEN = 32;
+
+export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, options: EncoderOptions): TextEncoder {
+  let tokenizer: HfTokenizer;
+  try {
+    tokenizer = new Tokenizer(tokenizerJson as object, tokenizerConfig) as HfTokenizer;
+  } catch (err) {
+    throw new BackendFatalError(`tokenizer.json cannot be loaded: ${(err as Error).message}`, 'E_MODEL_FILES');
+  }
+  const wrap = findWrap(tokenizer);
+  const special = wrap ? wrap.prefix + wrap.suffix : 0;
+  const maxLength = options.maxLength;
+  if (special >= maxLength) {
+    throw new BackendFatalError(`the tokenizer adds ${special} special tokens but the model takes only ${maxLength}`, 'E_MODEL_FILES');
+  }
+  const padName = tokenName(tokenizerConfig.pad_token);
+  const padId = (padName !== undefined ? tokenizer.token_to_id(padName) : undefined) ?? options.padTokenId ?? 0;
+  const padSide = tokenizerConfig.padding_side === 'left' ? 'left' : 'right';
+  const wantTypes = options.typeIds;
+
+  function truncate(ids: number[], types: number[] | undefined): Encoded {
+    if (!wrap) {
+      return { ids: ids.slice(0, maxLength), typeIds: types?.slice(0, maxLength), truncated: true };
+    }
+    // Keep prefix, the first (max - special) text tokens, and the suffix: Python's right truncation.
+    const keep = maxLength - special;
+    const cut = <T>(a: T[]) => [...a.slice(0, wrap.prefix + keep), ...a.slice(a.length - wrap.suffix)];
+    return { ids: cut(ids), typeIds: types && cut(types), truncated: true };
+  }
+
+  function encodeFull(text: string): Encoded {
+    const e = tokenizer.encode(text, { return_token_type_ids: wantTypes });
+    const types = wantTypes ? (e.token_type_ids ?? new Array<number>(e.ids.length).fill(0)) : undefined;
+    if (e.ids.length <= maxLength) return { ids: e.ids, typeIds: types, truncated: false };
+    return truncate(e.ids, types);
+  }
+
+  /**
+   * A pathological cell (megabytes of text) would cost seconds to tokenize only to keep 512 tokens. Cut it
+   * at a whitespace boundary (after a non-space), tokenize that prefix, and use it only if it alone already
+   * exceeds the limit: pre-tokenizers split at whitespace, so the prefix's tokens are exactly the first
+   * tokens of the whole text. Otherwise tokenize everything, as usual.
+   */
+  function encodeHuge(text: string): Encoded {
+    let c = maxLength * PROBE_CHARS_PER_TOKEN;
+    while (c > 0 && !(/\s/.test(text[c]!) && !/\s/.test(text[c - 1]!))) c--;
+    if (c > 0) {
+      const e = tokenizer.encode(text.slice(0, c), { return_token_type_ids: wantTypes });
+      if (e.ids.length > maxLength) {
+        const types = wantTypes ? (e.token_type_ids ?? new Array<number>(e.ids.length).fill(0)) : undefined;
+        return truncate(e.ids, types);
+      }
+    }
+    return encodeFull(text);
+  }
+
+  return {
+    maxLength,
+    padId,
+    padSide,
+    truncation: wrap ? 'python' : 'cut',
+    encode: (text) => (wrap && text.length > maxLength * HUGE_CHARS_PER_TOKEN ? encodeHuge(text) : encodeFull(text)),
+  };
+}
