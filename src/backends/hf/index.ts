@@ -60,6 +60,7 @@ export function createHfClassifier(
     const first = await send(engine, [text]);
     if (first.type !== 'bad_input' || first.keepRatio === undefined) return outcome(first, 0);
     // Too long: the service told us so; one shorter attempt, never the same text again.
+    ctx.events.retry?.('too_long', 0);
     const second = await send(engine, [truncateText(text, first.keepRatio)]);
     if (second.type === 'ok') return { ok: true, predictions: second.lists[0]!, truncated: true };
     return second.type === 'bad_input'
@@ -72,12 +73,12 @@ export function createHfClassifier(
     if (texts.length > batchSize) {
       const chunks: string[][] = [];
       for (let i = 0; i < texts.length; i += batchSize) chunks.push(texts.slice(i, i + batchSize));
-      return (await Promise.all(chunks.map(classifyMany))).flat();
+      return (await inSequence(chunks, classifyMany)).flat();
     }
     const result = await send(engine, texts);
     if (result.type === 'count') {
       shrinkBatches(1, `does not answer a batch with one list per text (${result.detail})`);
-      return Promise.all(texts.map(classifyOne));
+      return inSequence(texts, classifyOne);
     }
     if (result.type !== 'bad_input') return texts.map((_, i) => outcome(result, i));
     // Bisect: halves run one after the other so a shrink decided in the first applies to the second.
@@ -97,8 +98,21 @@ export function createHfClassifier(
     async classify(texts) {
       return texts.length === 0 ? [] : classifyMany(texts);
     },
-    close: () => engine.pool.close(),
+    close() {
+      engine.closed = true;
+      return engine.pool.close();
+    },
   };
+}
+
+/**
+ * One request at a time within a call: the queue's concurrency (which AIMD steers) counts requests in
+ * flight, so a call that had to split its batch must not multiply them.
+ */
+async function inSequence<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
 }
 
 function outcome(result: SendResult, index: number): Outcome {

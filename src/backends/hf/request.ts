@@ -12,7 +12,7 @@ export interface Target {
   origin: string;
   /** Path and query, as sent on the request line. */
   path: string;
-  /** The full URL, for messages. */
+  /** The URL without query or credentials, for messages. */
   url: string;
   type: 'hf' | 'tei';
 }
@@ -47,7 +47,8 @@ export function resolveTarget(settings: JobSettings, env: NodeJS.ProcessEnv): Ta
   if (type === 'tei' && !url.pathname.replace(/\/+$/, '').endsWith('/predict')) {
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/predict`;
   }
-  return { origin: url.origin, path: `${url.pathname}${url.search}`, url: url.href, type };
+  // Messages show origin and path only: a query string or userinfo may carry credentials.
+  return { origin: url.origin, path: `${url.pathname}${url.search}`, url: `${url.origin}${url.pathname}`, type };
 }
 
 /** The token, read from the environment variable the job names; undefined when unset or empty. */

@@ -35,6 +35,8 @@ export interface Engine {
   limiter: RequestLimiter | undefined;
   /** Set by the first fatal answer; every later attempt rethrows it instead of sending. */
   fatal?: BackendFatalError;
+  /** close() was called: the pool is gone, so failures from here on are not the server's. */
+  closed?: boolean;
 }
 
 type AttemptResult = Verdict | { type: 'ok'; lists: Prediction[][] } | { type: 'count'; detail: string };
@@ -47,7 +49,7 @@ export async function send(engine: Engine, texts: readonly string[]): Promise<Se
   let retries = 0;
   for (;;) {
     if (engine.fatal) throw engine.fatal;
-    if (ctx.signal.aborted) throw new InterruptedError();
+    if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
     await engine.limiter?.take(ctx.signal);
     const epoch = engine.aimd.epoch();
     const result = await attempt(engine, body, texts.length, waitForModel);
@@ -108,7 +110,7 @@ async function attempt(engine: Engine, body: string, count: number, waitForModel
       ...(waitForModel ? { headersTimeoutMs: settings.hf.timeoutMs + engine.loading.remainingMs() } : {}),
     });
   } catch (err) {
-    if (ctx.signal.aborted) throw new InterruptedError();
+    if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
     const failure = networkFailure(err);
     if (!failure) throw err;
     return { type: 'retry', retry: failure.kind, failure: 'network', message: engine.errors.redact(failure.message) };
