@@ -52,6 +52,19 @@ function columnIndex(header: string[], name: string, path: string, what: string)
   return i;
 }
 
+/**
+ * Line breaks inside the record's quoted fields. csv-parse's own line counter counts a CRLF inside
+ * quotes twice, so row line numbers are counted here instead.
+ */
+function lineBreaks(record: string[]): number {
+  let n = 0;
+  for (const f of record) {
+    if (f.indexOf('\n') < 0 && f.indexOf('\r') < 0) continue;
+    n += f.match(/\r\n|\r|\n/g)!.length;
+  }
+  return n;
+}
+
 export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<RowSource> {
   const header = await readCsvHeader(opts);
   const textIndex = columnIndex(header, opts.textColumn, opts.path, 'text-column');
@@ -63,7 +76,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   stream.on('error', (err) => p.destroy(err));
   stream.pipe(p);
 
-  // csv-parse counts bytes and lines from the start of what it is fed: add where we started.
+  // csv-parse counts bytes from the start of what it is fed: add where we started.
   const baseByte = from.byte;
   const baseLine = from.line - 1;
   let consumed = from.byte;
@@ -71,20 +84,24 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   async function* rows(): AsyncGenerator<InputRow> {
     let ordinal = from.ordinal;
     let prevBytes = 0;
-    let prevLines = 0;
+    let prevEmpty = 0;
+    let line = from.line;
     let skipHeader = atStart;
     try {
       for await (const { record, info } of p as AsyncIterable<Parsed>) {
+        line += info.empty_lines - prevEmpty; // blank lines skipped before this record
+        const nextLine = line + 1 + lineBreaks(record);
         const row: InputRow = {
           ordinal,
-          line: baseLine + prevLines + 1,
-          nextLine: baseLine + info.lines + 1,
+          line,
+          nextLine,
           byteStart: baseByte + prevBytes,
           byteEnd: baseByte + info.bytes,
           record,
         };
         prevBytes = info.bytes;
-        prevLines = info.lines;
+        prevEmpty = info.empty_lines;
+        line = nextLine;
         consumed = row.byteEnd;
         if (skipHeader) {
           skipHeader = false;

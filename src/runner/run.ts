@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { createClassifier } from '../backends/index.js';
 import type { Classifier, ClassifierEvents, Outcome, Prediction } from '../backends/classifier.js';
@@ -91,6 +92,8 @@ export async function runJob(
   };
 
   const abort = new AbortController(); // cancels backend work: fatal error, or drain time is up
+  // Every request in flight listens on it (undici removes its listener when the request ends).
+  setMaxListeners(settings.concurrency * 4 + 16, abort.signal);
   const events: ClassifierEvents = {
     retry: (kind) => {
       stats.retries[kind] = (stats.retries[kind] ?? 0) + 1;
