@@ -79,7 +79,8 @@ export async function runJob(
   const totalMeta = store.getMeta<number>('rows_total');
   const stats: RunStats = {
     startedAt: Date.now(),
-    rowsTotal: totalMeta !== undefined && settings.limit === undefined ? totalMeta : undefined,
+    // A total counted under another --limit says nothing about this run's total.
+    rowsTotal: totalMeta !== undefined && (store.getMeta<number | null>('limit') ?? undefined) === settings.limit ? totalMeta : undefined,
     bytesTotal: store.getMeta<{ size: number }>('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
     finishedBefore: counts.done + counts.failed,
