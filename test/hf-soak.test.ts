@@ -1,118 +1,151 @@
 /**
- * The mixed-fault soak: thousands of texts through a real p-queue at concurrency 8 against a server that
- * answers 20% loading, 10% 429, 5% 500 and 2% dropped connections. Every text must come back exactly once
- * with its own answer, and the request count must show retries stayed proportional to the faults.
+ * Mixed-fault soaks: thousands of texts through the runner's own p-queue QueueControl at concurrency 8
+ * against a server that answers 20% loading, 10% 429, 5% 500 and 2% dropped connections. Every text must
+ * come back exactly once with its own answer, and the request count must show retries stayed proportional
+ * to the faults.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PQueue from 'p-queue';
 import type { ClassifierContext, Outcome, QueueControl, RetryKind } from '../src/backends/classifier.js';
 import { createHfClassifier } from '../src/backends/hf/index.js';
-import { expectedScores, hfTestSettings, startHfServer } from './support/hf-server.js';
+import { queueControl } from '../src/runner/queue-control.js';
+import { expectedScores, hfTestSettings, startHfServer, type HfServer } from './support/hf-server.js';
 
-/** The QueueControl a runner gives a backend, on p-queue: AIMD sets its concurrency, 429s pause it. */
-function pQueueControl(queue: PQueue, maxConcurrency: number): QueueControl & { lowest: number } {
-  let pausedUntil = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const control = {
-    lowest: maxConcurrency,
-    maxConcurrency,
-    get concurrency() {
-      return queue.concurrency;
-    },
-    setConcurrency(n: number) {
-      queue.concurrency = Math.max(1, Math.min(maxConcurrency, Math.floor(n)));
-      control.lowest = Math.min(control.lowest, queue.concurrency);
-    },
-    pauseFor(ms: number) {
-      const until = Date.now() + ms;
-      if (until <= pausedUntil) return; // overlapping pauses extend, never shorten
-      pausedUntil = until;
-      queue.pause();
-      clearTimeout(timer);
-      timer = setTimeout(() => queue.start(), ms);
-    },
-  };
-  return control;
+const CONCURRENCY = 8;
+const FAULTS = { loading: 0.2, rateLimited: 0.1, serverError: 0.05, reset: 0.02 };
+
+interface SoakResult {
+  outcomes: Outcome[][];
+  retries: Partial<Record<RetryKind, number>>;
+  totalRetries: number;
+  notices: string[];
+  lowestConcurrency: number;
+  pauses: number;
+  batchSize: number;
+  wallMs: number;
 }
 
-const TEXTS = 2500;
-const CONCURRENCY = 8;
-
-test(`soak: ${TEXTS} texts, concurrency ${CONCURRENCY}, 20% loading / 10% 429 / 5% 500 / 2% resets`, async (t) => {
-  const server = await startHfServer({
-    faults: { loading: 0.2, rateLimited: 0.1, serverError: 0.05, reset: 0.02 },
-    seed: 20250101,
-    estimatedTime: 0.005,
-  });
-  t.after(() => server.close());
-
+/** Drive `texts` through a p-queue the way the runner does, `batchSize` texts per classify() call. */
+async function soak(server: HfServer, texts: string[], batchSize: number): Promise<SoakResult> {
   const queue = new PQueue({ concurrency: CONCURRENCY });
-  const control = pQueueControl(queue, CONCURRENCY);
+  const controller = new AbortController();
+  const real = queueControl(queue, CONCURRENCY, controller.signal);
+  let lowestConcurrency = CONCURRENCY;
+  let pauses = 0;
+  const control: QueueControl = {
+    get concurrency() {
+      return real.concurrency;
+    },
+    maxConcurrency: real.maxConcurrency,
+    setConcurrency(n) {
+      real.setConcurrency(n);
+      lowestConcurrency = Math.min(lowestConcurrency, real.concurrency);
+    },
+    pauseFor(ms) {
+      pauses++;
+      real.pauseFor(ms);
+    },
+  };
   const retries: Partial<Record<RetryKind, number>> = {};
   const notices: string[] = [];
-  const controller = new AbortController();
   const ctx: ClassifierContext = {
     queue: control,
     signal: controller.signal,
-    events: {
-      retry: (kind) => (retries[kind] = (retries[kind] ?? 0) + 1),
-      notice: (m) => notices.push(m),
-    },
+    events: { retry: (kind) => (retries[kind] = (retries[kind] ?? 0) + 1), notice: (m) => notices.push(m) },
   };
   const settings = hfTestSettings(server, {
     concurrency: CONCURRENCY,
+    batchSize,
     hf: { backoffCapMs: 8, loadingBudgetMs: 60_000, timeoutMs: 5_000 },
   });
   const clf = createHfClassifier(settings, ctx, { HF_TOKEN: 'hf_soakTokenNotSecret000' });
-  t.after(() => clf.close());
-
-  const texts = Array.from({ length: TEXTS }, (_, i) => `soak row ${i}: ${'lorem ipsum '.repeat(i % 7)}`);
-  const outcomes = new Map<number, Outcome[]>();
+  const outcomes: Outcome[][] = texts.map(() => []);
   const started = Date.now();
-  await Promise.all(
-    texts.map((text, i) =>
-      queue.add(async () => {
-        const [out] = await clf.classify([text]);
-        outcomes.set(i, [...(outcomes.get(i) ?? []), out!]);
-      }),
-    ),
-  );
-  const wallMs = Date.now() - started;
-
-  const requests = server.requests.length;
-  const actions = server.actions();
+  try {
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < texts.length; i += batchSize) {
+      const slice = texts.slice(i, i + batchSize);
+      calls.push(
+        queue.add(async () => {
+          const outs = await clf.classify(slice);
+          outs.forEach((o, j) => outcomes[i + j]!.push(o));
+        }),
+      );
+    }
+    await Promise.all(calls);
+  } finally {
+    controller.abort();
+    await clf.close();
+  }
   const totalRetries = Object.values(retries).reduce((a, b) => a + (b ?? 0), 0);
+  return { outcomes, retries, totalRetries, notices, lowestConcurrency, pauses, batchSize: clf.batchSize, wallMs: Date.now() - started };
+}
+
+function report(name: string, texts: number, server: HfServer, r: SoakResult) {
+  const requests = server.requests.length;
   console.log(
     JSON.stringify({
-      soak: {
-        texts: TEXTS,
+      [name]: {
+        texts,
         concurrency: CONCURRENCY,
         requests,
-        requestsPerText: +(requests / TEXTS).toFixed(3),
-        retriesByKind: retries,
-        totalRetries,
-        serverActions: actions,
-        lowestConcurrency: control.lowest,
-        finalConcurrency: control.concurrency,
-        wallMs,
+        requestsPerText: +(requests / texts).toFixed(3),
+        retriesByKind: r.retries,
+        totalRetries: r.totalRetries,
+        serverActions: server.actions(),
+        queuePauses: r.pauses,
+        lowestConcurrency: r.lowestConcurrency,
+        wallMs: r.wallMs,
       },
     }),
   );
+}
 
-  for (let i = 0; i < TEXTS; i++) {
-    assert.deepEqual(outcomes.get(i), [{ ok: true, predictions: expectedScores(texts[i]!) }], `row ${i}`);
-  }
+test('soak: 2500 texts one per request, 20% loading / 10% 429 / 5% 500 / 2% resets', async (t) => {
+  const TEXTS = 2500;
+  const server = await startHfServer({ faults: FAULTS, seed: 20250101, estimatedTime: 0.005 });
+  t.after(() => server.close());
+  const texts = Array.from({ length: TEXTS }, (_, i) => `soak row ${i}: ${'lorem ipsum '.repeat(i % 7)}`);
+  const r = await soak(server, texts, 1);
+  report('soak', TEXTS, server, r);
+
+  texts.forEach((text, i) => assert.deepEqual(r.outcomes[i], [{ ok: true, predictions: expectedScores(text) }], `row ${i}`));
   // The server answered each text successfully exactly once: no duplicate work behind a retry.
   const answered = new Map<string, number>();
-  for (const r of server.requests) if (r.action === 'ok') answered.set(r.texts[0]!, (answered.get(r.texts[0]!) ?? 0) + 1);
+  for (const req of server.requests) if (req.action === 'ok') answered.set(req.texts[0]!, (answered.get(req.texts[0]!) ?? 0) + 1);
   assert.equal(answered.size, TEXTS);
   assert.ok([...answered.values()].every((n) => n === 1));
   // Every request was either the first try of a text or one reported retry.
-  assert.equal(requests, TEXTS + totalRetries);
+  const requests = server.requests.length;
+  assert.equal(requests, TEXTS + r.totalRetries);
   // 37% of first tries fault, 17% of retries (a wait-for-model retry is never told "loading" again):
   // about 1.45 requests per text. A retry storm would be far above this bound.
   assert.ok(requests < TEXTS * 1.7, `${requests} requests for ${TEXTS} texts`);
-  assert.ok(control.lowest < CONCURRENCY, 'AIMD lowered the concurrency under 429s');
-  assert.deepEqual(notices, []);
+  assert.ok(r.lowestConcurrency < CONCURRENCY, 'AIMD lowered the concurrency under 429s');
+  assert.deepEqual(r.notices, []);
+});
+
+test('soak: 1200 texts in batches of 4 with bad and too-long rows among the faults', async (t) => {
+  const TEXTS = 1200;
+  const server = await startHfServer({ faults: FAULTS, seed: 7, estimatedTime: 0.005, badMarker: '#BAD#', maxChars: 80 });
+  t.after(() => server.close());
+  const kind = (i: number) => (i % 50 === 7 ? 'bad' : i % 50 === 23 ? 'long' : 'plain');
+  const texts = Array.from({ length: TEXTS }, (_, i) =>
+    kind(i) === 'bad' ? `row ${i} #BAD#` : kind(i) === 'long' ? `row ${i} ${'x'.repeat(200)}` : `row ${i}`,
+  );
+  const r = await soak(server, texts, 4);
+  report('batchedSoak', TEXTS, server, r);
+
+  texts.forEach((text, i) => {
+    const [out, ...more] = r.outcomes[i]!;
+    assert.equal(more.length, 0, `row ${i} answered once`);
+    if (kind(i) === 'bad') assert.equal(out!.ok ? 'ok' : out!.kind, 'bad_input', `row ${i}`);
+    else if (kind(i) === 'long') assert.equal(out!.ok && out!.truncated, true, `row ${i}`);
+    else assert.deepEqual(out, { ok: true, predictions: expectedScores(text) }, `row ${i}`);
+  });
+  assert.equal(r.batchSize, 4, 'bad rows never make the endpoint look like it cannot batch');
+  assert.deepEqual(r.notices, []);
+  // 300 batches; about 1.45 requests each, plus a bisection (~6 requests) for each of the 48 batches with a bad or long row.
+  assert.ok(server.requests.length < 300 * 1.7 + 48 * 10, `${server.requests.length} requests`);
 });

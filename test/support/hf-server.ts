@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { ClassifierContext, QueueControl, RetryKind } from '../../src/backends/classifier.js';
 import type { JobSettings } from '../../src/job/settings.js';
-import { DEFAULT_COLUMNS } from '../../src/job/settings.js';
+import { resolveSettings } from '../../src/job/resolve.js';
 
 export interface Label {
   label: string;
@@ -367,36 +367,23 @@ function faultReply(kind: Exclude<FaultKind, 'slow'>, model: string, options: Hf
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 
-/** Settings for an HF run against `server`, with waits small enough for tests. */
+/** Settings for an HF run against `server`: the CLI's defaults, with waits small enough for tests. */
 export function hfTestSettings(server: { url: string } | undefined, overrides: DeepPartial<JobSettings> = {}): JobSettings {
   const { hf, onnx, columns, ...rest } = overrides;
+  const base = resolveSettings({ input: '/dev/null', format: 'csv', model: 'org/model', concurrency: 4 });
   return {
-    input: '/dev/null',
-    format: 'csv',
-    delimiter: ',',
-    relaxQuotes: false,
-    textColumn: 'text',
-    backend: 'hf',
-    model: 'org/model',
-    allScores: false,
-    concurrency: 4,
-    batchSize: 1,
-    maxRetries: 6,
-    checkpoint: '/dev/null',
+    ...base,
     ...rest,
     hf: {
+      ...base.hf,
       ...(server ? { endpoint: `${server.url}/models/org/model` } : {}),
-      endpointType: 'hf',
-      tokenEnv: 'HF_TOKEN',
-      waitForModel: false,
-      useCache: true,
       timeoutMs: 2_000,
       loadingBudgetMs: 5_000,
       backoffCapMs: 20,
       ...hf,
     },
-    onnx: { device: 'cpu', revision: 'main', ...onnx },
-    columns: { ...DEFAULT_COLUMNS, ...columns },
+    onnx: { ...base.onnx, ...onnx },
+    columns: { ...base.columns, ...columns },
   } as JobSettings;
 }
 
