@@ -328,3 +328,11 @@ test('the token never appears in outcomes, fatal errors or notices, even when th
   assert.match(everything, /\[redacted\]/);
 });
 
+
+test('a failure no retry can fix (TLS to a plain-HTTP port) stops the run in one line', async (t) => {
+  const srv = await startHfServer();
+  t.after(() => srv.close());
+  const clf = createHfClassifier(hfTestSettings(srv, { hf: { endpoint: srv.url.replace('http:', 'https:') } }), recordingContext(), {});
+  t.after(() => clf.close());
+  assert.match((await fatal(clf.classify(['x']), 'E_CONNECT')).message, /^cannot talk to https:\/\/127\.0\.0\.1:\d+\/: \S+/);
+});

@@ -131,9 +131,10 @@ test('request bodies: hf and TEI, single and batched', () => {
   assert.deepEqual(resolveTarget(tei, {}).path, '/predict');
 });
 
-test('redaction: the token, any hf_ token, any bearer credential', () => {
+test('redaction: the token, any hf_ token, any bearer credential; one line', () => {
   const redact = createRedactor('s3cr3t-token');
   assert.equal(redact('bad s3cr3t-token here'), 'bad [redacted] here');
   assert.equal(redact('leaked hf_abcdefghijklmnop'), 'leaked [redacted]');
   assert.equal(redact('Authorization: Bearer xyz'), 'Authorization: Bearer [redacted]');
+  assert.equal(redact('a\n  b\n'), 'a b');
 });

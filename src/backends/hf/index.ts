@@ -11,7 +11,7 @@ import { createLoadingClock } from './loading.js';
 import { createPool } from './pool.js';
 import { createAimd, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
-import { readToken, resolveTarget, teiRawScores } from './request.js';
+import { readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
 export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
@@ -24,7 +24,6 @@ export function createHfClassifier(
   const target = resolveTarget(settings, env);
   const token = readToken(settings, env);
   const redact = createRedactor(token);
-  const tei = target.type === 'tei';
   const engine: Engine = {
     settings,
     ctx,
@@ -32,13 +31,7 @@ export function createHfClassifier(
     pool: createPool(target.origin, settings.concurrency, settings.hf.timeoutMs),
     token,
     errors: { target, tokenEnv: settings.hf.tokenEnv, hasToken: token !== undefined, redact },
-    shaping: {
-      ...(tei && teiRawScores(settings) && settings.functionToApply !== 'none'
-        ? { applyLocally: settings.functionToApply }
-        : {}),
-      probabilities: settings.functionToApply !== 'none' && !(tei && teiRawScores(settings)),
-      ...(settings.topK !== undefined ? { topK: settings.topK } : {}),
-    },
+    shaping: shapingFor(settings),
     loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),
     aimd: createAimd(ctx.queue),
     limiter: createRequestLimiter(settings.hf.maxRequestsPerMinute),

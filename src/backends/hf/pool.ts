@@ -3,7 +3,7 @@
  * Every answer is read to the end (or its body destroyed) before post() returns, so a retry never
  * leaves a half-read response holding a connection.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 
 export interface HttpAnswer {
   status: number;
@@ -78,17 +78,21 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CLOSED',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
   'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
-/** A transport failure worth retrying, or undefined for anything else (a bug, which must surface). */
-export function networkFailure(err: unknown): NetworkFailure | undefined {
+/**
+ * A transport failure: worth retrying (`timeout`, `network`), or one no retry can fix (`fatal`: a TLS
+ * certificate problem, a protocol error). Undefined for errors without a code, which are bugs and must
+ * surface with their stack.
+ */
+export function networkFailure(err: unknown): (NetworkFailure | { kind: 'fatal'; message: string }) | undefined {
   const code = errorCode(err) ?? errorCode((err as { cause?: unknown } | undefined)?.cause);
   if (code === undefined) return undefined;
   const message = `${code}: ${(err as Error).message}`;
   if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', message: `timed out (${message})` };
   if (NETWORK_CODES.has(code)) return { kind: 'network', message: `connection failed (${message})` };
-  if (err instanceof undiciErrors.UndiciError) return { kind: 'network', message: `connection failed (${message})` };
-  return undefined;
+  return { kind: 'fatal', message };
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -4,6 +4,7 @@
  */
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError } from '../../errors.js';
+import type { Shaping } from './response.js';
 
 export const DEFAULT_INFERENCE_ENDPOINT = 'https://router.huggingface.co/hf-inference';
 
@@ -73,8 +74,19 @@ export function buildHeaders(
  * TEI has no function_to_apply or top_k: ask it for logits whenever the user chose a function, apply that
  * function locally (see response.ts), and cut to top_k locally. It truncates over-long inputs itself.
  */
-export function teiRawScores(settings: JobSettings): boolean {
+function teiRawScores(settings: JobSettings): boolean {
   return settings.functionToApply !== undefined;
+}
+
+/** How to read the scores that come back for what buildBody asked. */
+export function shapingFor(settings: JobSettings): Shaping {
+  const fn = settings.functionToApply;
+  const logits = settings.hf.endpointType === 'tei' && teiRawScores(settings);
+  return {
+    ...(logits && fn !== 'none' ? { applyLocally: fn } : {}),
+    probabilities: fn !== 'none',
+    ...(settings.topK !== undefined ? { topK: settings.topK } : {}),
+  };
 }
 
 /** One text goes as a string; several as a list (a list of one-element lists for TEI). */

@@ -12,7 +12,7 @@ export type Answer =
 export interface Shaping {
   /** Scores arrive as logits that need this function applied locally (TEI with raw_scores). */
   applyLocally?: FunctionToApply;
-  /** Scores are probabilities, so must lie in [0, 1]. */
+  /** Scores are (or, after applyLocally, become) probabilities, so must lie in [0, 1]. */
   probabilities: boolean;
   topK?: number;
 }

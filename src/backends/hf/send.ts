@@ -113,6 +113,10 @@ async function attempt(engine: Engine, body: string, count: number, waitForModel
     if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
     const failure = networkFailure(err);
     if (!failure) throw err;
+    if (failure.kind === 'fatal') {
+      const message = `cannot talk to ${engine.target.url}: ${failure.message}`;
+      return { type: 'fatal', error: new BackendFatalError(engine.errors.redact(message), 'E_CONNECT') };
+    }
     return { type: 'retry', retry: failure.kind, failure: 'network', message: engine.errors.redact(failure.message) };
   }
   if (answer.status < 200 || answer.status >= 300) return judgeStatus(answer, engine.errors);
