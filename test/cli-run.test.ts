@@ -255,3 +255,14 @@ test('a job file with relative paths runs from any directory; export by job file
   assert.equal(st.code, 0, st.stderr);
   assert.match(st.stdout, /5 total, 5 labeled/);
 });
+
+test('off a terminal, a plain progress line appears every few seconds while the run goes', async (t) => {
+  const s = await server(t, { delayMs: 30 });
+  const dir = tempDir(t);
+  const r = await runCli(['run', '--input', CSV_IN, '--model', 'm', '--output', path.join(dir, 'o.csv'), '--concurrency', '2'], { ...env(s), BATCHLABEL_PROGRESS_INTERVAL_MS: '300' });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => / rows\/s \| ETA /.test(l));
+  assert.ok(lines.length >= 3, r.stderr);
+  assert.match(lines[0]!, /^\d\d:\d\d:\d\d \d+ rows, [\d.]+% of input read \| \d+ rows\/s \| ETA \S+ \| concurrency 2/);
+  assert.doesNotMatch(r.stderr, /\x1b\[/, 'no terminal escapes in a log');
+});

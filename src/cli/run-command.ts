@@ -63,7 +63,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       settings,
       store,
       { stop: stop.signal, drainMs: drainMs(values), retryFailed: flags.retryFailed, events: { notice: say } },
-      (h) => (handle = h),
+      (h) => {
+        handle = h;
+        stats = h.stats;
+      },
     ).finally(() => progress.stop());
     stats = result.stats;
     const s = result.stats;

@@ -24,7 +24,7 @@ export interface RunStats {
   failed: number;
   reused: number;
   retries: Record<string, number>;
-  concurrency: number;
+  readonly concurrency: number;
   status: string | undefined;
 }
 
@@ -52,6 +52,8 @@ interface Pending {
 /** The open job's handle for a hard exit (second Ctrl-C): commit what is buffered, synchronously. */
 export interface RunHandle {
   flushNow(): void;
+  /** The live figures, updated as the run goes. */
+  stats: RunStats;
 }
 
 function keepAllScores(s: JobSettings): boolean {
@@ -77,10 +79,11 @@ export async function runJob(
   }
   const counts = store.counts();
   const totalMeta = store.getMeta<number>('rows_total');
+  const queue = new PQueue({ concurrency: settings.concurrency });
   const stats: RunStats = {
     startedAt: Date.now(),
     // A total counted under another --limit says nothing about this run's total.
-    rowsTotal: totalMeta !== undefined && (store.getMeta<number | null>('limit') ?? undefined) === settings.limit ? totalMeta : undefined,
+    rowsTotal: totalMeta !== undefined && (store.getMeta<number | null>('limit') ?? undefined) === settings.limit ? totalMeta : settings.limit,
     bytesTotal: store.getMeta<{ size: number }>('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
     finishedBefore: counts.done + counts.failed,
@@ -88,7 +91,9 @@ export async function runJob(
     failed: 0,
     reused: 0,
     retries: {},
-    concurrency: settings.concurrency,
+    get concurrency() {
+      return queue.concurrency; // AIMD moves it
+    },
     status: undefined,
   };
 
@@ -105,7 +110,6 @@ export async function runJob(
     notice,
   };
 
-  const queue = new PQueue({ concurrency: settings.concurrency });
   const control = queueControl(queue, settings.concurrency, abort.signal);
   let classifier: Classifier | undefined;
   const runId = store.startRun();
@@ -129,7 +133,7 @@ export async function runJob(
       updateRun('running');
     }
   });
-  handle?.({ flushNow: () => writer.flush() });
+  handle?.({ flushNow: () => writer.flush(), stats });
 
   const keepAll = keepAllScores(settings);
   const inflight = new Map<string, Pending>();
