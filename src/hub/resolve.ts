@@ -164,7 +164,7 @@ export async function resolveHubFiles(repoId: string, requests: readonly FileReq
         break;
       }
       if (!chosen && !req.optional) {
-        const what = req.anyOf.length === 1 ? `the file ${req.anyOf[0]}` : `any of ${req.anyOf.join(', ')}`;
+        const what = req.anyOf.length === 1 ? `file ${req.anyOf[0]}` : `file among ${req.anyOf.join(', ')}`;
         throw new BackendFatalError(`model ${repoId} (revision "${revision}") on ${env.endpoint} has no ${what}`, HubErrorCode.notFound);
       }
       files.push(chosen);
