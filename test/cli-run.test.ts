@@ -135,8 +135,9 @@ test('an added column that clashes with an input column is refused with the flag
   assert.equal(r.code, 1);
   assert.match(r.stderr, /already has a column "predicted_label".*--label-column/);
   assert.equal(r.stderr.trim().split('\n').at(-1)!.startsWith('batchlabel: '), true);
-  const ok = await runCli(['export', path.join(dir, 'o.batchlabel.sqlite'), '--output', path.join(dir, 'o.csv'), '--label-column', 'x'], env(s));
-  assert.notEqual(ok.code, 0, 'export has no --label-column; the run settings decide the names');
+  const renamed = await runCli(['export', path.join(dir, 'o.batchlabel.sqlite'), '--output', path.join(dir, 'o.csv'), '--label-column', 'sentiment']);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  assert.deepEqual(readCsv(path.join(dir, 'o.csv'))[0], ['text', 'predicted_label', 'sentiment', 'predicted_score', 'truncated', 'error']);
 });
 
 test('resuming with a changed input or changed settings is refused; --restart starts over', async (t) => {

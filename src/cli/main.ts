@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import { exportResults } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
+import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { num } from './format.js';
 import { runCommand } from './run-command.js';
 import { printStatus, statusReport } from './status-command.js';
@@ -39,6 +40,8 @@ function addJobOptions(y: Argv): Argv {
   }
   return y;
 }
+
+const COLUMN_OPTIONS = JOB_OPTIONS.filter((o) => o.key.endsWith('Column') && o.group === 'Output' || o.key === 'scorePrefix');
 
 function jobValues(argv: Record<string, unknown>): JobValues {
   const out: JobValues = {};
@@ -117,16 +120,18 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
-          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' }),
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
+          .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
-        const { store, settings } = openTarget(argv.target as string);
+        const a = argv as Record<string, unknown>;
+        const { store, settings: stored } = openTarget(a.target as string);
         try {
-          const output = argv.output !== undefined ? path.resolve(argv.output as string) : settings.output;
+          const settings = { ...stored, columns: resolveColumns(jobValues(a), stored.columns) };
+          const output = a.output !== undefined ? path.resolve(a.output as string) : settings.output;
           if (!output) throw new UsageError('no output: pass --output FILE.');
-          const fmt = (argv['output-format'] as 'csv' | 'jsonl' | undefined) ?? (/\.jsonl$|\.ndjson$/i.test(output) ? 'jsonl' : /\.(csv|tsv)$/i.test(output) ? 'csv' : undefined);
-          if (!fmt) throw new UsageError(`cannot tell the format of ${output} from its extension; pass --output-format csv or jsonl.`);
-          const r = await exportResults(store, settings, { output, format: fmt, partial: argv.partial === true });
-          if (!argv.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
+          const format = (a.outputFormat as 'csv' | 'jsonl' | undefined) ?? formatFromExtension(output, 'output-format');
+          const r = await exportResults(store, settings, { output, format, partial: a.partial === true });
+          if (!a.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
         } finally {
           store.close();
         }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
 import { JOB_OPTIONS, type JobValues } from './options.js';
-import { DEFAULT_COLUMNS, type JobSettings } from './settings.js';
+import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../backends/classifier.js';
 
 const PATH_KEYS = ['input', 'output', 'checkpoint'];
@@ -40,7 +40,7 @@ export function loadJobFile(file: string): JobValues {
   return out;
 }
 
-function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' {
+export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv' || ext === '.tsv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
@@ -85,15 +85,10 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (v.endpoint !== undefined && !/^https?:\/\//.test(v.endpoint as string)) {
     throw new UsageError(`--endpoint must be an http(s) URL, got ${JSON.stringify(v.endpoint)}.`);
   }
-  const columns = {
-    label: (v.labelColumn as string | undefined) ?? DEFAULT_COLUMNS.label,
-    score: (v.scoreColumn as string | undefined) ?? DEFAULT_COLUMNS.score,
-    scorePrefix: (v.scorePrefix as string | undefined) ?? DEFAULT_COLUMNS.scorePrefix,
-    truncated: (v.truncatedColumn as string | undefined) ?? DEFAULT_COLUMNS.truncated,
-    error: (v.errorColumn as string | undefined) ?? DEFAULT_COLUMNS.error,
-  };
-  const names = [columns.label, columns.score, columns.truncated, columns.error];
-  if (new Set(names).size !== names.length) throw new UsageError(`the added column names must differ: ${names.join(', ')}.`);
+  const columns = resolveColumns(v);
+  if (v.endpointType === 'tei' && v.endpoint === undefined) {
+    throw new UsageError('--endpoint-type tei needs --endpoint URL (the text-embeddings-inference server, e.g. http://host:8080).');
+  }
 
   return {
     input,
@@ -136,4 +131,18 @@ export function resolveSettings(values: JobValues): JobSettings {
 
 export function drainMs(values: JobValues): number {
   return seconds(values.drainTimeout, 'drain-timeout', 15);
+}
+
+/** Names of the added output columns: `base` (defaults, or a run's choice) overridden by `v`. */
+export function resolveColumns(v: JobValues, base: OutputColumns = DEFAULT_COLUMNS): OutputColumns {
+  const columns: OutputColumns = {
+    label: (v.labelColumn as string | undefined) ?? base.label,
+    score: (v.scoreColumn as string | undefined) ?? base.score,
+    scorePrefix: (v.scorePrefix as string | undefined) ?? base.scorePrefix,
+    truncated: (v.truncatedColumn as string | undefined) ?? base.truncated,
+    error: (v.errorColumn as string | undefined) ?? base.error,
+  };
+  const names = [columns.label, columns.score, columns.truncated, columns.error];
+  if (new Set(names).size !== names.length) throw new UsageError(`the added column names must differ: ${names.join(', ')}.`);
+  return columns;
 }

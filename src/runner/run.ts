@@ -194,7 +194,6 @@ export async function runJob(
     classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
-    const batchSize = Math.max(1, classifier.batchSize);
     const bound = Math.max(2, maxConcurrency * 2);
     const stopped = new Promise<void>((resolve) => {
       if (opts.stop.aborted) resolve();
@@ -233,7 +232,8 @@ export async function runJob(
       const p: Pending = { key, hash, text: row.text, rows: [{ ...row, record: [], object: undefined }] };
       inflight.set(key, p);
       batch.push(p);
-      if (batch.length >= batchSize) {
+      // Read each time: a backend may shrink its batches (an endpoint that refuses lists).
+      if (batch.length >= Math.max(1, classifier.batchSize)) {
         dispatch();
         if (queue.size >= bound) await Promise.race([queue.onSizeLessThan(bound), stopped]);
       }
