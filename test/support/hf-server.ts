@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClassifierContext, QueueControl, RetryKind } from '../../src/backends/classifier.js';
 import type { JobSettings } from '../../src/job/settings.js';
 import { resolveSettings } from '../../src/job/resolve.js';
+import { seededRandom } from './random.js';
 
 export interface Label {
   label: string;
@@ -126,17 +127,6 @@ export function expectedScores(text: string, labels: string[] = ['NEGATIVE', 'PO
     .sort((a, b) => b.score - a.score);
 }
 
-/** mulberry32: small, seedable, good enough to spread faults. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FAULT_ORDER: FaultKind[] = [
   'loading',

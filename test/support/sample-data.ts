@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
+import { seededRandom } from './random.js';
 
 const OPENERS = ['I bought this {p}', 'We ordered the {p}', 'Got the {p} as a gift', 'Picked up this {p} on sale', 'This is my second {p}', 'Tried the {p} for a month'];
 const GOOD = ['works perfectly', 'is great value, honestly', 'exceeded my expectations', 'is sturdy and well made', 'arrived early and works as described', 'is the best purchase this year'];
@@ -16,16 +17,6 @@ const MIXED = ['is fine, nothing special', 'does the job, but the manual is usel
 const TAILS = ['', ' Would buy again.', ' Returned it.', ' 5 stars!', ' Meh.', ' Très bien 👍', '\nSecond paragraph: support was "helpful", eventually.', ' Size runs small, order one up.'];
 const PRODUCTS = ['kettle', 'headphones', 'desk lamp', 'backpack', 'phone case', 'blender', 'running shoes', 'keyboard'];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0; // mulberry32
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 export interface SampleRow {
   id: string;
@@ -35,7 +26,7 @@ export interface SampleRow {
 }
 
 export function sampleRows(n = 300): SampleRow[] {
-  const r = rng(20261122);
+  const r = seededRandom(20261122);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
   const rows: SampleRow[] = [];
   for (let i = 0; i < n; i++) {
