@@ -267,3 +267,39 @@ test('off a terminal, a plain progress line appears every few seconds while the 
   assert.match(lines[0]!, /^\d\d:\d\d:\d\d \d+ rows, [\d.]+% of input read \| \d+ rows\/s \| ETA \S+ \| concurrency 2/);
   assert.doesNotMatch(r.stderr, /\x1b\[/, 'no terminal escapes in a log');
 });
+
+test('a fatal answer mid-run stops at once, keeps what was done, and the same command resumes once fixed', async (t) => {
+  let revoked = false;
+  let answered = 0;
+  const s = await server(t, {
+    delayMs: 5,
+    respond: () => {
+      if (++answered === 120) revoked = true;
+      return revoked ? { status: 401, json: { error: 'Invalid credentials in Authorization header' } } : undefined;
+    },
+  });
+  const dir = tempDir(t);
+  const out = path.join(dir, 'out.csv');
+  const args = ['run', '--input', CSV_IN, '--model', 'm', '--output', out, '--concurrency', '4'];
+  const t0 = Date.now();
+  const r = await runCli(args, env(s));
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(Date.now() - t0 < 5000);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^batchlabel: .*HF_TOKEN.*\(\d+ finished rows are safe in .*out\.batchlabel\.sqlite; fix the cause and run the same command to resume\.\)$/);
+  const safe = Number(lines[0]!.match(/\((\d+) finished rows/)![1]);
+  assert.ok(safe >= 100 && safe < 300, `${safe}`);
+  const st = await runCli(['status', path.join(dir, 'out.batchlabel.sqlite'), '--json']);
+  assert.equal(JSON.parse(st.stdout).lastRun.state, 'failed');
+
+  revoked = false;
+  answered = -1e9;
+  const sent = s.requests.length;
+  const again = await runCli(args, env(s));
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok(s.requests.length - sent <= 300 - safe, 'finished rows are not sent again');
+  const rows = readCsv(out);
+  assert.equal(rows.length, 301);
+  assert.ok(rows.slice(1).every((row) => row[4] === expectedScores(row[3]!)[0]!.label));
+});
