@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
+import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
 type Parsed = { record: string[]; info: Info };
@@ -71,10 +72,39 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   const idIndex = opts.idColumn === undefined ? -1 : columnIndex(header, opts.idColumn, opts.path, 'id-column');
 
   const atStart = from.byte === 0;
-  const stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
-  const p = parser(opts, atStart);
-  stream.on('error', (err) => p.destroy(err));
-  stream.pipe(p);
+  let stream: ReturnType<typeof createReadStream> | undefined;
+  let p: ReturnType<typeof parser> | undefined;
+
+  /**
+   * Records with csv-parse's `info`, a chunk's worth at a time: from the fast scanner when the delimiter
+   * allows it, and from csv-parse (started at the same byte, skipping the records already produced) from
+   * the first record the scanner leaves to it, or from the start otherwise.
+   */
+  async function* records(): AsyncGenerator<FastRecord[]> {
+    let produced = 0;
+    const delimiter = fastDelimiter(opts.delimiter ?? ',');
+    if (delimiter !== undefined) {
+      stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
+      let fallback = false;
+      for await (const chunk of fastCsvRecords(stream, delimiter, atStart)) {
+        produced += chunk.records.length;
+        if (chunk.records.length) yield chunk.records;
+        fallback = chunk.fallback;
+      }
+      stream.destroy();
+      if (!fallback) return;
+    }
+    const s = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
+    const parsed = parser(opts, atStart);
+    stream = s;
+    p = parsed;
+    s.on('error', (err) => parsed.destroy(err));
+    s.pipe(parsed);
+    for await (const r of parsed as AsyncIterable<Parsed>) {
+      if (produced > 0) produced--;
+      else yield [r];
+    }
+  }
 
   // csv-parse counts bytes from the start of what it is fed: add where we started.
   const baseByte = from.byte;
@@ -88,35 +118,37 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     let line = from.line;
     let skipHeader = atStart;
     try {
-      for await (const { record, info } of p as AsyncIterable<Parsed>) {
-        line += info.empty_lines - prevEmpty; // blank lines skipped before this record
-        const nextLine = line + 1 + lineBreaks(record);
-        const row: InputRow = {
-          ordinal,
-          line,
-          nextLine,
-          byteStart: baseByte + prevBytes,
-          byteEnd: baseByte + info.bytes,
-          record,
-        };
-        prevBytes = info.bytes;
-        prevEmpty = info.empty_lines;
-        line = nextLine;
-        consumed = row.byteEnd;
-        if (skipHeader) {
-          skipHeader = false;
-          continue;
+      for await (const chunk of records()) {
+        for (const { record, info } of chunk) {
+          line += info.empty_lines - prevEmpty; // blank lines skipped before this record
+          const nextLine = line + 1 + lineBreaks(record);
+          const row: InputRow = {
+            ordinal,
+            line,
+            nextLine,
+            byteStart: baseByte + prevBytes,
+            byteEnd: baseByte + info.bytes,
+            record,
+          };
+          prevBytes = info.bytes;
+          prevEmpty = info.empty_lines;
+          line = nextLine;
+          consumed = row.byteEnd;
+          if (skipHeader) {
+            skipHeader = false;
+            continue;
+          }
+          ordinal++;
+          if (record.length !== header.length) {
+            row.error = `expected ${header.length} fields (as in the header), found ${record.length}`;
+          } else {
+            const text = record[textIndex]!;
+            if (text.trim() === '') row.error = `empty text in column "${opts.textColumn}"`;
+            else row.text = text;
+          }
+          if (idIndex >= 0 && idIndex < record.length) row.id = record[idIndex];
+          yield row;
         }
-        ordinal++;
-        if (record.length !== header.length) {
-          row.error = `expected ${header.length} fields (as in the header), found ${record.length}`;
-        } else {
-          const text = record[textIndex]!;
-          if (text.trim() === '') row.error = `empty text in column "${opts.textColumn}"`;
-          else row.text = text;
-        }
-        if (idIndex >= 0 && idIndex < record.length) row.id = record[idIndex];
-        yield row;
       }
     } catch (err) {
       if (err instanceof InputError) throw err;
@@ -130,8 +162,8 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     rows: rows(),
     bytesRead: () => consumed,
     close: () => {
-      stream.destroy();
-      p.destroy();
+      stream?.destroy();
+      p?.destroy();
     },
   };
 }
