@@ -164,6 +164,8 @@ test('unknown repository, revision or file: specific one-line errors', async () 
   const file = await fatal(resolveHubFiles(REPO, [{ anyOf: ['onnx/model_fp16.onnx'] }], { env: env(cache), sink: captureSink() }));
   assert.equal(file.code, 'E_MODEL_NOT_FOUND');
   assert.match(file.message, /acme\/sentiment \(revision "main"\) on http:\/\/127\.0\.0\.1:\d+ has no file onnx\/model_fp16\.onnx$/);
+  const badRev = await fatal(resolveHubFiles(REPO, MODEL_FILES, { env: env(cache), revision: '../../etc' }));
+  assert.match(badRev.message, /not a valid revision/);
   const id = await fatal(resolveHubFiles('a--b/../c', MODEL_FILES, { env: env(cache) }));
   assert.match(id.message, /neither an existing local folder nor a Hugging Face model id/);
 });

@@ -67,6 +67,10 @@ export async function resolveHubFiles(repoId: string, requests: readonly FileReq
     throw new BackendFatalError(`"${repoId}" is neither an existing local folder nor a Hugging Face model id (org/name)`, HubErrorCode.notFound);
   }
   const revision = options.revision?.trim() || 'main';
+  // Branch and tag names end up as paths under refs/: nothing that could climb out of the cache.
+  if (!/^[A-Za-z0-9._\-/]+$/.test(revision) || revision.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) {
+    throw new BackendFatalError(`"${revision}" is not a valid revision (a branch, tag or commit hash)`, HubErrorCode.notFound);
+  }
   const env = readHubEnv(options.env);
   const repo = repoCache(env.cacheDir, repoId);
   if (env.offline) {

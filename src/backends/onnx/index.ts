@@ -25,10 +25,12 @@ export { sessionOptions, CUDA_INSTALL_HINT, type Device } from './session.js';
 export { readClassifierConfig, type ClassifierConfig } from './config.js';
 
 /**
- * Padded tokens per model batch. 4096 = 8 rows of 512 or 32 rows of 128: past that, int8 DistilBERT on
- * CPU gains under 10% per doubling while memory for attention grows linearly (see the shared model README).
+ * Padded tokens per model batch: 4 rows of 512, 8 of 256, 32 of 64. On int8 DistilBERT with real review
+ * lengths (mean ~270 tokens) bigger batches bought nothing here (32 rows / 4096 tokens ran at 0.88x of
+ * 16 / 2048 in interleaved runs); short texts still get batches of up to --batch-size rows, where batching
+ * pays most (README of the shared int8 model: +50% at 32 tokens, +10% at 512). Less memory for attention too.
  */
-export const TOKEN_BUDGET = 4096;
+export const TOKEN_BUDGET = 2048;
 
 /**
  * Texts per classify() call: several model batches, so sorting by length has rows to choose from, but
