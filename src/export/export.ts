@@ -1,13 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { stringify } from 'csv-stringify/sync';
 import { CheckpointError, ExportError } from '../errors.js';
 import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
 import { addedColumns, checkClash } from './columns.js';
+import { csvRecords } from './csv-out.js';
 
 export interface ExportOptions {
   output: string;
@@ -79,7 +79,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     let pending: unknown[][] = [];
     let wroteHeader = false;
     const flushCsv = async () => {
-      if (pending.length) await write(stringify(pending, { delimiter, cast: { boolean: (b) => (b ? 'true' : '') } }));
+      if (pending.length) await write(csvRecords(pending, delimiter));
       pending = [];
     };
 
