@@ -64,8 +64,8 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
   const { files, session, encoder } = model;
   const origin = files.hub ? `${files.hub.repoId}@${files.hub.commit.slice(0, 12)}` : files.folder;
   ctx.events.notice?.(
-    `onnx: ${origin} ${files.onnxFile} on ${session.device} (${session.threads} threads), max ${encoder.maxLength} tokens, batches of up to ${limits.maxRows} rows` +
-      (limits.maxRows === 1 ? ' (scores independent of batching)' : ''),
+    `onnx: ${origin} ${files.onnxFile} on ${session.device} (${session.threads} threads), max ${encoder.maxLength} tokens, ` +
+      (limits.maxRows === 1 ? 'one text per run (scores independent of batching)' : `batches of up to ${limits.maxRows} texts / ${limits.maxTokens} tokens`),
   );
   const serial = serialQueue();
   const topK = settings.allScores ? Infinity : (settings.topK ?? 1);
