@@ -84,7 +84,9 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     let produced = 0;
     const delimiter = fastDelimiter(opts.delimiter ?? ',');
     if (delimiter !== undefined) {
-      stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
+      // 64 KiB reads (Node's default): the scanner copies each chunk once to join it to the previous
+      // chunk's unfinished record, and 256 KiB buffers read and copied at this rate held ~40 MB more RSS.
+      stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 64 * 1024 });
       let fallback = false;
       for await (const chunk of fastCsvRecords(stream, delimiter, atStart)) {
         produced += chunk.records.length;
