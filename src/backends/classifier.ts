@@ -59,6 +59,11 @@ export interface Classifier {
   readonly batchSize: number;
   /** Upper bound on classify() calls in flight that this backend can use (the runner takes the min with --concurrency). */
   readonly maxConcurrency?: number;
+  /**
+   * What exactly produces the answers, beyond the job's settings (the ONNX file picked, the Hub commit).
+   * A resumed run that finds another identity would mix two models' results, so it is refused.
+   */
+  readonly identity?: Record<string, string>;
   classify(texts: string[]): Promise<Outcome[]>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { createClassifier } from '../backends/index.js';
 import type { Classifier, ClassifierEvents, Outcome, Prediction } from '../backends/classifier.js';
+import { CheckpointError } from '../errors.js';
 import { hashText } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
@@ -192,6 +193,7 @@ export async function runJob(
   let readAll = true;
   try {
     classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
+    checkIdentity(store, classifier, stats.finishedBefore);
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
     const bound = Math.max(2, maxConcurrency * 2);
@@ -267,6 +269,22 @@ export async function runJob(
   const state = opts.stop.aborted ? 'interrupted' : 'completed';
   updateRun(state);
   return { state, stats };
+}
+
+/** The model that answers must be the one that answered the finished rows (see Classifier.identity). */
+function checkIdentity(store: Checkpoint, classifier: Classifier, finishedBefore: number): void {
+  const now = classifier.identity;
+  if (!now) return;
+  const was = store.getMeta<Record<string, string>>('model_identity');
+  if (was && finishedBefore > 0) {
+    const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
+    if (changed.length) {
+      throw new CheckpointError(
+        `${store.path} was labeled by another model: ${changed.map((k) => `${k} ${was[k] ?? '(unset)'} → ${now[k] ?? '(unset)'}`).join('; ')}. Resuming would mix results; pin it (--onnx-file, --revision) or run with --restart.`,
+      );
+    }
+  }
+  store.setMeta({ model_identity: now });
 }
 
 function raceTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {

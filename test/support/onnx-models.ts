@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { ClassifierContext, Prediction } from '../../src/backends/classifier.js';
 import type { JobSettings } from '../../src/job/settings.js';
-import { DEFAULT_COLUMNS } from '../../src/job/settings.js';
+import { resolveSettings } from '../../src/job/resolve.js';
 
 /** The repository root, found from this file (dist/test/support/ after compilation, test/support/ before). */
 function repoRoot(): string {
@@ -89,26 +89,11 @@ export async function seedHubCache(cacheDir: string, names: readonly string[] = 
   }
 }
 
-/** JobSettings for the onnx backend with test defaults; only what the backend reads matters. */
+/** JobSettings for the onnx backend: the CLI's own defaults (resolveSettings), then the test's overrides. */
 export function onnxSettings(overrides: Omit<Partial<JobSettings>, 'onnx'> & { onnx?: Partial<JobSettings['onnx']> } = {}): JobSettings {
   const { onnx, ...rest } = overrides;
-  return {
-    input: '/dev/null',
-    format: 'csv',
-    delimiter: ',',
-    relaxQuotes: false,
-    textColumn: 'text',
-    backend: 'onnx',
-    hf: { endpointType: 'hf', tokenEnv: 'HF_TOKEN', waitForModel: true, useCache: true, timeoutMs: 1000, loadingBudgetMs: 1000, backoffCapMs: 1000 },
-    onnx: { device: 'cpu', revision: 'main', ...onnx },
-    allScores: false,
-    concurrency: 2,
-    batchSize: 32,
-    maxRetries: 0,
-    checkpoint: '/dev/null',
-    columns: DEFAULT_COLUMNS,
-    ...rest,
-  };
+  const base = resolveSettings({ input: '/dev/null', format: 'csv', backend: 'onnx', maxRetries: 0 });
+  return { ...base, ...rest, onnx: { ...base.onnx, ...onnx } };
 }
 
 export interface TestContext extends ClassifierContext {

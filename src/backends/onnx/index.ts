@@ -73,6 +73,7 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
   return {
     model,
     limits,
+    identity: { onnxFile: files.onnxFile, ...(files.hub ? { commit: files.hub.commit } : {}) },
     batchSize: windowSize(limits.maxRows),
     // Two windows: one computing, the next being tokenized. More would only queue behind the session.
     maxConcurrency: 2,
