@@ -1,0 +1,121 @@
+/**
+ * Benchmark 1 — pipeline overhead on the remote path.
+ *
+ * batchlabel end to end (the real CLI: parse, queue, HTTP, checkpoint, export) against a bare undici loop
+ * that sends the same requests at the same concurrency to the same loopback server, which answers instantly
+ * in the Hugging Face format from its own process. Targets (issue 4): with one text per request ≥ 0.85× the
+ * raw loop's rows/s; with --batch-size 64 ≥ 40,000 rows/s end to end.
+ */
+import path from 'node:path';
+import { runCli, removeCheckpoint } from './lib/cli.js';
+import { DIST, QUICK, REPS, envInt } from './lib/env.js';
+import { reviewsCsv, scratch, warmPageCache, prefixRows, type GeneratedCsv } from './lib/data.js';
+import { check, runProcess } from './lib/proc.js';
+import type { BenchResult, Row } from './lib/report.js';
+import { startFastServer, type FastServer } from './lib/server.js';
+import { fmt, fmtBytes, fmtInt, fmtRatio, median, perSecond } from './lib/stats.js';
+
+const CONCURRENCY = 8; // batchlabel's default for the hf backend
+
+interface Sample {
+  system: 'batchlabel' | 'raw undici';
+  batch: number;
+  rows: number;
+  ms: number;
+  cpuMs: number;
+  serverCpuMs: number;
+  peakRss: number;
+}
+
+async function rawRun(server: FastServer, data: GeneratedCsv, rows: number, batch: number): Promise<Sample> {
+  const cpu0 = server.cpuMs();
+  const r = check(
+    await runProcess(process.execPath, [path.join(DIST, 'bench/lib/raw-undici.js'), `${server.url}/models/bench`, data.textsPath!, String(rows), String(CONCURRENCY), String(batch)], {
+      timeoutMs: 15 * 60_000,
+    }),
+    'raw undici loop',
+  );
+  const out = JSON.parse(r.stdout.trim()) as { rows: number; ms: number };
+  return { system: 'raw undici', batch, rows: out.rows, ms: out.ms, cpuMs: r.cpuMs, serverCpuMs: server.cpuMs() - cpu0, peakRss: r.peakRss };
+}
+
+async function cliRun(server: FastServer, input: GeneratedCsv, batch: number, dir: string): Promise<Sample> {
+  const checkpoint = path.join(dir, 'run.sqlite');
+  const output = path.join(dir, 'out.csv');
+  removeCheckpoint(checkpoint);
+  const cpu0 = server.cpuMs();
+  const r = await runCli(
+    ['--input', input.path, '--text-column', 'text', '--endpoint', `${server.url}/models/bench`, '--output', output, '--checkpoint', checkpoint, '--concurrency', String(CONCURRENCY), '--batch-size', String(batch)],
+    { timeoutMs: 20 * 60_000 },
+  );
+  const s = r.summary;
+  if (s.rows.labeled !== input.rows || s.rows.thisRun !== input.rows || s.rows.reused !== 0) {
+    throw new Error(`batchlabel labeled ${s.rows.labeled} of ${input.rows} rows (this run ${s.rows.thisRun}, reused ${s.rows.reused})`);
+  }
+  removeCheckpoint(checkpoint);
+  return { system: 'batchlabel', batch, rows: input.rows, ms: r.wallMs, cpuMs: r.cpuMs, serverCpuMs: server.cpuMs() - cpu0, peakRss: r.peakRss };
+}
+
+export async function pipelineBench(): Promise<BenchResult> {
+  const rowsBatch = envInt('BENCH_ROWS', QUICK ? 100_000 : 1_000_000);
+  const rowsSingle = Math.min(rowsBatch, envInt('BENCH_ROWS_SINGLE', QUICK ? 20_000 : 200_000));
+  const big = await reviewsCsv({ rows: rowsBatch, withTexts: true });
+  const single = await prefixRows(big, rowsSingle, `single-${rowsSingle}`);
+  await warmPageCache(big.path);
+  await warmPageCache(big.textsPath!);
+  const dir = scratch('pipeline');
+  const server = await startFastServer();
+  const samples: Sample[] = [];
+  try {
+    for (const [batch, input] of [[1, single], [64, big]] as const) {
+      for (let rep = 0; rep < REPS; rep++) {
+        // Alternate which system goes first, so drift on a shared machine does not favour either.
+        const order = rep % 2 === 0 ? ['raw', 'cli'] : ['cli', 'raw'];
+        for (const sys of order) {
+          const s = sys === 'raw' ? await rawRun(server, big, input.rows, batch) : await cliRun(server, input, batch, dir);
+          samples.push(s);
+          process.stdout.write(`  ${s.system.padEnd(10)} batch ${String(batch).padStart(2)} run ${rep + 1}: ${fmtInt(perSecond(s.rows, s.ms))} rows/s (${(s.ms / 1000).toFixed(1)} s, client CPU ${(s.cpuMs / 1000).toFixed(1)} s, server CPU ${Math.round((100 * s.serverCpuMs) / s.ms)}%)\n`);
+        }
+      }
+    }
+    const stats = await server.stats();
+    if (stats.errors) throw new Error(`the server answered ${stats.errors} malformed requests`);
+  } finally {
+    await server.close();
+  }
+
+  const rate = (system: Sample['system'], batch: number) => median(samples.filter((s) => s.system === system && s.batch === batch).map((s) => perSecond(s.rows, s.ms)));
+  const cli1 = rate('batchlabel', 1);
+  const raw1 = rate('raw undici', 1);
+  const cli64 = rate('batchlabel', 64);
+  const raw64 = rate('raw undici', 64);
+  const rows: Row[] = [
+    {
+      measure: `rows/s, 1 text per request (${fmtInt(single.rows)} rows)`,
+      figure: fmtInt(cli1),
+      baseline: `${fmtInt(raw1)} (raw undici)`,
+      ratio: fmtRatio(cli1 / raw1),
+      target: '≥ 0.85× raw',
+      pass: cli1 / raw1 >= 0.85,
+    },
+    {
+      measure: `rows/s, --batch-size 64 (${fmtInt(big.rows)} rows)`,
+      figure: fmtInt(cli64),
+      baseline: `${fmtInt(raw64)} (raw undici)`,
+      ratio: fmtRatio(cli64 / raw64),
+      target: '≥ 40,000 rows/s',
+      pass: cli64 >= 40_000,
+    },
+  ];
+  const peak = Math.max(...samples.filter((s) => s.system === 'batchlabel').map((s) => s.peakRss));
+  const notes = [
+    `Input: generated CSV (id,rating,text) of unique texts built from IMDB sentences with IMDB review lengths: mean ${Math.round(big.meanChars)} characters; ${fmtInt(big.rows)} rows = ${fmtBytes(big.bytes)}. One text per request runs on the first ${fmtInt(single.rows)} rows (a full million at ~${fmt(cli1)} rows/s would take ${Math.round(big.rows / Math.max(1, cli1) / 60)} min per run).`,
+    `batchlabel: \`node dist/src/cli/main.js run --input <csv> --endpoint <loopback>/models/bench --output out.csv --checkpoint <fresh> --concurrency ${CONCURRENCY} --batch-size <1|64> --quiet --json\`, timed from spawn to exit (startup, parse, requests, checkpoint, export of the scored CSV). Raw: bench/lib/raw-undici.ts, same bodies, headers, Pool options and concurrency, texts preloaded, timed from first request to last answer.`,
+    `Server: bench/lib/fast-server.ts in its own process (raw TCP HTTP/1.1, instant fixed answer, counters only). Medians of ${REPS} alternating runs; batchlabel's peak RSS in these runs: ${fmtBytes(peak)}.`,
+    '',
+    '| system | batch | run | rows/s | wall | client CPU | server CPU |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...samples.map((s, i) => `| ${s.system} | ${s.batch} | ${Math.floor(samples.slice(0, i).filter((x) => x.system === s.system && x.batch === s.batch).length) + 1} | ${fmtInt(perSecond(s.rows, s.ms))} | ${(s.ms / 1000).toFixed(1)} s | ${(s.cpuMs / 1000).toFixed(1)} s | ${Math.round((100 * s.serverCpuMs) / s.ms)}% |`),
+  ];
+  return { name: 'pipeline', title: 'Pipeline overhead, remote path', rows, notes };
+}
