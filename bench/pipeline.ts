@@ -19,6 +19,7 @@ const CONCURRENCY = 8; // batchlabel's default for the hf backend
 
 interface Sample {
   system: 'batchlabel' | 'raw undici';
+  rep?: number;
   batch: number;
   rows: number;
   ms: number;
@@ -73,7 +74,7 @@ export async function pipelineBench(): Promise<BenchResult> {
         const order = rep % 2 === 0 ? ['raw', 'cli'] : ['cli', 'raw'];
         for (const sys of order) {
           const s = sys === 'raw' ? await rawRun(server, big, input.rows, batch) : await cliRun(server, input, batch, dir);
-          samples.push(s);
+          samples.push({ ...s, rep });
           process.stdout.write(`  ${s.system.padEnd(10)} batch ${String(batch).padStart(2)} run ${rep + 1}: ${fmtInt(perSecond(s.rows, s.ms))} rows/s (${(s.ms / 1000).toFixed(1)} s, client CPU ${(s.cpuMs / 1000).toFixed(1)} s, server CPU ${Math.round((100 * s.serverCpuMs) / s.ms)}%)\n`);
         }
       }
@@ -89,20 +90,29 @@ export async function pipelineBench(): Promise<BenchResult> {
   const raw1 = rate('raw undici', 1);
   const cli64 = rate('batchlabel', 64);
   const raw64 = rate('raw undici', 64);
+  /** Median over repetitions of batchlabel / raw within each repetition (the two ran back to back). */
+  const ratio = (batch: number) =>
+    median(
+      Array.from({ length: REPS }, (_, rep) => {
+        const get = (sys: Sample['system']) => samples.find((s) => s.system === sys && s.batch === batch && s.rep === rep)!;
+        return perSecond(get('batchlabel').rows, get('batchlabel').ms) / perSecond(get('raw undici').rows, get('raw undici').ms);
+      }),
+    );
+  const r1 = ratio(1);
   const rows: Row[] = [
     {
       measure: `rows/s, 1 text per request (${fmtInt(single.rows)} rows)`,
       figure: fmtInt(cli1),
       baseline: `${fmtInt(raw1)} (raw undici)`,
-      ratio: fmtRatio(cli1 / raw1),
+      ratio: fmtRatio(r1),
       target: '≥ 0.85× raw',
-      pass: cli1 / raw1 >= 0.85,
+      pass: r1 >= 0.85,
     },
     {
       measure: `rows/s, --batch-size 64 (${fmtInt(big.rows)} rows)`,
       figure: fmtInt(cli64),
       baseline: `${fmtInt(raw64)} (raw undici)`,
-      ratio: fmtRatio(cli64 / raw64),
+      ratio: fmtRatio(ratio(64)),
       target: '≥ 40,000 rows/s',
       pass: cli64 >= 40_000,
     },
@@ -111,7 +121,7 @@ export async function pipelineBench(): Promise<BenchResult> {
   const notes = [
     `Input: generated CSV (id,rating,text) of unique texts built from IMDB sentences with IMDB review lengths: mean ${Math.round(big.meanChars)} characters; ${fmtInt(big.rows)} rows = ${fmtBytes(big.bytes)}. One text per request runs on the first ${fmtInt(single.rows)} rows (a full million at ~${fmt(cli1)} rows/s would take ${Math.round(big.rows / Math.max(1, cli1) / 60)} min per run).`,
     `batchlabel: \`node dist/src/cli/main.js run --input <csv> --endpoint <loopback>/models/bench --output out.csv --checkpoint <fresh> --concurrency ${CONCURRENCY} --batch-size <1|64> --quiet --json\`, timed from spawn to exit (startup, parse, requests, checkpoint, export of the scored CSV). Raw: bench/lib/raw-undici.ts, same bodies, headers, Pool options and concurrency, texts preloaded, timed from first request to last answer.`,
-    `Server: bench/lib/fast-server.ts in its own process (raw TCP HTTP/1.1, instant fixed answer, counters only). Medians of ${REPS} alternating runs; batchlabel's peak RSS in these runs: ${fmtBytes(peak)}.`,
+    `Server: bench/lib/fast-server.ts in its own process (raw TCP HTTP/1.1, instant fixed answer, counters only). Figures are medians of ${REPS} runs per system, ratios medians of the per-repetition ratios (the two systems run back to back, order alternating); batchlabel's peak RSS in these runs: ${fmtBytes(peak)}.`,
     '',
     '| system | batch | run | rows/s | wall | client CPU | server CPU |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -46,7 +46,7 @@ async function main(): Promise<number> {
       try {
         const r = await BENCHES[name]!();
         printResult(r);
-        record(r, commandLine([name]) === command ? command : `${command} (part: ${name})`, benchStarted);
+        record(r, commandLine([name]) === command ? `\`${command}\`` : `\`${command}\` (this benchmark alone: \`${commandLine([name])}\`)`, benchStarted);
         results.push(r);
       } catch (err) {
         failed = true;

@@ -80,11 +80,11 @@ export function record(r: BenchResult, command: string, startedAt: Date): void {
     '',
     `### ${r.title} — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `Machine: ${machine()}. Command: \`${command}\`.`,
+    `Machine: ${machine()}. Command: ${command}.`,
     '',
     markdownTable(r.rows),
     '',
-    ...r.notes.map((n) => (n.startsWith('|') || n.startsWith('-') ? n : `- ${n}`)),
+    ...r.notes.map((n) => (n === '' || n.startsWith('|') || n.startsWith('-') ? n : `- ${n}`)),
     '',
   ];
   appendFileSync(BENCHMARKS_MD, lines.join('\n'));
