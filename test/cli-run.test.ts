@@ -55,6 +55,22 @@ test('CSV end to end: original columns untouched, every row its own answer, iden
   assert.equal(req.headers.authorization, `Bearer ${TOKEN}`);
 });
 
+test('identical texts are sent once across runs: a resumed run reuses the results of earlier runs', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const checkpoint = path.join(dir, 'job.sqlite');
+  const first = await runCli(['run', '--input', CSV_IN, '--model', 'm', '--checkpoint', checkpoint, '--limit', '150'], env(s));
+  assert.equal(first.code, 0, first.stderr);
+  const second = await runCli(['run', '--input', CSV_IN, '--model', 'm', '--checkpoint', checkpoint], env(s));
+  assert.equal(second.code, 0, second.stderr);
+  const input = readCsv(CSV_IN);
+  const textCol = input[0]!.indexOf('text');
+  const early = new Set(input.slice(1, 151).map((r) => r[textCol]));
+  const all = new Set(input.slice(1).map((r) => r[textCol]));
+  assert.ok([...input.slice(151)].some((r) => early.has(r[textCol])), 'the sample repeats early texts later');
+  assert.equal(s.requests.length, all.size, 'one request per distinct text over both runs');
+});
+
 test('JSONL end to end: each input line kept byte for byte, fields added; --json summary', async (t) => {
   const s = await server(t);
   const dir = tempDir(t);

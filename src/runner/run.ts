@@ -141,7 +141,8 @@ export async function runJob(
   let fatal: unknown;
 
   const finishDone = (row: InputRow, hash: Buffer, r: StoredResult, reused: boolean) => {
-    writer.add({ ordinal: row.ordinal, status: 'done', hash, label: r.label, score: r.score, scores: r.scores, truncated: r.truncated });
+    // A reused result's text is already in the checkpoint's text index under the row that first had it.
+    writer.add({ ordinal: row.ordinal, status: 'done', hash: reused ? undefined : hash, label: r.label, score: r.score, scores: r.scores, truncated: r.truncated });
     stats.done++;
     if (reused) stats.reused++;
   };

@@ -4,8 +4,9 @@ import { CheckpointError } from '../errors.js';
 import type { FailureKind, Prediction } from '../backends/classifier.js';
 import type { ReadPosition } from '../readers/types.js';
 import { START } from '../readers/types.js';
+import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 
 /** What the checkpoint keeps per finished row. Done rows skip line/byte: the frontier covers them. */
 export interface RowRecord {
@@ -54,40 +55,6 @@ export interface RunRecord {
   retries: Record<string, number>;
 }
 
-const STATUS = { done: 1, failed: 2 } as const;
-
-/**
- * The text hashes of the done rows this process committed, as a Bloom filter (2 MiB, 4 probes taken from
- * the md5 itself). It has no false negatives, so while every done row in the table went through this
- * object, a text it has not seen needs no query: a fresh job skips one indexed SELECT per row. Past about
- * 5 million rows it says "maybe" more and more often, and lookups fall back to querying.
- */
-class SeenHashes {
-  private static readonly BITS = 1 << 24;
-  private readonly bits = new Uint8Array(SeenHashes.BITS >>> 3);
-
-  private static probe(hash: Buffer, i: number): number {
-    return (hash[3 * i]! | (hash[3 * i + 1]! << 8) | (hash[3 * i + 2]! << 16)) & (SeenHashes.BITS - 1);
-  }
-
-  add(hash: Buffer): void {
-    for (let i = 0; i < 4; i++) {
-      const b = SeenHashes.probe(hash, i);
-      this.bits[b >>> 3]! |= 1 << (b & 7);
-    }
-  }
-
-  /** false: certainly never added. */
-  mayHave(hash: Buffer): boolean {
-    if (hash.length < 12) return true;
-    for (let i = 0; i < 4; i++) {
-      const b = SeenHashes.probe(hash, i);
-      if ((this.bits[b >>> 3]! & (1 << (b & 7))) === 0) return false;
-    }
-    return true;
-  }
-}
-
 /**
  * The SQLite checkpoint of one job. Results are committed in batched transactions together with the
  * read frontier (the first row not yet finished, with its byte offset), so that after any crash the
@@ -96,53 +63,50 @@ class SeenHashes {
 export class Checkpoint {
   readonly path: string;
   private readonly db: Database.Database;
-  private readonly insertRow: Database.Statement;
+  private readonly insertDone: Database.Statement;
+  private readonly insertFailed: Database.Statement;
   private readonly insertLabel: Database.Statement;
   private readonly setMetaStmt: Database.Statement;
   private readonly lookupStmt: Database.Statement;
   private readonly knownLabels = new Set<string>();
-  /** Set while the table holds no done row that this object did not write (see SeenHashes). */
-  private seen: SeenHashes | undefined;
+  /** Created on first use: `status` and `export` never need it. */
+  private textIndex: TextIndex | undefined;
   private readonly commitTx: (rows: RowRecord[], meta: Record<string, unknown>) => void;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(
+    path: string,
+    db: Database.Database,
+    private readonly textIndexOptions: TextIndexOptions,
+  ) {
     this.path = path;
     this.db = db;
-    this.insertRow = db.prepare(
-      `INSERT OR REPLACE INTO rows (ordinal, status, hash, label, score, scores, truncated, error_kind, error, line, byte_start, row_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    // Two statements: a done row binds 5 values instead of 11, and most rows are done.
+    this.insertDone = db.prepare('INSERT OR REPLACE INTO rows (ordinal, status, label, score, scores, truncated) VALUES (?, 1, ?, ?, ?, ?)');
+    this.insertFailed = db.prepare(
+      'INSERT OR REPLACE INTO rows (ordinal, status, error_kind, error, line, byte_start, row_id) VALUES (?, 2, ?, ?, ?, ?, ?)',
     );
     this.insertLabel = db.prepare('INSERT OR IGNORE INTO labels (label) VALUES (?)');
     this.setMetaStmt = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE hash = ? AND status = 1 LIMIT 1');
+    this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE ordinal = ? AND status = 1');
     for (const l of db.prepare('SELECT label FROM labels').pluck().all() as string[]) this.knownLabels.add(l);
-    if (db.prepare('SELECT 1 FROM rows WHERE status = 1 LIMIT 1').get() === undefined) this.seen = new SeenHashes();
     this.commitTx = db.transaction((rows: RowRecord[], meta: Record<string, unknown>) => {
       for (const r of rows) {
-        this.insertRow.run(
-          r.ordinal,
-          STATUS[r.status],
-          r.hash ?? null,
-          r.label ?? null,
-          r.score ?? null,
-          r.scores ? JSON.stringify(r.scores) : null,
-          r.truncated ? 1 : null,
-          r.errorKind ?? null,
-          r.error ?? null,
-          r.line ?? null,
-          r.byteStart ?? null,
-          r.rowId ?? null,
-        );
-        if (r.status === 'done' && r.hash) this.seen?.add(r.hash);
+        if (r.status === 'failed') {
+          this.insertFailed.run(r.ordinal, r.errorKind ?? null, r.error ?? null, r.line ?? null, r.byteStart ?? null, r.rowId ?? null);
+          continue;
+        }
+        this.insertDone.run(r.ordinal, r.label ?? null, r.score ?? null, r.scores ? JSON.stringify(r.scores) : null, r.truncated ? 1 : null);
+        if (r.hash) this.texts().add(r.hash, r.ordinal);
         if (r.scores) for (const p of r.scores) this.noteLabel(p.label);
         else if (r.label !== undefined) this.noteLabel(r.label);
       }
+      this.textIndex?.endCommit();
       for (const [k, v] of Object.entries(meta)) this.setMetaStmt.run(k, JSON.stringify(v));
     });
   }
 
   /** Opens (or, with `create`, creates) a checkpoint. */
-  static open(path: string, opts: { create?: boolean; readonly?: boolean } = {}): Checkpoint {
+  static open(path: string, opts: { create?: boolean; readonly?: boolean; textIndex?: TextIndexOptions } = {}): Checkpoint {
     if (!opts.create && !existsSync(path)) {
       throw new CheckpointError(`${path}: no checkpoint there. Start the job with \`batchlabel run\` first, or give the checkpoint path (--checkpoint).`);
     }
@@ -153,19 +117,23 @@ export class Checkpoint {
         db.pragma('journal_mode = WAL');
         // WAL + NORMAL survives a killed process; only a power cut may drop the last commits, never corrupt.
         db.pragma('synchronous = NORMAL');
-        // Checkpoint the WAL into the database every ~40 MB instead of SQLite's default ~4 MB. Each commit
-        // rewrites the hash-index pages its rows land on (random keys), so with the default a big job
-        // checkpointed, fsync included, after almost every commit.
+        // Checkpoint the WAL into the database every ~40 MB instead of SQLite's default ~4 MB: fewer
+        // checkpoints (each with an fsync) while a big job commits and the text index merges its runs.
         db.pragma('wal_autocheckpoint = 10000');
       }
       db.pragma('busy_timeout = 5000');
+      if (!opts.readonly) db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+      const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+      if (version !== undefined && JSON.parse(version) !== SCHEMA_VERSION) {
+        throw new CheckpointError(
+          `${path}: checkpoint format ${version} is not supported by this batchlabel (it writes format ${SCHEMA_VERSION}). Finish or export the job with the batchlabel that started it, or delete the file to start over.`,
+        );
+      }
       if (!opts.readonly) {
         db.exec(`
-          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
           CREATE TABLE IF NOT EXISTS rows (
             ordinal INTEGER PRIMARY KEY,
             status INTEGER NOT NULL,
-            hash BLOB,
             label TEXT,
             score REAL,
             scores TEXT,
@@ -176,7 +144,6 @@ export class Checkpoint {
             byte_start INTEGER,
             row_id TEXT
           );
-          CREATE INDEX IF NOT EXISTS rows_done_hash ON rows (hash) WHERE status = 1;
           CREATE TABLE IF NOT EXISTS labels (label TEXT PRIMARY KEY) WITHOUT ROWID;
           CREATE TABLE IF NOT EXISTS runs (
             id INTEGER PRIMARY KEY,
@@ -190,18 +157,16 @@ export class Checkpoint {
             retries TEXT NOT NULL DEFAULT '{}'
           );
         `);
+        createTextIndexSchema(db);
       }
-      const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
       if (version === undefined && !opts.readonly) {
         db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(JSON.stringify(SCHEMA_VERSION));
-      } else if (version !== undefined && JSON.parse(version) !== SCHEMA_VERSION) {
-        throw new CheckpointError(`${path}: checkpoint format ${version} is not supported by this batchlabel (expects ${SCHEMA_VERSION}).`);
       }
     } catch (err) {
       if (err instanceof CheckpointError) throw err;
       throw new CheckpointError(`${path}: not a usable batchlabel checkpoint (${(err as Error).message}). Pass another --checkpoint path, or delete this file to start over.`);
     }
-    return new Checkpoint(path, db);
+    return new Checkpoint(path, db, opts.textIndex ?? DEFAULT_TEXT_INDEX);
   }
 
   private noteLabel(label: string): void {
@@ -222,6 +187,11 @@ export class Checkpoint {
   /** Writes finished rows and meta (frontier, totals) in one transaction. */
   commit(rows: RowRecord[], meta: Record<string, unknown> = {}): void {
     this.commitTx(rows, meta);
+    this.textIndex?.maybeSpill();
+  }
+
+  private texts(): TextIndex {
+    return (this.textIndex ??= new TextIndex(this.db, this.textIndexOptions));
   }
 
   /** Where a resumed read starts: every row before it is finished. */
@@ -231,8 +201,9 @@ export class Checkpoint {
 
   /** A finished result for the same text (dedupe across the whole job, resumed runs included). */
   lookupDone(hash: Buffer): StoredResult | undefined {
-    if (this.seen && !this.seen.mayHave(hash)) return undefined;
-    const r = this.lookupStmt.get(hash) as { label: string; score: number; scores: string | null; truncated: number | null } | undefined;
+    const ordinal = this.texts().lookup(hash);
+    if (ordinal === undefined) return undefined;
+    const r = this.lookupStmt.get(ordinal) as { label: string; score: number; scores: string | null; truncated: number | null } | undefined;
     if (!r) return undefined;
     return { label: r.label, score: r.score, scores: r.scores ? (JSON.parse(r.scores) as Prediction[]) : undefined, truncated: r.truncated === 1 };
   }
@@ -331,12 +302,16 @@ export class Checkpoint {
 
   /** Wipes every result (for --restart), keeping the file. */
   clear(): void {
-    this.db.exec('DELETE FROM rows; DELETE FROM labels; DELETE FROM runs; DELETE FROM meta WHERE key != \'schema_version\';');
+    this.db.transaction(() => {
+      this.texts().clear();
+      this.db.exec("DELETE FROM rows; DELETE FROM labels; DELETE FROM runs; DELETE FROM meta WHERE key NOT IN ('schema_version', 'text_index');");
+    })();
     this.knownLabels.clear();
-    this.seen = new SeenHashes();
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.textIndex?.close();
+    this.db.close();
   }
 }
