@@ -113,7 +113,7 @@ export async function checkpointBench(): Promise<BenchResult> {
       },
     ],
     notes: [
-      `In process, on a fresh checkpoint file in the temp directory (WAL, synchronous=NORMAL, text index included). Rows as the runner produces them for a labeled text (16-byte md5, label, score); the writer commits every ${DEFAULT_WRITER.maxRows} rows with the frontier in the same transaction. Medians of ${REPS} alternating runs.`,
+      `In process, on a fresh checkpoint file in the temp directory (WAL, synchronous=NORMAL, text index included). Rows as the runner produces them for a labeled text (16-byte text hash, label, score); the writer commits every ${DEFAULT_WRITER.maxRows} rows with the frontier in the same transaction. Medians of ${REPS} alternating runs.`,
       `Runs (rows/s): pipeline ${pipe.map((ms) => fmtInt(perSecond(n, ms))).join(', ')}; raw ${raw.map((ms) => fmtInt(perSecond(n, ms))).join(', ')}.`,
     ],
   };

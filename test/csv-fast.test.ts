@@ -116,6 +116,6 @@ test('fast CSV writer: the same text as csv-stringify for every kind of cell an 
       records.push(rec);
     }
     const expected = stringify(records, { delimiter, cast: { boolean: (b: boolean) => (b ? 'true' : '') } });
-    assert.equal(csvRecords(records, delimiter), expected, JSON.stringify(records));
+    assert.equal(csvRecords(records, delimiter).toString(), expected, JSON.stringify(records));
   }
 });

@@ -21,9 +21,14 @@ function cell(v: unknown, delimiter: string): string | undefined {
   return s;
 }
 
-/** The records as CSV, one line each, every line ending in "\n". */
-export function csvRecords(records: readonly unknown[][], delimiter: string): string {
-  let out = '';
+/**
+ * The records as CSV, one line each, every line ending in "\n", UTF-8 encoded. Each line is encoded on its
+ * own: concatenated first, one line with a non-ASCII character made V8 flatten the whole chunk to a
+ * two-byte string, and encoding that cost ~5 µs per row against ~0.7 µs line by line.
+ */
+export function csvRecords(records: readonly unknown[][], delimiter: string): Buffer {
+  let out = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
   for (const record of records) {
     let line = '';
     for (let i = 0; i < record.length; i++) {
@@ -34,7 +39,14 @@ export function csvRecords(records: readonly unknown[][], delimiter: string): st
       }
       line += i === 0 ? c : delimiter + c;
     }
-    out += `${line}\n`;
+    line += '\n';
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (at + line.length * 3 > out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(out.length * 2, at + line.length * 3));
+      out.copy(grown, 0, 0, at);
+      out = grown;
+    }
+    at += out.write(line, at);
   }
-  return out;
+  return out.subarray(0, at);
 }

@@ -66,7 +66,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   const tmp = `${opts.output}.tmp-${process.pid}`;
   const out = createWriteStream(tmp);
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
-  const write = async (chunk: string) => {
+  const write = async (chunk: string | Buffer) => {
     if (!out.write(chunk)) await once(out, 'drain');
   };
 

@@ -1,8 +1,8 @@
 /**
- * md5 → ordinal for the text hashes not yet written out as a sorted run, in flat typed arrays: no object,
+ * Text hash → ordinal for the hashes not yet written out as a sorted run, in flat typed arrays: no object,
  * string or Map entry per hash, so tens of thousands of live entries cost the garbage collector nothing
  * (a Map keyed by latin1 strings spent ~25% of the checkpoint's time in GC).
- * Open addressing with linear probing on the hash's own first bytes (md5 is uniform).
+ * Open addressing with linear probing on the hash's own first bytes (SHA-256 is uniform).
  */
 const HASH = 16;
 

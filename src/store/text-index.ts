@@ -2,9 +2,9 @@ import type Database from 'better-sqlite3';
 import { compareKeys, HashBuffer } from './hash-buffer.js';
 
 /**
- * Which done row first got a given text (md5 → ordinal), so identical texts are classified once per job.
+ * Which done row first got a given text (16-byte text hash → ordinal, see hashText), so identical texts are classified once per job.
  *
- * A SQLite index on the hash is the obvious design and the slow one: md5 keys are random, so every
+ * A SQLite index on the hash is the obvious design and the slow one: hash keys are random, so every
  * 1,000-row commit dirtied ~1,000 index pages and the checkpoint wrote ~45,000 rows/s instead of ~400,000.
  * This is a small log-structured index instead, whose writes are all sequential:
  * - new hashes go to an in-memory table, and in the same transaction as their rows to `text_recent`, one
@@ -24,7 +24,7 @@ export interface TextIndexOptions {
 
 export const DEFAULT_TEXT_INDEX: TextIndexOptions = { bufferLimit: 262_144 };
 
-/** An entry: the 16-byte md5, then the ordinal as a float64. */
+/** An entry: the 16-byte text hash, then the ordinal as a float64. */
 const HASH = 16;
 const ENTRY = 24;
 /** Entries per chunk: a chunk (3,840 bytes) fits in one 4 KiB page. */
@@ -291,7 +291,7 @@ function sameIds(a: number[] | null, b: number[]): boolean {
 }
 
 /**
- * 4 MiB of bits, 4 probes taken from the md5 itself: under 1% false positives at 2 million texts, ~4% at
+ * 4 MiB of bits, 4 probes taken from the hash itself: under 1% false positives at 2 million texts, ~4% at
  * 5 million, so the runs are read almost only for texts that really were seen.
  */
 class Bloom {
