@@ -1,37 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { Checkpoint, type RowRecord } from '../src/store/checkpoint.js';
+import { Checkpoint } from '../src/store/checkpoint.js';
+import { labeledRows, textHash } from './support/checkpoint-rows.js';
 import { tempDir } from './support/cli.js';
 
-const md5 = (s: string) => createHash('md5').update(s).digest();
 const SMALL = { bufferLimit: 100 };
 
-/** Row i is labeled from text i; every 10th row reuses the text of the row before it (no hash stored). */
-function rows(from: number, to: number): RowRecord[] {
-  const out: RowRecord[] = [];
-  for (let i = from; i < to; i++) {
-    const reused = i % 10 === 9;
-    out.push({ ordinal: i, status: 'done', hash: reused ? undefined : md5(`text ${i}`), label: i % 2 ? 'POSITIVE' : 'NEGATIVE', score: i / 1e6 });
-  }
-  return out;
-}
-
 function commitAll(store: Checkpoint, n: number, per = 37): void {
-  for (let i = 0; i < n; i += per) store.commit(rows(i, Math.min(n, i + per)));
+  for (let i = 0; i < n; i += per) store.commit(labeledRows(i, Math.min(n, i + per)));
 }
 
 function assertIndexed(store: Checkpoint, n: number): void {
   for (let i = 0; i < n; i++) {
-    const got = store.lookupDone(md5(`text ${i}`));
+    const got = store.lookupDone(textHash(`text ${i}`));
     if (i % 10 === 9) assert.equal(got, undefined, `row ${i} reused a result; its text was never stored`);
     else assert.deepEqual(got && { label: got.label, score: got.score }, { label: i % 2 ? 'POSITIVE' : 'NEGATIVE', score: i / 1e6 }, `row ${i}`);
   }
-  for (let i = n; i < n + 200; i++) assert.equal(store.lookupDone(md5(`text ${i}`)), undefined, `text ${i} was never committed`);
+  for (let i = n; i < n + 200; i++) assert.equal(store.lookupDone(textHash(`text ${i}`)), undefined, `text ${i} was never committed`);
 }
 
 /** The sorted runs the text index holds on disk. */
@@ -65,19 +54,13 @@ test('a process killed without closing loses no text: its buffer and the Bloom f
   const store = Checkpoint.open(file, { create: true, textIndex: SMALL });
   commitAll(store, 500);
   store.close();
-  const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/store/checkpoint.js');
+  const here = path.dirname(fileURLToPath(import.meta.url));
   // A second process adds rows 500..1199 (spills included) and dies with its buffer unspilled.
   const script = `
-    import { createHash } from 'node:crypto';
-    import { Checkpoint } from ${JSON.stringify(storeModule)};
+    import { Checkpoint } from ${JSON.stringify(path.join(here, '../src/store/checkpoint.js'))};
+    import { labeledRows } from ${JSON.stringify(path.join(here, 'support/checkpoint-rows.js'))};
     const store = Checkpoint.open(${JSON.stringify(file)}, { textIndex: { bufferLimit: 100 } });
-    for (let i = 500; i < 1200; i += 37) {
-      const rows = [];
-      for (let j = i; j < Math.min(1200, i + 37); j++) {
-        rows.push({ ordinal: j, status: 'done', hash: j % 10 === 9 ? undefined : createHash('md5').update('text ' + j).digest(), label: j % 2 ? 'POSITIVE' : 'NEGATIVE', score: j / 1e6 });
-      }
-      store.commit(rows);
-    }
+    for (let i = 500; i < 1200; i += 37) store.commit(labeledRows(i, Math.min(1200, i + 37)));
     process.kill(process.pid, 'SIGKILL');
   `;
   assert.throws(() => execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' }), /SIGKILL|signal/);
@@ -91,7 +74,7 @@ test('--restart forgets every text', (t) => {
   const store = Checkpoint.open(file, { create: true, textIndex: SMALL });
   commitAll(store, 400);
   store.clear();
-  assert.equal(store.lookupDone(md5('text 1')), undefined);
+  assert.equal(store.lookupDone(textHash('text 1')), undefined);
   assert.equal(store.counts().done, 0);
   commitAll(store, 300);
   assertIndexed(store, 300);
