@@ -1,7 +1,8 @@
 /**
  * The HTTP layer: one keep-alive undici Pool per run, sized to the concurrency, with explicit timeouts.
  * Every answer is read to the end (or its body destroyed) before post() returns, so a retry never
- * leaves a half-read response holding a connection.
+ * leaves a half-read response holding a connection. The run's abort signal destroys the pool, which
+ * fails every request in flight: one listener per run rather than one per request.
  */
 import { Pool } from 'undici';
 
@@ -13,9 +14,8 @@ export interface HttpAnswer {
 
 export interface PostOptions {
   path: string;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body: string;
-  signal: AbortSignal;
   /** Overrides the pool's headers timeout (a request that asks the server to wait for the model). */
   headersTimeoutMs?: number;
 }
@@ -28,7 +28,7 @@ export interface HttpPool {
 /** Classification answers are tiny; anything this big is not one. */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-export function createPool(origin: string, connections: number, timeoutMs: number): HttpPool {
+export function createPool(origin: string, connections: number, timeoutMs: number, signal: AbortSignal): HttpPool {
   const pool = new Pool(origin, {
     connections: Math.max(1, connections),
     connect: { timeout: timeoutMs },
@@ -37,14 +37,17 @@ export function createPool(origin: string, connections: number, timeoutMs: numbe
     keepAliveTimeout: 30_000,
     maxResponseSize: MAX_RESPONSE_BYTES,
   });
+  // destroy, not close: close() would wait for in-flight requests, and a stopping run has none it wants.
+  const destroy = () => pool.destroy();
+  if (signal.aborted) void destroy();
+  else signal.addEventListener('abort', destroy, { once: true });
   return {
-    async post({ path, headers, body, signal, headersTimeoutMs }) {
+    async post({ path, headers, body, headersTimeoutMs }) {
       const res = await pool.request({
         path,
         method: 'POST',
         headers,
         body,
-        signal,
         ...(headersTimeoutMs !== undefined ? { headersTimeout: headersTimeoutMs } : {}),
       });
       try {
@@ -55,8 +58,8 @@ export function createPool(origin: string, connections: number, timeoutMs: numbe
       }
     },
     async close() {
-      // destroy, not close: close() would wait for in-flight requests, and a stopping run has none it wants.
-      await pool.destroy();
+      signal.removeEventListener('abort', destroy);
+      await destroy();
     },
   };
 }

@@ -58,16 +58,18 @@ export function readToken(settings: JobSettings, env: NodeJS.ProcessEnv): string
   return token ? token : undefined;
 }
 
-export function buildHeaders(
-  settings: JobSettings,
-  token: string | undefined,
-  waitForModel: boolean,
-): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (!settings.hf.useCache) headers['x-use-cache'] = 'false';
-  if (waitForModel) headers['x-wait-for-model'] = 'true';
-  return headers;
+/** What every request of a run carries; a retry after a cold start also asks the server to wait for the model. */
+export interface RequestHeaders {
+  plain: Readonly<Record<string, string>>;
+  waitForModel: Readonly<Record<string, string>>;
+}
+
+/** Built once per run: the headers never change between requests, so neither does this object. */
+export function buildHeaders(settings: JobSettings, token: string | undefined): RequestHeaders {
+  const plain: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token) plain.authorization = `Bearer ${token}`;
+  if (!settings.hf.useCache) plain['x-use-cache'] = 'false';
+  return { plain: Object.freeze(plain), waitForModel: Object.freeze({ ...plain, 'x-wait-for-model': 'true' }) };
 }
 
 /**
