@@ -98,6 +98,14 @@ test('answers: both shapes, batches, and everything that is not an answer', () =
   assert.deepEqual(parseAnswer(JSON.stringify([p]), 1, shaping), { ok: true, lists: [best] });
   assert.deepEqual(parseAnswer(JSON.stringify([p, p]), 2, shaping), { ok: true, lists: [best, best] });
   assert.deepEqual(parseAnswer(JSON.stringify([p]), 1, { probabilities: true, topK: 1 }), { ok: true, lists: [[best[0]]] });
+  const many = Array.from({ length: 20 }, (_, i) => ({ label: `L${i}`, score: (20 - i) / 100 }));
+  assert.deepEqual(parseAnswer(JSON.stringify([many]), 1, { probabilities: true, topK: 3 }), { ok: true, lists: [many.slice(0, 3)] });
+  const tied = [{ label: 'X', score: 0.5, extra: 1 }, { label: 'Y', score: 0.5 }, { label: 'Z', score: 0.6 }];
+  assert.deepEqual(
+    parseAnswer(JSON.stringify(tied), 1, shaping),
+    { ok: true, lists: [[{ label: 'Z', score: 0.6 }, { label: 'X', score: 0.5 }, { label: 'Y', score: 0.5 }]] },
+    'ties keep the order they came in; fields other than label and score are dropped',
+  );
   const bad = (text: string, count = 1) => {
     const a = parseAnswer(text, count, shaping);
     return a.ok ? 'ok' : a.reason;
@@ -107,6 +115,7 @@ test('answers: both shapes, batches, and everything that is not an answer', () =
   assert.equal(bad('[]'), 'malformed');
   assert.equal(bad('[{"label":"A"}]'), 'malformed');
   assert.equal(bad('[{"label":"A","score":1},{"label":"A","score":0}]'), 'malformed');
+  assert.equal(bad(JSON.stringify([...many, { label: 'L3', score: 0 }])), 'malformed', 'a repeated label in a long list');
   assert.equal(bad('[{"label":"","score":1}]'), 'malformed');
   assert.equal(bad('[{"label":"A","score":7}]'), 'malformed');
   assert.equal(bad(JSON.stringify(p), 2), 'count', 'a flat list for a batch is not one list per text');
