@@ -4,9 +4,10 @@ import { backoffMs, hintedWaitMs, loadingWaitMs } from '../src/backends/hf/backo
 import { judgeStatus, parseErrorBody, tooLongRatio, truncateText, type ErrorContext } from '../src/backends/hf/classify-error.js';
 import { createAimd, parseRateLimitReset, parseRetryAfter, serverWaitMs } from '../src/backends/hf/rate.js';
 import { createRedactor } from '../src/backends/hf/redact.js';
-import { buildBody, resolveTarget } from '../src/backends/hf/request.js';
+import { bodyBuilder, jsonString, resolveTarget } from '../src/backends/hf/request.js';
 import { parseAnswer } from '../src/backends/hf/response.js';
 import { hfTestSettings, recordingContext } from './support/hf-server.js';
+import { seededRandom } from './support/random.js';
 
 const now = Date.parse('2025-01-01T00:00:00Z');
 
@@ -132,12 +133,27 @@ test('TEI: logits turned into the asked function locally', () => {
 });
 
 test('request bodies: hf and TEI, single and batched', () => {
-  const hf = hfTestSettings(undefined, { topK: 3 });
-  assert.deepEqual(JSON.parse(buildBody(hf, ['a'])), { inputs: 'a', parameters: { top_k: 3 } });
-  assert.deepEqual(JSON.parse(buildBody(hf, ['a', 'b'])), { inputs: ['a', 'b'], parameters: { top_k: 3 } });
-  const tei = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
-  assert.deepEqual(JSON.parse(buildBody(tei, ['a', 'b'])), { inputs: [['a'], ['b']], truncate: true, raw_scores: true });
-  assert.deepEqual(resolveTarget(tei, {}).path, '/predict');
+  const hf = bodyBuilder(hfTestSettings(undefined, { topK: 3 }));
+  assert.equal(hf(['a']), JSON.stringify({ inputs: 'a', parameters: { top_k: 3 } }));
+  assert.equal(hf(['a', 'b']), JSON.stringify({ inputs: ['a', 'b'], parameters: { top_k: 3 } }));
+  assert.equal(bodyBuilder(hfTestSettings(undefined))(['a"b']), JSON.stringify({ inputs: 'a"b' }));
+  const teiSettings = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
+  const tei = bodyBuilder(teiSettings);
+  assert.equal(tei(['a']), JSON.stringify({ inputs: 'a', truncate: true, raw_scores: true }));
+  assert.equal(tei(['a', 'b']), JSON.stringify({ inputs: [['a'], ['b']], truncate: true, raw_scores: true }));
+  assert.deepEqual(resolveTarget(teiSettings, {}).path, '/predict');
+});
+
+test('texts are serialised exactly as JSON.stringify does, whatever they contain', () => {
+  const random = seededRandom(20260101);
+  // Quotes, backslashes, control characters, U+2028, Latin-1, a surrogate pair, lone surrogates of both halves.
+  const pieces = ['a', ' ', '"', '\\', '\n', '\t', '\u0000', '\u001f', '\u007f', '\u2028', 'é', '😀', '\ud83d', '\ude00', '<br />', '/'];
+  for (let i = 0; i < 5000; i++) {
+    let text = '';
+    const n = Math.floor(random() * 12);
+    for (let j = 0; j < n; j++) text += pieces[Math.floor(random() * (random() < 0.7 ? 3 : pieces.length))];
+    assert.equal(jsonString(text), JSON.stringify(text), `text ${JSON.stringify(text)}`);
+  }
 });
 
 test('redaction: the token, any hf_ token, any bearer credential; one line', () => {

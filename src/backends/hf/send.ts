@@ -11,7 +11,7 @@ import { judgeStatus, type ErrorContext, type Verdict } from './classify-error.j
 import type { LoadingClock } from './loading.js';
 import { networkFailure, type HttpAnswer, type HttpPool } from './pool.js';
 import type { Aimd, RequestLimiter } from './rate.js';
-import { buildBody, type RequestHeaders, type Target } from './request.js';
+import type { RequestHeaders, Target } from './request.js';
 import { parseAnswer, type Shaping } from './response.js';
 
 export type SendResult =
@@ -28,6 +28,7 @@ export interface Engine {
   target: Target;
   pool: HttpPool;
   headers: RequestHeaders;
+  buildBody(texts: readonly string[]): string;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -44,7 +45,7 @@ type AttemptResult = Verdict | { type: 'ok'; lists: Prediction[][] } | { type: '
 export async function send(engine: Engine, texts: readonly string[]): Promise<SendResult> {
   const { settings, ctx } = engine;
   const cap = settings.hf.backoffCapMs;
-  const body = buildBody(settings, texts);
+  const body = engine.buildBody(texts);
   let waitForModel = settings.hf.waitForModel;
   let retries = 0;
   for (;;) {
