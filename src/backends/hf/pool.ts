@@ -3,8 +3,9 @@
  * Requests go through undici's low-level dispatch with a handler that collects the body chunks: the
  * answers are small and always read whole, so pool.request's stream, async resource and promise per
  * response bought nothing. Response size and content-length checks live in undici's parser, below both.
- * The run's abort signal destroys the pool, which fails every request in flight: one listener per run
- * rather than one per request.
+ * post() settles only once the whole answer is in (or the request failed), so a retry never leaves a
+ * half-read response holding a connection. The run's abort signal destroys the pool, which fails every
+ * request in flight: one listener per run rather than one per request.
  */
 import { Pool, util, type Dispatcher } from 'undici';
 
