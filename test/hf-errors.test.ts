@@ -303,6 +303,17 @@ test('every wait is cut short by the abort signal', async (t) => {
   assert.ok(Date.now() - started < 500);
 });
 
+test('a request in flight is cut short by the abort signal, and nothing is sent after it', async (t) => {
+  const { srv, ctx, clf } = await setup(t, { delayMs: 10_000 });
+  const pending = clf.classify(['x', 'y']);
+  setTimeout(() => ctx.controller.abort(), 50);
+  const started = Date.now();
+  await assert.rejects(pending, InterruptedError);
+  assert.ok(Date.now() - started < 500);
+  await assert.rejects(clf.classify(['later']), InterruptedError);
+  assert.equal(srv.requests.length, 1, 'nothing is sent after the abort');
+});
+
 test('--max-requests-per-minute spaces requests out', async (t) => {
   const { srv, clf } = await setup(t, {}, { hf: { maxRequestsPerMinute: 1200 } });
   const started = Date.now();

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHfClassifier } from '../src/backends/hf/index.js';
 import { BackendFatalError } from '../src/errors.js';
 import { expectedScores, hfTestSettings, recordingContext, startHfServer } from './support/hf-server.js';
@@ -85,4 +87,25 @@ test('a rejected token stops the run with one line naming the variable, never th
     assert.ok(!err.message.includes('\n'));
     return true;
   });
+});
+
+test('reads an answer sent after early hints, behind a byte order mark, in pieces', async (t) => {
+  const answer = Buffer.from(`\uFEFF${JSON.stringify([expectedScores('hello')])}`);
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
+      const third = Math.ceil(answer.length / 3);
+      res.write(answer.subarray(0, third));
+      setTimeout(() => res.write(answer.subarray(third, 2 * third)), 20);
+      setTimeout(() => res.end(answer.subarray(2 * third)), 40);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clf = createHfClassifier(hfTestSettings({ url }), recordingContext(), {});
+  t.after(() => clf.close());
+  assert.deepEqual(await clf.classify(['hello']), [{ ok: true, predictions: expectedScores('hello') }]);
 });

@@ -4,9 +4,10 @@ import { backoffMs, hintedWaitMs, loadingWaitMs } from '../src/backends/hf/backo
 import { judgeStatus, parseErrorBody, tooLongRatio, truncateText, type ErrorContext } from '../src/backends/hf/classify-error.js';
 import { createAimd, parseRateLimitReset, parseRetryAfter, serverWaitMs } from '../src/backends/hf/rate.js';
 import { createRedactor } from '../src/backends/hf/redact.js';
-import { buildBody, resolveTarget } from '../src/backends/hf/request.js';
+import { bodyBuilder, jsonString, resolveTarget } from '../src/backends/hf/request.js';
 import { parseAnswer } from '../src/backends/hf/response.js';
 import { hfTestSettings, recordingContext } from './support/hf-server.js';
+import { seededRandom } from './support/random.js';
 
 const now = Date.parse('2025-01-01T00:00:00Z');
 
@@ -98,6 +99,14 @@ test('answers: both shapes, batches, and everything that is not an answer', () =
   assert.deepEqual(parseAnswer(JSON.stringify([p]), 1, shaping), { ok: true, lists: [best] });
   assert.deepEqual(parseAnswer(JSON.stringify([p, p]), 2, shaping), { ok: true, lists: [best, best] });
   assert.deepEqual(parseAnswer(JSON.stringify([p]), 1, { probabilities: true, topK: 1 }), { ok: true, lists: [[best[0]]] });
+  const many = Array.from({ length: 20 }, (_, i) => ({ label: `L${i}`, score: (20 - i) / 100 }));
+  assert.deepEqual(parseAnswer(JSON.stringify([many]), 1, { probabilities: true, topK: 3 }), { ok: true, lists: [many.slice(0, 3)] });
+  const tied = [{ label: 'X', score: 0.5, extra: 1 }, { label: 'Y', score: 0.5 }, { label: 'Z', score: 0.6 }];
+  assert.deepEqual(
+    parseAnswer(JSON.stringify(tied), 1, shaping),
+    { ok: true, lists: [[{ label: 'Z', score: 0.6 }, { label: 'X', score: 0.5 }, { label: 'Y', score: 0.5 }]] },
+    'ties keep the order they came in; fields other than label and score are dropped',
+  );
   const bad = (text: string, count = 1) => {
     const a = parseAnswer(text, count, shaping);
     return a.ok ? 'ok' : a.reason;
@@ -107,6 +116,7 @@ test('answers: both shapes, batches, and everything that is not an answer', () =
   assert.equal(bad('[]'), 'malformed');
   assert.equal(bad('[{"label":"A"}]'), 'malformed');
   assert.equal(bad('[{"label":"A","score":1},{"label":"A","score":0}]'), 'malformed');
+  assert.equal(bad(JSON.stringify([...many, { label: 'L3', score: 0 }])), 'malformed', 'a repeated label in a long list');
   assert.equal(bad('[{"label":"","score":1}]'), 'malformed');
   assert.equal(bad('[{"label":"A","score":7}]'), 'malformed');
   assert.equal(bad(JSON.stringify(p), 2), 'count', 'a flat list for a batch is not one list per text');
@@ -123,12 +133,27 @@ test('TEI: logits turned into the asked function locally', () => {
 });
 
 test('request bodies: hf and TEI, single and batched', () => {
-  const hf = hfTestSettings(undefined, { topK: 3 });
-  assert.deepEqual(JSON.parse(buildBody(hf, ['a'])), { inputs: 'a', parameters: { top_k: 3 } });
-  assert.deepEqual(JSON.parse(buildBody(hf, ['a', 'b'])), { inputs: ['a', 'b'], parameters: { top_k: 3 } });
-  const tei = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
-  assert.deepEqual(JSON.parse(buildBody(tei, ['a', 'b'])), { inputs: [['a'], ['b']], truncate: true, raw_scores: true });
-  assert.deepEqual(resolveTarget(tei, {}).path, '/predict');
+  const hf = bodyBuilder(hfTestSettings(undefined, { topK: 3 }));
+  assert.equal(hf(['a']), JSON.stringify({ inputs: 'a', parameters: { top_k: 3 } }));
+  assert.equal(hf(['a', 'b']), JSON.stringify({ inputs: ['a', 'b'], parameters: { top_k: 3 } }));
+  assert.equal(bodyBuilder(hfTestSettings(undefined))(['a"b']), JSON.stringify({ inputs: 'a"b' }));
+  const teiSettings = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
+  const tei = bodyBuilder(teiSettings);
+  assert.equal(tei(['a']), JSON.stringify({ inputs: 'a', truncate: true, raw_scores: true }));
+  assert.equal(tei(['a', 'b']), JSON.stringify({ inputs: [['a'], ['b']], truncate: true, raw_scores: true }));
+  assert.deepEqual(resolveTarget(teiSettings, {}).path, '/predict');
+});
+
+test('texts are serialised exactly as JSON.stringify does, whatever they contain', () => {
+  const random = seededRandom(20260101);
+  // Quotes, backslashes, control characters, U+2028, Latin-1, a surrogate pair, lone surrogates of both halves.
+  const pieces = ['a', ' ', '"', '\\', '\n', '\t', '\u0000', '\u001f', '\u007f', '\u2028', 'é', '😀', '\ud83d', '\ude00', '<br />', '/'];
+  for (let i = 0; i < 5000; i++) {
+    let text = '';
+    const n = Math.floor(random() * 12);
+    for (let j = 0; j < n; j++) text += pieces[Math.floor(random() * (random() < 0.7 ? 3 : pieces.length))];
+    assert.equal(jsonString(text), JSON.stringify(text), `text ${JSON.stringify(text)}`);
+  }
 });
 
 test('redaction: the token, any hf_ token, any bearer credential; one line', () => {

@@ -11,7 +11,7 @@ import { createLoadingClock } from './loading.js';
 import { createPool } from './pool.js';
 import { createAimd, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
-import { readToken, resolveTarget, shapingFor } from './request.js';
+import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
 export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
@@ -28,8 +28,9 @@ export function createHfClassifier(
     settings,
     ctx,
     target,
-    pool: createPool(target.origin, settings.concurrency, settings.hf.timeoutMs),
-    token,
+    pool: createPool(target.origin, settings.concurrency, settings.hf.timeoutMs, ctx.signal),
+    headers: buildHeaders(settings, token),
+    buildBody: bodyBuilder(settings),
     errors: { target, tokenEnv: settings.hf.tokenEnv, hasToken: token !== undefined, redact },
     shaping: shapingFor(settings),
     loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),

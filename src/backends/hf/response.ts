@@ -46,9 +46,12 @@ export function parseAnswer(text: string, count: number, shaping: Shaping): Answ
   return { ok: true, lists: out };
 }
 
+/** Up to this many labels, a linear scan finds a repeated label faster than building a Set. */
+const SCAN_LABELS = 16;
+
 function checkList(list: unknown, probabilities: boolean): Prediction[] | string {
   if (!Array.isArray(list) || list.length === 0) return 'expected a non-empty list of {label, score}';
-  const seen = new Set<string>();
+  const seen = list.length > SCAN_LABELS ? new Set<string>() : undefined;
   const out: Prediction[] = [];
   for (const item of list) {
     if (item === null || typeof item !== 'object') return 'expected {label, score} objects';
@@ -56,11 +59,16 @@ function checkList(list: unknown, probabilities: boolean): Prediction[] | string
     if (typeof label !== 'string' || label === '') return 'a prediction has no label';
     if (typeof score !== 'number' || !Number.isFinite(score)) return `label ${label} has no numeric score`;
     if (probabilities && (score < -1e-6 || score > 1 + 1e-6)) return `label ${label} has score ${score} outside [0, 1]`;
-    if (seen.has(label)) return `label ${label} appears twice`;
-    seen.add(label);
+    if (seen ? seen.has(label) : hasLabel(out, label)) return `label ${label} appears twice`;
+    seen?.add(label);
     out.push({ label, score });
   }
   return out;
+}
+
+function hasLabel(list: Prediction[], label: string): boolean {
+  for (const p of list) if (p.label === label) return true;
+  return false;
 }
 
 function shape(list: Prediction[], shaping: Shaping): Prediction[] {
@@ -73,8 +81,15 @@ function shape(list: Prediction[], shaping: Shaping): Prediction[] {
   } else if (shaping.applyLocally === 'sigmoid') {
     scored = list.map((p) => ({ label: p.label, score: 1 / (1 + Math.exp(-p.score)) }));
   }
-  const sorted = [...scored].sort((a, b) => b.score - a.score);
-  return shaping.topK !== undefined ? sorted.slice(0, shaping.topK) : sorted;
+  // Services answer best first, and a stable sort would leave such a list as it is: skip it then.
+  // `scored` is ours (checkList built it), so sorting it in place is safe.
+  if (!sortedBestFirst(scored)) scored.sort((a, b) => b.score - a.score);
+  return shaping.topK !== undefined && shaping.topK < scored.length ? scored.slice(0, shaping.topK) : scored;
+}
+
+function sortedBestFirst(list: Prediction[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i]!.score > list[i - 1]!.score) return false;
+  return true;
 }
 
 function describeCount(body: unknown[]): string {

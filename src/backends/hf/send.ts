@@ -11,7 +11,7 @@ import { judgeStatus, type ErrorContext, type Verdict } from './classify-error.j
 import type { LoadingClock } from './loading.js';
 import { networkFailure, type HttpAnswer, type HttpPool } from './pool.js';
 import type { Aimd, RequestLimiter } from './rate.js';
-import { buildBody, buildHeaders, type Target } from './request.js';
+import type { RequestHeaders, Target } from './request.js';
 import { parseAnswer, type Shaping } from './response.js';
 
 export type SendResult =
@@ -27,7 +27,8 @@ export interface Engine {
   ctx: ClassifierContext;
   target: Target;
   pool: HttpPool;
-  token: string | undefined;
+  headers: RequestHeaders;
+  buildBody(texts: readonly string[]): string;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -44,7 +45,7 @@ type AttemptResult = Verdict | { type: 'ok'; lists: Prediction[][] } | { type: '
 export async function send(engine: Engine, texts: readonly string[]): Promise<SendResult> {
   const { settings, ctx } = engine;
   const cap = settings.hf.backoffCapMs;
-  const body = buildBody(settings, texts);
+  const body = engine.buildBody(texts);
   let waitForModel = settings.hf.waitForModel;
   let retries = 0;
   for (;;) {
@@ -102,9 +103,8 @@ async function attempt(engine: Engine, body: string, count: number, waitForModel
   try {
     answer = await engine.pool.post({
       path: engine.target.path,
-      headers: buildHeaders(settings, engine.token, waitForModel),
+      headers: waitForModel ? engine.headers.waitForModel : engine.headers.plain,
       body,
-      signal: ctx.signal,
       // With x-wait-for-model the server holds the request while the model loads; the loading budget
       // bounds that, not the ordinary timeout.
       ...(waitForModel ? { headersTimeoutMs: settings.hf.timeoutMs + engine.loading.remainingMs() } : {}),
