@@ -99,7 +99,7 @@ export async function runJob(
   };
 
   const abort = new AbortController(); // cancels backend work: fatal error, or drain time is up
-  // Every request in flight listens on it (undici removes its listener when the request ends).
+  // Backends may listen per request in flight (the HF backend listens once, the hub download per file).
   setMaxListeners(settings.concurrency * 4 + 16, abort.signal);
   const events: ClassifierEvents = {
     retry: (kind) => {
@@ -189,6 +189,10 @@ export async function runJob(
       });
   };
 
+  let wake: (() => void) | undefined; // the current wait of orStopped, below
+  const onStop = () => wake?.();
+  opts.stop.addEventListener('abort', onStop, { once: true });
+  abort.signal.addEventListener('abort', onStop, { once: true });
   const source = await openInput(settings, from);
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
@@ -199,20 +203,18 @@ export async function runJob(
     control.setConcurrency(maxConcurrency);
     const bound = Math.max(2, maxConcurrency * 2);
     /**
-     * `p`, or sooner if the run is stopped. Not Promise.race against one long-lived "stopped" promise:
-     * every race left a reaction on that promise until it settled, ~300 bytes per wait, one wait per
-     * batch: 300 MB over a million rows at one text per request.
+     * `p`, or sooner if the run is stopped. One wait per batch, so it must cost nothing that lasts: not
+     * Promise.race against a long-lived "stopped" promise (each race left a reaction on it, 300 MB over
+     * a million rows), nor two abort listeners per wait: the run's two (onStop) wake the current wait.
      */
     const orStopped = (p: Promise<unknown>) =>
       new Promise<void>((resolve) => {
         if (opts.stop.aborted || abort.signal.aborted) return resolve();
         const done = () => {
-          opts.stop.removeEventListener('abort', done);
-          abort.signal.removeEventListener('abort', done);
+          wake = undefined;
           resolve();
         };
-        opts.stop.addEventListener('abort', done, { once: true });
-        abort.signal.addEventListener('abort', done, { once: true });
+        wake = done;
         p.then(done, done);
       });
 
@@ -269,6 +271,7 @@ export async function runJob(
       abort.abort();
     }
   } finally {
+    opts.stop.removeEventListener('abort', onStop);
     source.close();
     writer.flush();
     if (!abort.signal.aborted) abort.abort();
