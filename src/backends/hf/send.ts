@@ -48,52 +48,62 @@ export async function send(engine: Engine, texts: readonly string[]): Promise<Se
   const body = engine.buildBody(texts);
   let waitForModel = settings.hf.waitForModel;
   let retries = 0;
-  for (;;) {
-    if (engine.fatal) throw engine.fatal;
-    if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
-    await engine.limiter?.take(ctx.signal);
-    const epoch = engine.aimd.epoch();
-    const result = await attempt(engine, body, texts.length, waitForModel);
-    switch (result.type) {
-      case 'ok':
-        engine.aimd.success();
-        return result;
-      case 'count':
-      case 'bad_input':
-        return result;
-      case 'fatal':
-        engine.fatal ??= result.error;
-        throw engine.fatal;
-      case 'loading': {
-        if (engine.loading.remainingMs() <= 0) {
-          engine.fatal ??= new BackendFatalError(
-            `the model at ${engine.target.url} was still loading after the loading budget ` +
-              `(${Math.round(settings.hf.loadingBudgetMs / 1000)} s); try again later and resume`,
-            'E_MODEL_LOADING',
-          );
+  let endLoading: (() => void) | undefined;
+  try {
+    for (;;) {
+      if (engine.fatal) throw engine.fatal;
+      if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
+      await engine.limiter?.take(ctx.signal);
+      const epoch = engine.aimd.epoch();
+      const result = await attempt(engine, body, texts.length, waitForModel);
+      switch (result.type) {
+        case 'ok':
+          engine.aimd.success();
+          return result;
+        case 'count':
+        case 'bad_input':
+          return result;
+        case 'fatal':
+          engine.fatal ??= result.error;
           throw engine.fatal;
+        case 'loading': {
+          if (engine.loading.remainingMs() <= 0) {
+            engine.fatal ??= new BackendFatalError(
+              `the model at ${engine.target.url} was still loading after the loading budget ` +
+                `(${Math.round(settings.hf.loadingBudgetMs / 1000)} s); try again later and resume`,
+              'E_MODEL_LOADING',
+            );
+            throw engine.fatal;
+          }
+          const wait = loadingWaitMs(result.estimatedMs, cap);
+          ctx.events.retry?.('model_loading', wait);
+          // From here until this request has its answer, the run is waiting for the model: the sleep, then
+          // the retried request that the server holds until the model is up.
+          endLoading ??= engine.loading.begin();
+          await engine.loading.wait(wait, ctx.signal);
+          waitForModel = true;
+          continue;
         }
-        const wait = loadingWaitMs(result.estimatedMs, cap);
-        ctx.events.retry?.('model_loading', wait);
-        await engine.loading.wait(wait, ctx.signal);
-        waitForModel = true;
-        continue;
-      }
-      case 'retry': {
-        const wait =
-          result.serverWaitMs !== undefined ? hintedWaitMs(result.serverWaitMs, cap) : backoffMs(retries, cap);
-        // The whole queue backs off even when this request has no retries left: the others would hit the same limit.
-        if (result.retry === 'rate_limited') {
-          engine.aimd.rateLimited(epoch);
-          ctx.queue.pauseFor(wait);
+        case 'retry': {
+          endLoading?.(); // the model answered something else: no longer a cold start
+          endLoading = undefined;
+          const wait =
+            result.serverWaitMs !== undefined ? hintedWaitMs(result.serverWaitMs, cap) : backoffMs(retries, cap);
+          // The whole queue backs off even when this request has no retries left: the others would hit the same limit.
+          if (result.retry === 'rate_limited') {
+            engine.aimd.rateLimited(epoch);
+            ctx.queue.pauseFor(wait);
+          }
+          if (retries >= settings.maxRetries) return { type: 'failed', kind: result.failure, error: result.message };
+          retries++;
+          ctx.events.retry?.(result.retry, wait);
+          await sleep(wait, ctx.signal);
+          continue;
         }
-        if (retries >= settings.maxRetries) return { type: 'failed', kind: result.failure, error: result.message };
-        retries++;
-        ctx.events.retry?.(result.retry, wait);
-        await sleep(wait, ctx.signal);
-        continue;
       }
     }
+  } finally {
+    endLoading?.();
   }
 }
 
