@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { REPO, runCli, tempDir } from './support/cli.js';
-import { BOW, modelFiles, sharedModel } from './support/onnx-models.js';
+import { stringify } from 'csv-stringify/sync';
+import { REPO, collect, runCli, spawnCli, tempDir } from './support/cli.js';
+import { BOW, modelFiles, readImdb, sharedModel } from './support/onnx-models.js';
 
 const CSV_IN = path.join(REPO, 'data/reviews.csv');
 
@@ -51,4 +52,36 @@ test('resuming with a model folder whose chosen ONNX file changed is refused, na
   assert.match(second.stderr, /was labeled by another model: onnxFile onnx\/model\.onnx → onnx\/model_quantized\.onnx.*--onnx-file/);
   const pinned = await runCli([...args, '--restart']);
   assert.equal(pinned.code, 0, pinned.stderr);
+});
+
+test('a tokenizer.json the tokenizer library rejects stops the run in one line naming the file', async (t) => {
+  const dir = tempDir(t);
+  const folder = path.join(dir, 'model');
+  mkdirSync(path.join(folder, 'onnx'), { recursive: true });
+  for (const f of modelFiles(sharedModel(BOW))) {
+    if (f !== 'tokenizer.json') symlinkSync(path.join(sharedModel(BOW), f), path.join(folder, f));
+  }
+  writeFileSync(path.join(folder, 'tokenizer.json'), '{"model": {"type": "NoSuchModel"}}');
+  const r = await runCli(['run', '--backend', 'onnx', '--model', folder, '--input', CSV_IN, '--output', path.join(dir, 'o.csv')]);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => l.includes('tokenizer.json'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /tokenizer\.json cannot be loaded/);
+});
+
+test('Ctrl-C during a local run exits 130 promptly: the tokenizer threads do not keep the process alive', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'imdb.csv');
+  writeFileSync(input, stringify(readImdb(6000), { header: true, columns: ['id', 'text'] }));
+  const child = spawnCli(['run', '--backend', 'onnx', '--model', sharedModel(BOW), '--input', input, '--output', path.join(dir, 'o.csv')]);
+  const done = collect(child);
+  // Stop once labeling is under way (the progress line is off in tests; the notice comes after loading).
+  await new Promise<void>((resolve) => child.stderr!.on('data', (d: Buffer) => d.toString().includes('onnx:') && resolve()));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted after/);
+  assert.ok(Date.now() - t0 < 5000, `exit took ${Date.now() - t0} ms`);
 });

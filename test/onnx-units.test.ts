@@ -144,4 +144,7 @@ test('padBatch: right padding with the pad id, mask, token types, only the decla
   assert.deepEqual(Object.keys(left), ['input_ids', 'attention_mask']);
   assert.deepEqual(Array.from(left.input_ids!.data as BigInt64Array, Number), [101, 7, 102, 0, 101, 102]);
   assert.deepEqual(Array.from(left.attention_mask!.data as BigInt64Array, Number), [1, 1, 1, 0, 1, 1]);
+  // int64 is written as two int32 words: the high word must carry the sign.
+  const negative = padBatch(rows, [{ name: 'input_ids', type: 'int64' }], { padId: -1, padSide: 'right' });
+  assert.deepEqual(Array.from(negative.input_ids!.data as BigInt64Array), [101n, 7n, 102n, 101n, 102n, -1n]);
 });

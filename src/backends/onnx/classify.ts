@@ -1,6 +1,6 @@
 /**
- * A window of texts → outcomes, in input order: tokenize the window, sort it into length-homogeneous
- * batches, queue them on the session, post-process each batch as it finishes.
+ * A window of texts → outcomes, in input order: tokenize the window (on the tokenizer threads), sort it
+ * into length-homogeneous batches, queue them on the session, post-process each batch as it finishes.
  */
 import type { FunctionToApply, Outcome } from '../classifier.js';
 import { InterruptedError } from '../../errors.js';
@@ -9,6 +9,7 @@ import type { OnnxModel } from './model.js';
 import { defaultFunctionToApply, postprocessLogits } from './postprocess.js';
 import type { Serial } from './scheduler.js';
 import type { Encoded } from './tokenize.js';
+import { errorLine, type EncodeFailure } from './tokenize-wire.js';
 
 export interface ClassifyOptions {
   limits: BatchLimits;
@@ -17,23 +18,20 @@ export interface ClassifyOptions {
   /** Predictions per text, best first. */
   topK: number;
   serial: Serial;
+  /** Texts → token ids (or why the tokenizer failed), one per text in order: the tokenizer threads. */
+  tokenize: (texts: readonly string[]) => Promise<(Encoded | EncodeFailure)[]>;
   signal?: AbortSignal;
-}
-
-function errorText(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500);
 }
 
 export async function classifyWindow(model: OnnxModel, texts: readonly string[], opts: ClassifyOptions): Promise<Outcome[]> {
   if (opts.signal?.aborted) throw new InterruptedError();
+  const results = await opts.tokenize(texts);
+  if (opts.signal?.aborted) throw new InterruptedError();
   const outcomes = new Array<Outcome>(texts.length);
-  const encoded: (Encoded | undefined)[] = texts.map((text, i) => {
-    try {
-      return model.encoder.encode(text);
-    } catch (err) {
-      outcomes[i] = { ok: false, kind: 'inference_error', error: `tokenizer: ${errorText(err)}` };
-      return undefined;
-    }
+  const encoded: (Encoded | undefined)[] = results.map((r, i) => {
+    if (!('error' in r)) return r;
+    outcomes[i] = { ok: false, kind: 'inference_error', error: `tokenizer: ${r.error}` };
+    return undefined;
   });
   const todo = encoded.flatMap((e, i) => (e ? [i] : []));
   const batches = planBatches(
@@ -69,7 +67,7 @@ export async function classifyWindow(model: OnnxModel, texts: readonly string[],
               const logits = await model.runBatch([encoded[i]!]);
               fill([i], logits.data, logits.labels);
             } catch (rowErr) {
-              outcomes[i] = { ok: false, kind: 'inference_error', error: errorText(rowErr) };
+              outcomes[i] = { ok: false, kind: 'inference_error', error: errorLine(rowErr) };
             }
           }
         }

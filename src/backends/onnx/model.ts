@@ -7,7 +7,7 @@ import { readClassifierConfig, type ClassifierConfig } from './config.js';
 import { locateModel, readModelFiles, type LocateOptions, type ModelFiles } from './model-folder.js';
 import { loadSession, readLogits, type Device, type LoadedSession } from './session.js';
 import { padBatch, type GraphInput } from './tensors.js';
-import { createTextEncoder, type Encoded, type TextEncoder } from './tokenize.js';
+import { createTextEncoder, type Encoded, type EncoderOptions, type TextEncoder } from './tokenize.js';
 
 export interface LoadModelOptions extends LocateOptions {
   device?: Device;
@@ -25,6 +25,8 @@ export interface OnnxModel {
   files: ModelFiles;
   config: ClassifierConfig;
   encoder: TextEncoder;
+  /** What `encoder` was built with, so tokenizer threads can build the very same one. */
+  encoderOptions: EncoderOptions;
   inputs: readonly GraphInput[];
   session: LoadedSession;
   /** Pad `rows` into one batch and run it. Call one at a time: a session uses every core for one run. */
@@ -43,11 +45,12 @@ export async function loadOnnxModel(model: string | undefined, options: LoadMode
   const config = readClassifierConfig(files.config, files.tokenizerConfig);
   const session = await loadSession(files.onnxPath, device, options.threads);
   try {
-    const encoder = createTextEncoder(files.tokenizer, files.tokenizerConfig, {
+    const encoderOptions: EncoderOptions = {
       maxLength: config.maxLength,
       typeIds: session.inputs.some((i) => i.name === 'token_type_ids'),
       padTokenId: typeof (files.config as { pad_token_id?: unknown }).pad_token_id === 'number' ? (files.config as { pad_token_id: number }).pad_token_id : undefined,
-    });
+    };
+    const encoder = createTextEncoder(files.tokenizer, files.tokenizerConfig, encoderOptions);
     const feeds = (rows: readonly Encoded[]) => padBatch(rows, session.inputs, encoder);
     const runFeeds = async (f: Record<string, ort.Tensor>, rows: number) => {
       const out = await session.session.run(f);
@@ -57,6 +60,7 @@ export async function loadOnnxModel(model: string | undefined, options: LoadMode
       files,
       config,
       encoder,
+      encoderOptions,
       inputs: session.inputs,
       session,
       feeds,

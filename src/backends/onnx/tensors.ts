@@ -19,34 +19,43 @@ export interface PadSpec {
   padSide: 'right' | 'left';
 }
 
-function fill(type: GraphInput['type'], size: number, pick: (row: number, col: number) => number, rows: number, cols: number): ort.Tensor {
-  if (type === 'int32') {
-    const data = new Int32Array(size);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = pick(r, c);
-    return new ort.Tensor('int32', data, [rows, cols]);
+/**
+ * int64 tensors are filled as (low, high) int32 pairs: a BigInt per value plus a closure per cell made
+ * padding cost ~70 ns per token (ids + mask; ~0.25 s of main-thread time per 12,500 IMDB reviews), this
+ * way ~10 ns. onnxruntime-node only ships little-endian builds (x64, arm64), so the low word comes first.
+ */
+function toTensor(type: GraphInput['type'], values: Int32Array, dims: number[]): ort.Tensor {
+  if (type === 'int32') return new ort.Tensor('int32', values, dims);
+  const data = new BigInt64Array(values.length);
+  const words = new Int32Array(data.buffer);
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    words[2 * k] = v;
+    words[2 * k + 1] = v >> 31;
   }
-  const data = new BigInt64Array(size);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = BigInt(pick(r, c));
-  return new ort.Tensor('int64', data, [rows, cols]);
+  return new ort.Tensor('int64', data, dims);
 }
 
 export function padBatch(rows: readonly Encoded[], inputs: readonly GraphInput[], pad: PadSpec): Record<string, ort.Tensor> {
   const n = rows.length;
   let width = 0;
   for (const r of rows) width = Math.max(width, r.ids.length);
-  // Position of token c of row r inside the padded matrix: left padding shifts each row right.
-  const shift = rows.map((r) => (pad.padSide === 'left' ? width - r.ids.length : 0));
-  const at = (r: number, c: number) => c - shift[r]!;
-  const inRow = (r: number, c: number) => at(r, c) >= 0 && at(r, c) < rows[r]!.ids.length;
+  // Where row i starts inside the padded matrix: left padding shifts each row right.
+  const start = rows.map((r, i) => i * width + (pad.padSide === 'left' ? width - r.ids.length : 0));
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of inputs) {
-    const pick =
-      input.name === 'input_ids'
-        ? (r: number, c: number) => (inRow(r, c) ? rows[r]!.ids[at(r, c)]! : pad.padId)
-        : input.name === 'attention_mask'
-          ? (r: number, c: number) => (inRow(r, c) ? 1 : 0)
-          : (r: number, c: number) => (inRow(r, c) ? (rows[r]!.typeIds?.[at(r, c)] ?? 0) : 0);
-    feeds[input.name] = fill(input.type, n * width, pick, n, width);
+    const values = new Int32Array(n * width);
+    if (input.name === 'input_ids') {
+      values.fill(pad.padId);
+      rows.forEach((r, i) => values.set(r.ids, start[i]));
+    } else if (input.name === 'attention_mask') {
+      rows.forEach((r, i) => values.fill(1, start[i], start[i]! + r.ids.length));
+    } else {
+      rows.forEach((r, i) => {
+        if (r.typeIds) values.set(r.typeIds, start[i]);
+      });
+    }
+    feeds[input.name] = toTensor(input.type, values, [n, width]);
   }
   return feeds;
 }

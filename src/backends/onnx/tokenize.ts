@@ -9,10 +9,11 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BackendFatalError } from '../../errors.js';
 
-export interface Encoded {
-  ids: number[];
+/** Plain arrays from encode(); views into one shared Int32Array when they come from a tokenizer worker. */
+export interface Encoded<A extends ArrayLike<number> = ArrayLike<number>> {
+  ids: A;
   /** Segment ids, only when the model takes token_type_ids. */
-  typeIds: number[] | undefined;
+  typeIds: A | undefined;
   /** The text had more tokens than the model takes, and its end was dropped. */
   truncated: boolean;
 }
@@ -23,7 +24,7 @@ export interface TextEncoder {
   readonly padSide: 'right' | 'left';
   /** 'python': cut inside the special tokens; 'cut': the post-processor is not a plain wrap, ids are cut at the end. */
   readonly truncation: 'python' | 'cut';
-  encode(text: string): Encoded;
+  encode(text: string): Encoded<number[]>;
 }
 
 export interface EncoderOptions {
@@ -89,7 +90,7 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
   const padSide = tokenizerConfig.padding_side === 'left' ? 'left' : 'right';
   const wantTypes = options.typeIds;
 
-  function truncate(ids: number[], types: number[] | undefined): Encoded {
+  function truncate(ids: number[], types: number[] | undefined): Encoded<number[]> {
     if (!wrap) {
       return { ids: ids.slice(0, maxLength), typeIds: types?.slice(0, maxLength), truncated: true };
     }
@@ -99,7 +100,7 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     return { ids: cut(ids), typeIds: types && cut(types), truncated: true };
   }
 
-  function encodeFull(text: string): Encoded {
+  function encodeFull(text: string): Encoded<number[]> {
     const e = tokenizer.encode(text, { return_token_type_ids: wantTypes });
     const types = wantTypes ? (e.token_type_ids ?? new Array<number>(e.ids.length).fill(0)) : undefined;
     if (e.ids.length <= maxLength) return { ids: e.ids, typeIds: types, truncated: false };
@@ -112,7 +113,7 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
    * exceeds the limit: pre-tokenizers split at whitespace, so the prefix's tokens are exactly the first
    * tokens of the whole text. Otherwise tokenize everything, as usual.
    */
-  function encodeHuge(text: string): Encoded {
+  function encodeHuge(text: string): Encoded<number[]> {
     let c = maxLength * PROBE_CHARS_PER_TOKEN;
     while (c > 0 && !(/\s/.test(text[c]!) && !/\s/.test(text[c - 1]!))) c--;
     if (c > 0) {
