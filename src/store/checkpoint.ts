@@ -90,6 +90,7 @@ export class Checkpoint {
     this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE ordinal = ? AND status = 1');
     for (const l of db.prepare('SELECT label FROM labels').pluck().all() as string[]) this.knownLabels.add(l);
     this.commitTx = db.transaction((rows: RowRecord[], meta: Record<string, unknown>) => {
+      this.textIndex?.beginCommit();
       for (const r of rows) {
         if (r.status === 'failed') {
           this.insertFailed.run(r.ordinal, r.errorKind ?? null, r.error ?? null, r.line ?? null, r.byteStart ?? null, r.rowId ?? null);
@@ -187,7 +188,6 @@ export class Checkpoint {
   /** Writes finished rows and meta (frontier, totals) in one transaction. */
   commit(rows: RowRecord[], meta: Record<string, unknown> = {}): void {
     this.commitTx(rows, meta);
-    this.textIndex?.maybeSpill();
   }
 
   private texts(): TextIndex {

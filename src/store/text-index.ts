@@ -60,11 +60,13 @@ export class TextIndex {
   /** This transaction's new entries (`pendingCount` of them), written as one `text_recent` blob by endCommit(). */
   private pending = Buffer.allocUnsafe(1024 * ENTRY);
   private pendingCount = 0;
+  /** The chunk being written by a spill or merge (one at a time). */
+  private readonly scratch = Buffer.allocUnsafe(CHUNK * ENTRY);
   private readonly bloom = new Bloom();
   private saved: Saved;
   /** Newest run first, with its chunks' first hashes. */
   private fences: { run: Run; firsts: Buffer }[] = [];
-  private readonly stmt: Record<'appendRecent' | 'setMeta' | 'chunk' | 'putChunk' | 'putFences', Database.Statement>;
+  private readonly stmt: Record<'appendRecent' | 'setMeta' | 'chunk' | 'chunkHex' | 'putChunk' | 'putFences', Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
@@ -75,6 +77,7 @@ export class TextIndex {
       appendRecent: db.prepare('INSERT INTO text_recent (entries) VALUES (?)'),
       setMeta: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('text_index', ?)"),
       chunk: db.prepare('SELECT entries FROM text_chunks WHERE id = ?').pluck(),
+      chunkHex: db.prepare('SELECT hex(entries) FROM text_chunks WHERE id = ?').pluck(),
       putChunk: db.prepare('INSERT INTO text_chunks (id, entries) VALUES (?, ?)'),
       putFences: db.prepare('INSERT INTO text_fences (run, firsts) VALUES (?, ?)'),
     };
@@ -88,6 +91,11 @@ export class TextIndex {
         this.bloom.add(hash);
       });
     }
+  }
+
+  /** Call first in a committing transaction: entries of one that threw before endCommit() are dropped. */
+  beginCommit(): void {
+    this.pendingCount = 0;
   }
 
   /** Call inside the transaction that commits the row, then endCommit() before it ends. */
@@ -104,6 +112,9 @@ export class TextIndex {
     const at = this.pendingCount++ * ENTRY;
     hash.copy(this.pending, at, 0, HASH);
     this.pending.writeDoubleLE(ordinal, at + HASH);
+    // Spill inside the committing transaction (a savepoint), the moment the table is full: it never has
+    // to grow, and the run, the rows and the emptied text_recent commit together.
+    if (this.buffer.size >= this.opts.bufferLimit) this.spill();
   }
 
   endCommit(): void {
@@ -125,11 +136,6 @@ export class TextIndex {
       if (e >= 0 && chunk.compare(hash, 0, HASH, e * ENTRY, e * ENTRY + HASH) === 0) return chunk.readDoubleLE(e * ENTRY + HASH);
     }
     return undefined;
-  }
-
-  /** Writes the buffer out as a sorted run once it is full (own transaction; call after a commit). */
-  maybeSpill(): void {
-    if (this.buffer.size >= this.opts.bufferLimit) this.spill();
   }
 
   /** Saves the Bloom filter so the next open need not rebuild it. */
@@ -171,6 +177,7 @@ export class TextIndex {
       this.save({ runs, nextId, bloomRuns: this.saved.bloomRuns });
     })();
     this.buffer.clear();
+    this.pendingCount = 0; // written out in the run
     this.loadFences();
   }
 
@@ -195,15 +202,22 @@ export class TextIndex {
 
   /** Appends entries, in hash order, as the chunks of `run`. */
   private runWriter(run: Run): { push(keys: Buffer, at: number, ordinal: number): void; pushEntry(from: Buffer, at: number): void; end(): Run } {
-    const firsts: Buffer[] = [];
-    let chunk = Buffer.allocUnsafe(CHUNK * ENTRY);
+    // One chunk buffer for the whole run (SQLite copies a bound blob) and one for the fences: a merge of
+    // a million entries otherwise left ~25 MB of Buffers for the garbage collector, which does not see
+    // their weight in time, and the process's peak memory grew with the job.
+    const chunk = this.scratch;
+    let firsts = Buffer.allocUnsafe(64 * HASH);
     let n = 0;
     const flush = () => {
       if (!n) return;
       if (run.chunks + 1 >= RUN_SPAN) throw new Error('text index run too large');
-      this.stmt.putChunk.run(run.id * RUN_SPAN + run.chunks++, chunk.subarray(0, n * ENTRY));
-      firsts.push(Buffer.from(chunk.subarray(0, HASH)));
-      chunk = Buffer.allocUnsafe(CHUNK * ENTRY);
+      this.stmt.putChunk.run(run.id * RUN_SPAN + run.chunks, chunk.subarray(0, n * ENTRY));
+      if ((run.chunks + 1) * HASH > firsts.length) {
+        const grown = Buffer.allocUnsafe(firsts.length * 2);
+        firsts.copy(grown, 0, 0, run.chunks * HASH);
+        firsts = grown;
+      }
+      chunk.copy(firsts, run.chunks++ * HASH, 0, HASH);
       n = 0;
     };
     return {
@@ -219,7 +233,7 @@ export class TextIndex {
       },
       end: () => {
         flush();
-        this.stmt.putFences.run(run.id, Buffer.concat(firsts));
+        this.stmt.putFences.run(run.id, firsts.subarray(0, run.chunks * HASH));
         return run;
       },
     };
@@ -228,7 +242,15 @@ export class TextIndex {
   /** A cursor over a run's entries in hash order (the entry at `at` in `chunk`); reads one chunk at a time. */
   private runReader(run: Run): { chunk: Buffer | undefined; at: number; next(): void } {
     let c = 0;
-    const load = () => (c < run.chunks ? (this.stmt.chunk.get(run.id * RUN_SPAN + c++) as Buffer) : undefined);
+    // Chunks come as hex strings decoded into one reused buffer. As blobs, each read was a new Buffer
+    // whose memory lives outside V8's heap: a big merge left tens of MB of them before the collector
+    // looked, and peak memory grew with the job. Strings are ordinary young garbage, collected at once.
+    const buf = Buffer.allocUnsafe(CHUNK * ENTRY);
+    const load = () => {
+      if (c >= run.chunks) return undefined;
+      const n = buf.write(this.stmt.chunkHex.get(run.id * RUN_SPAN + c++) as string, 'hex');
+      return buf.subarray(0, n);
+    };
     const cursor = {
       chunk: load(),
       at: 0,
