@@ -2,15 +2,20 @@
  * Mixed-fault soaks: thousands of texts through the runner's own p-queue QueueControl at concurrency 8
  * against a server that answers 20% loading, 10% 429, 5% 500 and 2% dropped connections. Every text must
  * come back exactly once with its own answer, and the request count must show retries stayed proportional
- * to the faults.
+ * to the faults. The last soak runs the CLI end to end, so the export is what is checked: every row once,
+ * in order, with its own answer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
 import PQueue from 'p-queue';
 import type { ClassifierContext, Outcome, QueueControl, RetryKind } from '../src/backends/classifier.js';
 import { createHfClassifier } from '../src/backends/hf/index.js';
 import { queueControl } from '../src/runner/queue-control.js';
 import { expectedScores, hfTestSettings, startHfServer, type HfServer } from './support/hf-server.js';
+import { runCli, tempDir } from './support/cli.js';
 
 const CONCURRENCY = 8;
 const FAULTS = { loading: 0.2, rateLimited: 0.1, serverError: 0.05, reset: 0.02 };
@@ -148,4 +153,42 @@ test('soak: 1200 texts in batches of 4 with bad and too-long rows among the faul
   assert.deepEqual(r.notices, []);
   // 300 batches; about 1.45 requests each, plus a bisection (~6 requests) for each of the 48 batches with a bad or long row.
   assert.ok(server.requests.length < 300 * 1.7 + 48 * 10, `${server.requests.length} requests`);
+});
+
+test('soak through the CLI: 1500 rows under the same faults, every row exactly once in the export', async (t) => {
+  const ROWS = 1500;
+  const TOKEN = 'hf_soakCliTokenNotSecret00';
+  const server = await startHfServer({ faults: FAULTS, seed: 99, estimatedTime: 0.005, token: TOKEN });
+  t.after(() => server.close());
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.csv');
+  const out = path.join(dir, 'out.csv');
+  const text = (i: number) => `cli soak ${i}, "quoted" ${'words '.repeat(i % 5)}`;
+  writeFileSync(input, `id,text\n${Array.from({ length: ROWS }, (_, i) => `${i},"${text(i).replaceAll('"', '""')}"`).join('\n')}\n`);
+  const started = Date.now();
+  const r = await runCli(
+    ['run', '--input', input, '--text-column', 'text', '--model', 'soak', '--output', out, '--backoff-cap', '0.01', '--json', '--quiet'],
+    { HF_INFERENCE_ENDPOINT: server.url, HF_TOKEN: TOKEN },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  const requests = server.requests.length;
+  console.log(JSON.stringify({ cliSoak: { rows: ROWS, requests, retriesByKind: summary.retries, serverActions: server.actions(), wallMs: Date.now() - started } }));
+
+  const rows = parse(readFileSync(out)) as string[][];
+  assert.deepEqual(rows[0], ['id', 'text', 'predicted_label', 'predicted_score', 'truncated', 'error']);
+  assert.equal(rows.length, ROWS + 1, 'every input row once');
+  rows.slice(1).forEach((row, i) => {
+    const best = expectedScores(text(i))[0]!;
+    assert.deepEqual([...row.slice(0, 3), Number(row[3]), ...row.slice(4)], [String(i), text(i), best.label, best.score, '', ''], `row ${i}`);
+  });
+  // The server answered each text successfully exactly once: nothing done twice behind a retry.
+  const answered = new Map<string, number>();
+  for (const req of server.requests) if (req.action === 'ok') answered.set(req.texts[0]!, (answered.get(req.texts[0]!) ?? 0) + 1);
+  assert.equal(answered.size, ROWS);
+  assert.ok([...answered.values()].every((n) => n === 1));
+  const retried = Object.values(summary.retries as Record<string, number>).reduce((a, b) => a + b, 0);
+  assert.equal(requests, ROWS + retried, 'every request is a first try or a reported retry');
+  assert.ok(requests < ROWS * 1.7, `${requests} requests for ${ROWS} rows: a retry storm`);
+  assert.ok(!readFileSync(out, 'utf8').includes(TOKEN));
 });
