@@ -244,13 +244,18 @@ test('usage errors exit 2; bad job files and unreadable inputs exit 1; all one l
   const badJob = await runCli(['run', job]);
   assert.equal(badJob.code, 1);
   assert.match(badJob.stderr, /unknown setting "textcolumn". Did you mean "textColumn"\?/);
+  const yamlJob = path.join(dir, 'job.yaml');
+  writeFileSync(yamlJob, 'input: x.csv\nmodel: [unclosed\n');
+  const badYaml = await runCli(['run', yamlJob]);
+  assert.equal(badYaml.code, 1);
+  assert.match(badYaml.stderr, /job\.yaml: not valid YAML: .*line \d+/);
   const missing = await runCli(['run', '--input', path.join(dir, 'nope.csv'), '--model', 'm']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope\.csv: cannot read the input \(ENOENT\)/);
   const noCol = await runCli(['run', '--input', CSV_IN, '--model', 'm', '--text-column', 'body', '--checkpoint', path.join(dir, 'c.sqlite')]);
   assert.equal(noCol.code, 1);
   assert.match(noCol.stderr, /no column "body".*Columns: "id", "product", "rating", "text"/);
-  for (const r of [badJob, missing, noCol]) {
+  for (const r of [badJob, badYaml, missing, noCol]) {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
@@ -271,6 +276,14 @@ test('a job file with relative paths runs from any directory; export by job file
   const st = await runCli(['status', job]);
   assert.equal(st.code, 0, st.stderr);
   assert.match(st.stdout, /5 total, 5 labeled/);
+  // The same job as YAML, with a comment: it names the same output, so the same checkpoint.
+  const yamlJob = path.join(dir, 'job.yml');
+  writeFileSync(yamlJob, '# the sample job\ninput: reviews.csv\nmodel: m\noutput: out/labeled.csv\nidColumn: id\n');
+  const sent = s.requests.length;
+  const more = await runCli(['run', yamlJob, '--limit', '8'], env(s), '/');
+  assert.equal(more.code, 0, more.stderr);
+  assert.equal(readCsv(path.join(dir, 'out/labeled.csv')).length, 9);
+  assert.ok(s.requests.length - sent <= 3, 'the YAML job resumed the JSON job: rows 0-4 were not sent again');
 });
 
 test('off a terminal, a plain progress line appears every few seconds while the run goes', async (t) => {

@@ -24,8 +24,9 @@ test('the sample data has the awkward cases it promises', () => {
 
 test('every job file in jobs/ loads and points at data that exists', () => {
   const dir = path.join(REPO, 'jobs');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  assert.ok(files.length >= 2);
+  const files = readdirSync(dir).filter((f) => /\.(json|ya?ml)$/.test(f));
+  assert.ok(files.length >= 3);
+  assert.ok(files.some((f) => f.endsWith('.yaml')), 'a YAML example');
   for (const f of files) {
     const s = resolveSettings(loadJobFile(path.join(dir, f)));
     assert.ok(readFileSync(s.input).length > 0, `${f}: input ${s.input}`);

@@ -18,7 +18,7 @@ const EXIT_CODES = `Exit codes:
   2    usage error
   130  interrupted by Ctrl-C or SIGTERM (run the same command again to resume)`;
 
-const RUN_EPILOGUE = `A job file is JSON whose keys are the flags in camelCase, e.g.
+const RUN_EPILOGUE = `A job file is JSON (or YAML, if it ends in .yaml/.yml) whose keys are the flags in camelCase, e.g.
   {"input": "../data/reviews.csv", "textColumn": "text", "model": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
    "output": "../out/reviews-labeled.csv"}
 Relative paths in a job file are relative to the job file. Flags override the file.

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { JobFileError, UsageError } from '../errors.js';
 import { JOB_OPTIONS, type JobValues } from './options.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
@@ -7,7 +8,10 @@ import type { FunctionToApply } from '../backends/classifier.js';
 
 const PATH_KEYS = ['input', 'output', 'checkpoint'];
 
-/** Reads a JSON job file; relative paths in it are relative to the file, so job files can be moved with their data. */
+/**
+ * Reads a job file: JSON, or YAML when it ends in .yaml/.yml. Relative paths in it are relative to the
+ * file, so job files can be moved with their data.
+ */
 export function loadJobFile(file: string): JobValues {
   let text: string;
   try {
@@ -15,14 +19,20 @@ export function loadJobFile(file: string): JobValues {
   } catch (err) {
     throw new JobFileError(`${file}: cannot read the job file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   }
+  const yaml = /\.ya?ml$/i.test(file);
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new JobFileError(`${file}: not valid JSON: ${(err as Error).message}. A job file is a JSON object such as {"input": "reviews.csv", "textColumn": "text", "model": "..."}.`);
+    const message = (err as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw new JobFileError(
+      yaml
+        ? `${file}: not valid YAML: ${message}. A job file is a mapping of settings such as "input: reviews.csv".`
+        : `${file}: not valid JSON: ${message}. A job file is a JSON object such as {"input": "reviews.csv", "textColumn": "text", "model": "..."}.`,
+    );
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new JobFileError(`${file}: a job file must be a JSON object of settings, e.g. {"input": "reviews.csv"}.`);
+    throw new JobFileError(`${file}: a job file must be an object of settings, e.g. {"input": "reviews.csv"}${yaml ? ' (in YAML: "input: reviews.csv")' : ''}.`);
   }
   const dir = path.dirname(path.resolve(file));
   const out: JobValues = {};
