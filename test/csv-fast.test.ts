@@ -118,4 +118,7 @@ test('fast CSV writer: the same text as csv-stringify for every kind of cell an 
     const expected = stringify(records, { delimiter, cast: { boolean: (b: boolean) => (b ? 'true' : '') } });
     assert.equal(csvRecords(records, delimiter).toString(), expected, JSON.stringify(records));
   }
+  // Many lines of 2-, 3- and 4-byte characters: more bytes than characters, so the buffer must grow.
+  const wide = Array.from({ length: 1000 }, (_, i) => [i, 'é'.repeat(i % 200), '€"😀'.repeat(i % 50), i % 3 === 0]);
+  assert.equal(csvRecords(wide, ',').toString(), stringify(wide, { cast: { boolean: (b: boolean) => (b ? 'true' : '') } }));
 });

@@ -27,9 +27,10 @@ function cell(v: unknown, delimiter: string): string | undefined {
  * two-byte string, and encoding that cost ~5 µs per row against ~0.7 µs line by line.
  */
 export function csvRecords(records: readonly unknown[][], delimiter: string): Buffer {
-  let out = Buffer.allocUnsafe(64 * 1024);
-  let at = 0;
-  for (const record of records) {
+  const lines = new Array<string>(records.length);
+  let chars = 0;
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r]!;
     let line = '';
     for (let i = 0; i < record.length; i++) {
       const c = cell(record[i], delimiter);
@@ -39,7 +40,13 @@ export function csvRecords(records: readonly unknown[][], delimiter: string): Bu
       }
       line += i === 0 ? c : delimiter + c;
     }
-    line += '\n';
+    lines[r] = line += '\n';
+    chars += line.length;
+  }
+  // Sized from the lines: growing from a small buffer copied each chunk (1.4 MB per 1,000 reviews) ~4 times.
+  let out = Buffer.allocUnsafe(chars + (chars >>> 4) + 64);
+  let at = 0;
+  for (const line of lines) {
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
     if (at + line.length * 3 > out.length) {
       const grown = Buffer.allocUnsafe(Math.max(out.length * 2, at + line.length * 3));

@@ -64,7 +64,8 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   const source = await openInput(settings, undefined);
   const lookup = resultsInOrder(store);
   const tmp = `${opts.output}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp);
+  // Room for a few 1,000-row chunks, so the next chunk is built while the last one is written.
+  const out = createWriteStream(tmp, { highWaterMark: 8 * 1024 * 1024 });
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
   const write = async (chunk: string | Buffer) => {
     if (!out.write(chunk)) await once(out, 'drain');

@@ -25,6 +25,8 @@ export interface RowRecord {
   rowId?: string;
 }
 
+type StoredRowTuple = [number, 1 | 2, string | null, number | null, string | null, number | null, string | null];
+
 /** A finished row as the exporter reads it back. */
 export interface StoredRow {
   ordinal: number;
@@ -68,6 +70,7 @@ export class Checkpoint {
   private readonly insertLabel: Database.Statement;
   private readonly setMetaStmt: Database.Statement;
   private readonly lookupStmt: Database.Statement;
+  private pageStmt: Database.Statement | undefined;
   private readonly knownLabels = new Set<string>();
   /** Created on first use: `status` and `export` never need it. */
   private textIndex: TextIndex | undefined;
@@ -271,9 +274,20 @@ export class Checkpoint {
 
   /** Finished rows with ordinal in [from, from+limit), in order (the exporter pages through them). */
   page(from: number, limit: number): StoredRow[] {
-    return this.db
+    // Rows come back as arrays and become objects here: better-sqlite3 builds an object row through V8's
+    // API at ~2.5 µs, an array at ~1.2 µs, and the export reads every row of the job.
+    this.pageStmt ??= this.db
       .prepare('SELECT ordinal, status, label, score, scores, truncated, error FROM rows WHERE ordinal >= ? ORDER BY ordinal LIMIT ?')
-      .all(from, limit) as StoredRow[];
+      .raw(true);
+    return (this.pageStmt.all(from, limit) as StoredRowTuple[]).map(([ordinal, status, label, score, scores, truncated, error]) => ({
+      ordinal,
+      status,
+      label,
+      score,
+      scores,
+      truncated,
+      error,
+    }));
   }
 
   startRun(): number {
