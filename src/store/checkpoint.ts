@@ -272,7 +272,7 @@ export class Checkpoint {
     return (this.db.prepare('SELECT label FROM labels ORDER BY label').pluck().all() as string[]);
   }
 
-  /** Finished rows with ordinal in [from, from+limit), in order (the exporter pages through them). */
+  /** The first `limit` finished rows at or after ordinal `from`, in order (the exporter pages through them). */
   page(from: number, limit: number): StoredRow[] {
     // Rows come back as arrays and become objects here: better-sqlite3 builds an object row through V8's
     // API at ~2.5 µs, an array at ~1.2 µs, and the export reads every row of the job.
