@@ -248,7 +248,7 @@ test('still too long after truncating once: the row fails', async (t) => {
 test('401 without a token: says the variable is not set and how to set it', async (t) => {
   const { srv, clf } = await setup(t, { token: 'hf_expected1234567' }, { hf: { tokenEnv: 'MY_HF_TOKEN' } }, {});
   const err = await fatal(clf.classify(['x']), 'E_AUTH');
-  assert.match(err.message, /MY_HF_TOKEN is not set/);
+  assert.match(err.message, /MY_HF_TOKEN is not set;/);
   assert.match(err.message, /huggingface\.co\/settings\/tokens/);
   assert.equal(srv.requests.length, 1);
 });

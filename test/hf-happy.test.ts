@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createHfClassifier } from '../src/backends/hf/index.js';
 import { BackendFatalError } from '../src/errors.js';
@@ -85,6 +88,42 @@ test('a rejected token stops the run with one line naming the variable, never th
     assert.match(err.message, /HF_TOKEN/);
     assert.ok(!err.message.includes(TOKEN));
     assert.ok(!err.message.includes('\n'));
+    return true;
+  });
+});
+
+test('without HF_TOKEN, the token of `hf auth login` is used; HF_TOKEN wins over it; --token-env ignores it', async (t) => {
+  const home = mkdtempSync(path.join(tmpdir(), 'batchlabel-home-'));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  const loginToken = 'hf_fromTheLoginFile1234567';
+  const file = path.join(home, '.cache', 'huggingface', 'token');
+  const sent = async (env: NodeJS.ProcessEnv, tokenEnv?: string) => {
+    const server = await startHfServer();
+    t.after(() => server.close());
+    const clf = createHfClassifier(hfTestSettings(server, tokenEnv ? { hf: { tokenEnv } } : {}), recordingContext(), env);
+    await clf.classify(['x']);
+    await clf.close();
+    return server.requests[0]!.headers.authorization;
+  };
+  assert.equal(await sent({ HOME: home }), undefined, 'no login yet');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${loginToken}\n`);
+  assert.equal(await sent({ HOME: home }), `Bearer ${loginToken}`);
+  assert.equal(await sent({ HOME: home, HF_TOKEN: TOKEN }), `Bearer ${TOKEN}`);
+  assert.equal(await sent({ HOME: home, MY_TOKEN: '' }, 'MY_TOKEN'), undefined);
+  writeFileSync(path.join(home, 'elsewhere'), loginToken);
+  assert.equal(await sent({ HF_TOKEN_PATH: path.join(home, 'elsewhere') }), `Bearer ${loginToken}`);
+  assert.equal(await sent({ HOME: '/nonexistent', HF_HOME: path.join(home, '.cache', 'huggingface') }), `Bearer ${loginToken}`);
+
+  // Rejected: the message says which file, never the token.
+  const server = await startHfServer({ token: 'hf_theRightOne123456789' });
+  t.after(() => server.close());
+  const clf = createHfClassifier(hfTestSettings(server), recordingContext(), { HOME: home });
+  t.after(() => clf.close());
+  await assert.rejects(clf.classify(['x']), (err: unknown) => {
+    assert.ok(err instanceof BackendFatalError);
+    assert.ok(err.message.includes(`the token in the token file ${file} is invalid`), err.message);
+    assert.ok(!err.message.includes(loginToken));
     return true;
   });
 });

@@ -82,7 +82,7 @@ test('too-long messages give the fraction to keep', () => {
 
 test('410 from the retired api-inference host says to use the router', () => {
   const settings = hfTestSettings(undefined, { hf: { endpoint: 'https://api-inference.huggingface.co/models/org/model' } });
-  const ctx: ErrorContext = { target: resolveTarget(settings, {}), tokenEnv: 'HF_TOKEN', hasToken: true, redact: (s) => s };
+  const ctx: ErrorContext = { target: resolveTarget(settings, {}), tokenEnv: 'HF_TOKEN', tokenSource: 'HF_TOKEN', redact: (s) => s };
   const verdict = judgeStatus({ status: 410, headers: {}, text: '{"error":"gone"}' }, ctx);
   assert.equal(verdict.type, 'fatal');
   if (verdict.type !== 'fatal') return;

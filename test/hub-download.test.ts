@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { hubCacheDir, readHubEnv } from '../src/hub/env.js';
@@ -68,6 +69,17 @@ test('cache location follows HF_HUB_CACHE, then HF_HOME/hub, then XDG_CACHE_HOME
   const e = readHubEnv({ HF_ENDPOINT: 'http://h:1/', HF_HUB_OFFLINE: 'true', HF_TOKEN: 't' });
   assert.deepEqual([e.endpoint, e.offline, e.token], ['http://h:1', true, 't']);
   assert.equal(readHubEnv({ HF_HUB_OFFLINE: '0' }).offline, false);
+});
+
+test('without HF_TOKEN, the Hub gets the token that `hf auth login` saved', (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'batchlabel-home-'));
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }));
+  assert.equal(readHubEnv({ HOME: home }).token, undefined);
+  fs.mkdirSync(path.join(home, '.cache', 'huggingface'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.cache', 'huggingface', 'token'), 'hf_saved123\n');
+  assert.equal(readHubEnv({ HOME: home }).token, 'hf_saved123');
+  assert.equal(readHubEnv({ HOME: home, HF_TOKEN: 'hf_env456' }).token, 'hf_env456');
+  assert.equal(readHubEnv({}).token, undefined, 'no HOME in the environment: no token file');
 });
 
 test('on a terminal the progress line redraws in place, throttled', () => {

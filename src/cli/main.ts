@@ -18,14 +18,20 @@ const EXIT_CODES = `Exit codes:
   2    usage error
   130  interrupted by Ctrl-C or SIGTERM (run the same command again to resume)`;
 
-const RUN_EPILOGUE = `A job file is JSON (or YAML, if it ends in .yaml/.yml) whose keys are the flags in camelCase, e.g.
-  {"input": "../data/reviews.csv", "textColumn": "text", "model": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+const RUN_EPILOGUE = `A job file is JSON (or YAML, if it ends in .yaml/.yml) whose keys are the
+flags in camelCase, e.g.
+  {"input": "../data/reviews.csv", "textColumn": "text",
+   "model": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
    "output": "../out/reviews-labeled.csv"}
-Relative paths in a job file are relative to the job file. Flags override the file.
+Relative paths in a job file are relative to the job file. Flags override it.
 
-The token is read from $HF_TOKEN (or the variable named by --token-env) and is never written anywhere.
-Results are checkpointed in SQLite as they arrive: after a crash, Ctrl-C or reboot, the same command resumes
-where it stopped. Identical texts are classified once.
+The token is read from $HF_TOKEN, else from the file \`hf auth login\` saves
+(~/.cache/huggingface/token); --token-env NAME reads that variable only. It is
+never written anywhere.
+
+Results are checkpointed in SQLite as they arrive: after a crash, Ctrl-C or a
+reboot, the same command resumes where it stopped. Identical texts are
+classified once.
 
 ${EXIT_CODES}`;
 

@@ -2,6 +2,7 @@
  * The Hugging Face environment variables, read the way huggingface_hub reads them, so that batchlabel and
  * Python share one cache and one set of switches.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -38,8 +39,42 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(xdg ? expandHome(xdg) : path.join(os.homedir(), '.cache'), 'huggingface', 'hub');
 }
 
+/**
+ * Where `huggingface-cli login` (`hf auth login`) keeps the token: `$HF_TOKEN_PATH`, else `$HF_HOME/token`,
+ * else `$XDG_CACHE_HOME/huggingface/token`, else `$HOME/.cache/huggingface/token`. Read from `env` alone
+ * (HOME included), so an environment without HOME, like a test's, has no token file.
+ */
+export function tokenFilePath(env: NodeJS.ProcessEnv): string | undefined {
+  const nonEmpty = (v: string | undefined) => (v !== undefined && v.trim() !== '' ? v.trim() : undefined);
+  const home = nonEmpty(env.HOME);
+  const expand = (p: string) => (home && (p === '~' || p.startsWith('~/')) ? path.join(home, p.slice(1)) : p);
+  const explicit = nonEmpty(env.HF_TOKEN_PATH);
+  if (explicit) return path.resolve(expand(explicit));
+  const hfHome = nonEmpty(env.HF_HOME);
+  if (hfHome) return path.resolve(expand(hfHome), 'token');
+  const xdg = nonEmpty(env.XDG_CACHE_HOME);
+  if (xdg) return path.resolve(expand(xdg), 'huggingface', 'token');
+  return home ? path.join(home, '.cache', 'huggingface', 'token') : undefined;
+}
+
+/** `HF_TOKEN`, else the login token file, as huggingface_hub's get_token(); where it came from, for messages. */
+export function readHfToken(env: NodeJS.ProcessEnv): { token: string; source: string } | undefined {
+  const fromEnv = env.HF_TOKEN?.trim();
+  if (fromEnv) return { token: fromEnv, source: 'HF_TOKEN' };
+  const file = tokenFilePath(env);
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // no login on this machine: the usual case
+  }
+  const token = text.trim();
+  return token ? { token, source: `the token file ${file}` } : undefined;
+}
+
 export function readHubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
   const endpoint = (env.HF_ENDPOINT?.trim() || DEFAULT_ENDPOINT).replace(/\/+$/, '');
-  const token = env.HF_TOKEN?.trim() || undefined;
+  const token = readHfToken(env)?.token;
   return { cacheDir: hubCacheDir(env), endpoint, token, offline: isTrueEnv(env.HF_HUB_OFFLINE) };
 }

@@ -28,7 +28,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'model', flag: 'model', type: 'string', group: 'Model', describe: 'Hub model id (hf, onnx) or local model folder (onnx)' },
   { key: 'endpoint', flag: 'endpoint', type: 'string', group: 'Model', describe: 'POST exactly to this URL (Inference Endpoints, self-hosted servers)', defaultText: '$HF_INFERENCE_ENDPOINT/models/<model>, else the HF router' },
   { key: 'endpointType', flag: 'endpoint-type', type: 'string', group: 'Model', choices: ['hf', 'tei'], describe: 'Request format: Hugging Face task API, or text-embeddings-inference /predict', defaultText: 'hf' },
-  { key: 'tokenEnv', flag: 'token-env', type: 'string', group: 'Model', describe: 'Environment variable holding the Hugging Face token', defaultText: 'HF_TOKEN' },
+  { key: 'tokenEnv', flag: 'token-env', type: 'string', group: 'Model', describe: 'Environment variable holding the Hugging Face token (HF_TOKEN also falls back to the `hf auth login` file)', defaultText: 'HF_TOKEN' },
   { key: 'topK', flag: 'top-k', type: 'number', group: 'Model', describe: 'Keep the K best labels (adds one score_<LABEL> column per label)' },
   { key: 'functionToApply', flag: 'function-to-apply', type: 'string', group: 'Model', choices: ['sigmoid', 'softmax', 'none'], describe: 'Score function', defaultText: "the model's" },
   { key: 'allScores', flag: 'all-scores', type: 'boolean', group: 'Model', describe: "Export every label's score (score_<LABEL> columns)" },

@@ -17,7 +17,13 @@ export interface CliResult {
 }
 
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, cwd = REPO): ChildProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, BATCHLABEL_PROGRESS_INTERVAL_MS: '60000', ...env };
+  // HF_TOKEN_PATH: never the login token of whoever runs the tests.
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    BATCHLABEL_PROGRESS_INTERVAL_MS: '60000',
+    HF_TOKEN_PATH: path.join(tmpdir(), 'batchlabel-tests-no-token-file'),
+    ...env,
+  };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
   return spawn(process.execPath, [CLI, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 }

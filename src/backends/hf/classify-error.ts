@@ -21,7 +21,8 @@ export type Verdict =
 export interface ErrorContext {
   target: Target;
   tokenEnv: string;
-  hasToken: boolean;
+  /** Where the token sent came from ("HF_TOKEN", "the token file …"); undefined when none was sent. */
+  tokenSource: string | undefined;
   redact(text: string): string;
 }
 
@@ -61,12 +62,12 @@ function fatalError(answer: HttpAnswer, serverMessage: string, ctx: ErrorContext
   const said = ctx.redact(serverMessage);
   const where = ctx.target.url;
   if (status === 401 || status === 403) {
-    const problem = ctx.hasToken
-      ? `the token in ${ctx.tokenEnv} is invalid or lacks the "Make calls to Inference Providers" permission`
-      : `no token: ${ctx.tokenEnv} is not set`;
+    const problem = ctx.tokenSource
+      ? `the token in ${ctx.tokenSource} is invalid or lacks the "Make calls to Inference Providers" permission`
+      : `no token: ${ctx.tokenEnv} is not set${ctx.tokenEnv === 'HF_TOKEN' ? ' and there is no login token file' : ''}`;
     return new BackendFatalError(
       `Hugging Face refused the request (HTTP ${status}: ${said}): ${problem}; create a token at ` +
-        `https://huggingface.co/settings/tokens and export it as ${ctx.tokenEnv}, then resume`,
+        `https://huggingface.co/settings/tokens and export it as ${ctx.tokenEnv}${ctx.tokenEnv === 'HF_TOKEN' ? ' (or run `hf auth login`)' : ''}, then resume`,
       'E_AUTH',
     );
   }

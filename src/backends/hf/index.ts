@@ -22,7 +22,8 @@ export function createHfClassifier(
   env: NodeJS.ProcessEnv = process.env,
 ): Classifier {
   const target = resolveTarget(settings, env);
-  const token = readToken(settings, env);
+  const found = readToken(settings, env);
+  const token = found?.token;
   const redact = createRedactor(token);
   const engine: Engine = {
     settings,
@@ -31,7 +32,7 @@ export function createHfClassifier(
     pool: createPool(target.origin, settings.concurrency, settings.hf.timeoutMs, ctx.signal),
     headers: buildHeaders(settings, token),
     buildBody: bodyBuilder(settings),
-    errors: { target, tokenEnv: settings.hf.tokenEnv, hasToken: token !== undefined, redact },
+    errors: { target, tokenEnv: settings.hf.tokenEnv, tokenSource: found?.source, redact },
     shaping: shapingFor(settings),
     loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),
     aimd: createAimd(ctx.queue),

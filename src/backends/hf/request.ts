@@ -4,6 +4,7 @@
  */
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError } from '../../errors.js';
+import { readHfToken } from '../../hub/env.js';
 import type { Shaping } from './response.js';
 
 export const DEFAULT_INFERENCE_ENDPOINT = 'https://router.huggingface.co/hf-inference';
@@ -52,10 +53,16 @@ export function resolveTarget(settings: JobSettings, env: NodeJS.ProcessEnv): Ta
   return { origin: url.origin, path: `${url.pathname}${url.search}`, url: `${url.origin}${url.pathname}`, type };
 }
 
-/** The token, read from the environment variable the job names; undefined when unset or empty. */
-export function readToken(settings: JobSettings, env: NodeJS.ProcessEnv): string | undefined {
-  const token = env[settings.hf.tokenEnv]?.trim();
-  return token ? token : undefined;
+/**
+ * The token and where it came from: the environment variable the job names; for the default HF_TOKEN,
+ * also the file `huggingface-cli login` writes, as every Hugging Face client does. A variable named with
+ * --token-env means that variable only.
+ */
+export function readToken(settings: JobSettings, env: NodeJS.ProcessEnv): { token: string; source: string } | undefined {
+  const name = settings.hf.tokenEnv;
+  if (name === 'HF_TOKEN') return readHfToken(env);
+  const token = env[name]?.trim();
+  return token ? { token, source: name } : undefined;
 }
 
 /** What every request of a run carries; a retry after a cold start also asks the server to wait for the model. */
