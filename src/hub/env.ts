@@ -24,19 +24,27 @@ export function isTrueEnv(value: string | undefined): boolean {
   return value !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(value.trim().toUpperCase());
 }
 
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+function expandHome(p: string, home: string | undefined): string {
+  return home !== undefined && (p === '~' || p.startsWith('~/')) ? path.join(home, p.slice(1)) : p;
+}
+
+/**
+ * huggingface_hub's HF_HOME: `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `<home>/.cache/huggingface`
+ * (undefined without a home). The hub cache and the login token both live under it.
+ */
+function hfHomeDir(hfHome: string | undefined, xdg: string | undefined, home: string | undefined): string | undefined {
+  if (hfHome) return path.resolve(expandHome(hfHome, home));
+  if (xdg) return path.resolve(expandHome(xdg, home), 'huggingface');
+  return home !== undefined ? path.join(home, '.cache', 'huggingface') : undefined;
 }
 
 /** `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`. */
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const nonEmpty = (v: string | undefined) => (v !== undefined && v.trim() !== '' ? v : undefined);
+  const home = os.homedir();
   const explicit = nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE);
-  if (explicit) return path.resolve(expandHome(explicit));
-  const home = nonEmpty(env.HF_HOME);
-  if (home) return path.resolve(expandHome(home), 'hub');
-  const xdg = nonEmpty(env.XDG_CACHE_HOME);
-  return path.resolve(xdg ? expandHome(xdg) : path.join(os.homedir(), '.cache'), 'huggingface', 'hub');
+  if (explicit) return path.resolve(expandHome(explicit, home));
+  return path.join(hfHomeDir(nonEmpty(env.HF_HOME), nonEmpty(env.XDG_CACHE_HOME), home)!, 'hub');
 }
 
 /**
@@ -47,14 +55,10 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function tokenFilePath(env: NodeJS.ProcessEnv): string | undefined {
   const nonEmpty = (v: string | undefined) => (v !== undefined && v.trim() !== '' ? v.trim() : undefined);
   const home = nonEmpty(env.HOME);
-  const expand = (p: string) => (home && (p === '~' || p.startsWith('~/')) ? path.join(home, p.slice(1)) : p);
   const explicit = nonEmpty(env.HF_TOKEN_PATH);
-  if (explicit) return path.resolve(expand(explicit));
-  const hfHome = nonEmpty(env.HF_HOME);
-  if (hfHome) return path.resolve(expand(hfHome), 'token');
-  const xdg = nonEmpty(env.XDG_CACHE_HOME);
-  if (xdg) return path.resolve(expand(xdg), 'huggingface', 'token');
-  return home ? path.join(home, '.cache', 'huggingface', 'token') : undefined;
+  if (explicit) return path.resolve(expandHome(explicit, home));
+  const dir = hfHomeDir(nonEmpty(env.HF_HOME), nonEmpty(env.XDG_CACHE_HOME), home);
+  return dir && path.join(dir, 'token');
 }
 
 /** `HF_TOKEN`, else the login token file, as huggingface_hub's get_token(); where it came from, for messages. */
