@@ -87,6 +87,14 @@ async function soak(server: HfServer, texts: string[], batchSize: number): Promi
   return { outcomes, retries, totalRetries, notices, lowestConcurrency, pauses, batchSize: clf.batchSize, wallMs: Date.now() - started };
 }
 
+/** The server answered each of `texts` texts successfully exactly once: no duplicate work behind a retry. */
+function assertAnsweredOnce(server: HfServer, texts: number): void {
+  const answered = new Map<string, number>();
+  for (const req of server.requests) if (req.action === 'ok') answered.set(req.texts[0]!, (answered.get(req.texts[0]!) ?? 0) + 1);
+  assert.equal(answered.size, texts);
+  assert.ok([...answered.values()].every((n) => n === 1));
+}
+
 function report(name: string, texts: number, server: HfServer, r: SoakResult) {
   const requests = server.requests.length;
   console.log(
@@ -116,11 +124,7 @@ test('soak: 2500 texts one per request, 20% loading / 10% 429 / 5% 500 / 2% rese
   report('soak', TEXTS, server, r);
 
   texts.forEach((text, i) => assert.deepEqual(r.outcomes[i], [{ ok: true, predictions: expectedScores(text) }], `row ${i}`));
-  // The server answered each text successfully exactly once: no duplicate work behind a retry.
-  const answered = new Map<string, number>();
-  for (const req of server.requests) if (req.action === 'ok') answered.set(req.texts[0]!, (answered.get(req.texts[0]!) ?? 0) + 1);
-  assert.equal(answered.size, TEXTS);
-  assert.ok([...answered.values()].every((n) => n === 1));
+  assertAnsweredOnce(server, TEXTS);
   // Every request was either the first try of a text or one reported retry.
   const requests = server.requests.length;
   assert.equal(requests, TEXTS + r.totalRetries);
@@ -182,11 +186,7 @@ test('soak through the CLI: 1500 rows under the same faults, every row exactly o
     const best = expectedScores(text(i))[0]!;
     assert.deepEqual([...row.slice(0, 3), Number(row[3]), ...row.slice(4)], [String(i), text(i), best.label, best.score, '', ''], `row ${i}`);
   });
-  // The server answered each text successfully exactly once: nothing done twice behind a retry.
-  const answered = new Map<string, number>();
-  for (const req of server.requests) if (req.action === 'ok') answered.set(req.texts[0]!, (answered.get(req.texts[0]!) ?? 0) + 1);
-  assert.equal(answered.size, ROWS);
-  assert.ok([...answered.values()].every((n) => n === 1));
+  assertAnsweredOnce(server, ROWS);
   const retried = Object.values(summary.retries as Record<string, number>).reduce((a, b) => a + b, 0);
   assert.equal(requests, ROWS + retried, 'every request is a first try or a reported retry');
   assert.ok(requests < ROWS * 1.7, `${requests} requests for ${ROWS} rows: a retry storm`);
