@@ -62,12 +62,14 @@ function fatalError(answer: HttpAnswer, serverMessage: string, ctx: ErrorContext
   const said = ctx.redact(serverMessage);
   const where = ctx.target.url;
   if (status === 401 || status === 403) {
+    // Only the default variable falls back to the login file (see readToken).
+    const login = ctx.tokenEnv === 'HF_TOKEN';
     const problem = ctx.tokenSource
       ? `the token in ${ctx.tokenSource} is invalid or lacks the "Make calls to Inference Providers" permission`
-      : `no token: ${ctx.tokenEnv} is not set${ctx.tokenEnv === 'HF_TOKEN' ? ' and there is no login token file' : ''}`;
+      : `no token: ${ctx.tokenEnv} is not set${login ? ' and there is no login token file' : ''}`;
     return new BackendFatalError(
       `Hugging Face refused the request (HTTP ${status}: ${said}): ${problem}; create a token at ` +
-        `https://huggingface.co/settings/tokens and export it as ${ctx.tokenEnv}${ctx.tokenEnv === 'HF_TOKEN' ? ' (or run `hf auth login`)' : ''}, then resume`,
+        `https://huggingface.co/settings/tokens and export it as ${ctx.tokenEnv}${login ? ' (or run `hf auth login`)' : ''}, then resume`,
       'E_AUTH',
     );
   }
