@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BatchlabelError, ExitCode } from '../errors.js';
 import { exportResults, type ExportSummary } from '../export/export.js';
-import { canFollow, startFollowingExport, type FollowingExport } from '../export/follow.js';
 import type { JobValues } from '../job/options.js';
 import { drainMs, loadJobFile, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../runner/prepare.js';
@@ -38,7 +37,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const { store, resumed } = await openJobCheckpoint(settings, { restart: flags.restart, notice: say });
   const stop = new AbortController();
   let handle: RunHandle | undefined;
-  let following: FollowingExport | undefined;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -49,7 +47,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     }
     // Second signal: commit what is buffered (synchronous) and leave. In-flight rows are redone on resume.
     handle?.flushNow();
-    following?.cancelNow();
     store.close();
     process.stderr.write(`\nquit. Resume with: ${resumeCommand()}\n`);
     process.exit(ExitCode.interrupted);
@@ -69,11 +66,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       (h) => {
         handle = h;
         stats = h.stats;
-        // The run has settled where it starts (--retry-failed has reset its rows): the export may begin.
-        if (settings.output && settings.outputFormat && canFollow(settings)) {
-          mkdirSync(path.dirname(settings.output), { recursive: true });
-          following = startFollowingExport(settings, { output: settings.output, format: settings.outputFormat });
-        }
       },
     ).finally(() => progress.stop());
     stats = result.stats;
@@ -90,7 +82,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     };
 
     if (result.state === 'interrupted') {
-      await following?.cancel();
       if (!flags.quiet) {
         process.stderr.write(`interrupted after ${num(s.done + s.failed)} rows this run (${num(counts.done + counts.failed)} finished in all). Resume with:\n  ${resumeCommand()}\n`);
       }
@@ -100,12 +91,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
     let exported: ExportSummary | undefined;
     if (settings.output && settings.outputFormat) {
-      if (following) {
-        exported = await following.finish();
-      } else {
-        mkdirSync(path.dirname(settings.output), { recursive: true });
-        exported = await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
-      }
+      mkdirSync(path.dirname(settings.output), { recursive: true });
+      exported = await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
       summary.output = settings.output;
     }
     const code = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;
@@ -122,7 +109,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     if (flags.json) process.stdout.write(`${JSON.stringify({ ...summary, exitCode: code })}\n`);
     return code;
   } catch (err) {
-    await following?.cancel();
     if (err instanceof BatchlabelError) {
       const { done, failed } = store.counts();
       err.message += ` (${num(done + failed)} finished rows are safe in ${settings.checkpoint}; fix the cause and run the same command to resume.)`;

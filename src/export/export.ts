@@ -1,5 +1,4 @@
-import { createWriteStream, readdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { CheckpointError, ExportError } from '../errors.js';
@@ -15,20 +14,6 @@ export interface ExportOptions {
   format: 'csv' | 'jsonl';
   /** Export an unfinished job, leaving unlabeled rows blank. */
   partial: boolean;
-  /** Export while a run is still labeling the job (see FollowRun). */
-  follow?: FollowRun;
-}
-
-/**
- * How an export keeps pace with a run that is labeling the same job from another thread: a row is written
- * only once the run's committed frontier has passed it, so what is written is final, as in an export after
- * the run. Checkpoints hold every finished row below the frontier, so the export never guesses.
- */
-export interface FollowRun {
-  /** True once the run has stopped and committed for good; then a row still beyond the frontier never will be reached. */
-  ended(): boolean;
-  /** How long to wait before looking at the frontier again, ms. */
-  pollMs: number;
 }
 
 export interface ExportSummary {
@@ -38,48 +23,23 @@ export interface ExportSummary {
   unlabeled: number;
 }
 
-/**
- * Pages through the checkpoint in ordinal order, in step with the input. With `bound` (the committed
- * frontier of a run in progress) pages stop below it: rows past it may still be written, and a page read
- * now must not be taken later for the whole range.
- */
-function resultsInOrder(store: Checkpoint): (ordinal: number, bound: number) => StoredRow | undefined {
-  const PAGE = 4096;
+/** Pages through the checkpoint in ordinal order, in step with the input. */
+function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRow | undefined {
   let page: StoredRow[] = [];
   let i = 0;
-  /** First ordinal after what `page` covers (a bounded page covers exactly from..covered-1). */
-  let covered = 0;
+  let next = 0;
   let exhausted = false;
-  return (ordinal, bound) => {
+  return (ordinal) => {
     for (;;) {
       while (i < page.length && page[i]!.ordinal < ordinal) i++;
       if (i < page.length) return page[i]!.ordinal === ordinal ? page[i] : undefined;
-      if (ordinal < covered || exhausted) return undefined;
-      const from = Math.max(covered, ordinal);
-      const limit = Math.min(PAGE, bound - from);
-      page = store.page(from, limit);
+      if (exhausted) return undefined;
+      page = store.page(Math.max(next, ordinal), 4096);
       i = 0;
-      if (bound === Infinity) {
-        if (page.length < limit) exhausted = true;
-        covered = page.length ? page[page.length - 1]!.ordinal + 1 : from;
-      } else {
-        // Every row below the frontier is in the checkpoint; a gap would be written as unlabeled.
-        if (page.length !== limit) throw new Error(`checkpoint holds ${page.length} of the ${limit} finished rows from ordinal ${from}`);
-        covered = from + limit;
-      }
+      if (page.length < 4096) exhausted = true;
+      if (page.length) next = page[page.length - 1]!.ordinal + 1;
     }
   };
-}
-
-/** Waits until the run's committed frontier passes `ordinal`; returns the frontier. */
-async function frontierPast(store: Checkpoint, ordinal: number, follow: FollowRun): Promise<number> {
-  for (;;) {
-    const ended = follow.ended(); // read before the frontier: the run's last commit precedes it
-    const frontier = store.frontier().ordinal;
-    if (frontier > ordinal) return frontier;
-    if (ended) throw new ExportError(`the run ended before data row ${ordinal + 1} was finished, so the export is incomplete. Resume the job with \`batchlabel run\`.`);
-    await new Promise((r) => setTimeout(r, follow.pollMs));
-  }
 }
 
 /**
@@ -87,13 +47,9 @@ async function frontierPast(store: Checkpoint, ordinal: number, follow: FollowRu
  * under its name only when complete (written to a temporary name, then renamed).
  */
 export async function exportResults(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
-  const follow = opts.follow;
-  const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
-  // Score columns are named after every label seen, known only once the run is over.
-  if (follow && keepAll) throw new Error('an export with a column per label cannot follow a run');
-  const total = follow ? settings.limit : store.getMeta<number>('rows_total');
-  const { done, failed } = follow ? { done: 0, failed: 0 } : store.counts();
-  if (!follow && (total === undefined || done + failed < total) && !opts.partial) {
+  const total = store.getMeta<number>('rows_total');
+  const { done, failed } = store.counts();
+  if ((total === undefined || done + failed < total) && !opts.partial) {
     const of = total === undefined ? '' : ` of ${total}`;
     throw new ExportError(`the job is not finished (${done + failed}${of} rows done). Resume it with \`batchlabel run\`, or export what there is with --partial.`);
   }
@@ -103,14 +59,13 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     throw new CheckpointError(`${settings.input} changed since it was labeled (the checkpoint's rows would no longer match its rows). Restore the original input, or label the new one with \`batchlabel run --restart\`.`);
   }
 
+  const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
   const added = addedColumns(settings.columns, keepAll ? store.labels() : null);
   const source = await openInput(settings, undefined);
   const lookup = resultsInOrder(store);
-  removeStaleTmp(opts.output);
-  let bound = follow ? store.frontier().ordinal : Infinity;
-  const tmp = exportTmpPath(opts.output);
+  const tmp = `${opts.output}.tmp-${process.pid}`;
   // Room for a few 1,000-row chunks, so the next chunk is built while the last one is written.
-  const out = createWriteStream(tmp, { highWaterMark: 1 * 1024 * 1024 });
+  const out = createWriteStream(tmp, { highWaterMark: 8 * 1024 * 1024 });
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
   const write = async (chunk: string | Buffer) => {
     if (!out.write(chunk)) await once(out, 'drain');
@@ -131,8 +86,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
 
     for await (const row of source.rows) {
       if (total !== undefined && row.ordinal >= total) break;
-      if (follow && row.ordinal >= bound) bound = await frontierPast(store, row.ordinal, follow);
-      const result = lookup(row.ordinal, bound);
+      const result = lookup(row.ordinal);
       summary.rows++;
       if (!result) summary.unlabeled++;
       else if (result.status === 1) summary.labeled++;
@@ -164,40 +118,6 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     source.close();
   }
   return summary;
-}
-
-/** Where an export is written until it is complete (same for a worker thread: one process id). */
-export function exportTmpPath(output: string, pid = process.pid): string {
-  return `${output}.tmp-${pid}`;
-}
-
-/**
- * Removes what exports of `output` by processes that no longer run left behind (a killed run writes its
- * export alongside, so a crash leaves a partial file); a live process's file is left alone.
- */
-function removeStaleTmp(output: string): void {
-  const dir = path.dirname(output);
-  const prefix = `${path.basename(output)}.tmp-`;
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.startsWith(prefix));
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const pid = Number(n.slice(prefix.length));
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
-    rmSync(path.join(dir, n), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
-  }
 }
 
 function csvFields(row: InputRow, header: string[]): string[] {

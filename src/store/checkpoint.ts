@@ -124,10 +124,10 @@ export class Checkpoint {
         // Checkpoint the WAL into the database every ~40 MB instead of SQLite's default ~4 MB: fewer
         // checkpoints (each with an fsync) while a big job commits and the text index merges its runs.
         db.pragma('wal_autocheckpoint = 10000');
+        // 4 MB of page cache, not better-sqlite3's 16 MB: writes append, merges and the export read in order,
+        // and text lookups mostly stop at the Bloom filter, so a bigger cache only grows RSS on big jobs.
+        db.pragma('cache_size = -4000');
       }
-      // 4 MB of page cache, not better-sqlite3's 16 MB: writes append, merges and the export read in order,
-      // and text lookups mostly stop at the Bloom filter, so a bigger cache only grows RSS on big jobs.
-      db.pragma('cache_size = -4000');
       db.pragma('busy_timeout = 5000');
       if (!opts.readonly) db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
       const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
