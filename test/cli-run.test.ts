@@ -55,6 +55,37 @@ test('CSV end to end: original columns untouched, every row its own answer, iden
   assert.equal(req.headers.authorization, `Bearer ${TOKEN}`);
 });
 
+test('CSV export copies each row\'s original bytes (quoting, CRLF inside fields, non-UTF-8 bytes) and appends the added columns', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const records = [Buffer.from('1,"Ann","great, really"'), Buffer.from('"2",Bob,"two\r\nlines, ""quoted"""'), Buffer.concat([Buffer.from('3,Caf'), Buffer.from([0xe9]), Buffer.from(',plain text')]), Buffer.from('4,short')];
+  const input = path.join(dir, 'in.csv');
+  writeFileSync(input, Buffer.concat([Buffer.from('\ufeff"id",name,text\r\n'), ...records.flatMap((r) => [r, Buffer.from('\r\n')])]));
+  const out = path.join(dir, 'out.csv');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], env(s));
+  assert.equal(r.code, 4, r.stderr); // the short row fails
+  const added = (text: string) => {
+    const best = expectedScores(text)[0]!;
+    return `,${best.label},${best.score},,\n`;
+  };
+  const expected = Buffer.concat([
+    Buffer.from('id,name,text,predicted_label,predicted_score,truncated,error\n'),
+    records[0]!, Buffer.from(added('great, really')),
+    records[1]!, Buffer.from(added('two\r\nlines, "quoted"')),
+    records[2]!, Buffer.from(added('plain text')),
+    // A row of the wrong width is written from its fields, padded to the header's width.
+    Buffer.from('4,short,,,,,"expected 3 fields (as in the header), found 2"\n'),
+  ]);
+  assert.equal(readFileSync(out).toString('latin1'), expected.toString('latin1'));
+
+  // Tab-separated in, comma-separated out: the fields are written again, quoted for the new delimiter.
+  const tsv = path.join(dir, 'in.tsv');
+  writeFileSync(tsv, 'id\ttext\n1\tgood, fine\n');
+  const out2 = path.join(dir, 'out.csv');
+  assert.equal((await runCli(['run', '--input', tsv, '--model', 'm', '--output', out2, '--restart'], env(s))).code, 0);
+  assert.equal(readFileSync(out2, 'utf8'), `id,text,predicted_label,predicted_score,truncated,error\n1,"good, fine"${added('good, fine')}`);
+});
+
 test('identical texts are sent once across runs: a resumed run reuses the results of earlier runs', async (t) => {
   const s = await server(t);
   const dir = tempDir(t);

@@ -7,7 +7,7 @@ import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
 import { addedColumns, checkClash } from './columns.js';
-import { csvRecords } from './csv-out.js';
+import { csvRecords, type CsvRecord } from './csv-out.js';
 
 export interface ExportOptions {
   output: string;
@@ -61,7 +61,11 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
 
   const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
   const added = addedColumns(settings.columns, keepAll ? store.labels() : null);
-  const source = await openInput(settings, undefined);
+  const csvOut = opts.format === 'csv';
+  const delimiter = /\.tsv$/i.test(opts.output) ? '\t' : ',';
+  // CSV to CSV with the same delimiter: each row's original bytes are copied, the added cells appended.
+  const copyRaw = csvOut && settings.format === 'csv' && settings.delimiter === delimiter;
+  const source = await openInput(settings, undefined, { raw: copyRaw });
   const lookup = resultsInOrder(store);
   const tmp = `${opts.output}.tmp-${process.pid}`;
   // Room for a few 1,000-row chunks, so the next chunk is built while the last one is written.
@@ -72,12 +76,10 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   };
 
   try {
-    const csvOut = opts.format === 'csv';
-    const delimiter = /\.tsv$/i.test(opts.output) ? '\t' : ',';
     // JSONL → CSV takes its columns from the first object instead.
     let header: string[] | null = source.header;
     if (header) checkClash(added.names, header, settings.columns, settings.input);
-    let pending: unknown[][] = [];
+    let pending: CsvRecord[] = [];
     let wroteHeader = false;
     const flushCsv = async () => {
       if (pending.length) await write(csvRecords(pending, delimiter));
@@ -99,7 +101,9 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
           pending.push([...header, ...added.names]);
           wroteHeader = true;
         }
-        pending.push([...csvFields(row, header!), ...values]);
+        // A row of the wrong width is written from its fields, padded or cut to the header's width.
+        if (row.raw && row.record.length === header!.length) pending.push({ raw: row.raw, more: values });
+        else pending.push([...csvFields(row, header!), ...values]);
         if (pending.length >= 1000) await flushCsv();
       } else {
         await write(jsonlLine(row, header, added.names, values, settings));

@@ -14,6 +14,8 @@ import type { Readable } from 'node:stream';
 
 export interface FastRecord {
   record: string[];
+  /** With `keepRaw`: the record's bytes as in the file, without its line end (a view of the read buffer). */
+  raw?: Buffer;
   /** As csv-parse's `info`: bytes from the start of the read to the end of this record (line end included), and blank lines skipped so far. */
   info: { bytes: number; empty_lines: number };
 }
@@ -38,7 +40,7 @@ export type FastChunk = { records: FastRecord[]; fallback: boolean };
  * Records from `stream` (which starts where the read starts), a chunk's worth at a time. `bom`: the read
  * starts at the beginning of the file, where csv-parse (bom: true) drops a UTF-8 byte order mark.
  */
-export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: boolean): AsyncGenerator<FastChunk> {
+export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: boolean, keepRaw = false): AsyncGenerator<FastChunk> {
   /** 0: line end not seen yet (csv-parse detects it at the first line break outside quotes); 1: LF; 2: CRLF. */
   let lineEnd = 0;
   let emptyLines = 0;
@@ -70,6 +72,10 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
     if (i + 1 >= buf.length) return final ? 0 : -1;
     return buf[i + 1] === LF ? 2 : 0;
   };
+
+  /** A record spanning buf[start, end) before its line end; `bytes` as csv-parse's info.bytes. */
+  const record = (fields: string[], buf: Buffer, start: number, end: number, bytes: number): FastRecord =>
+    keepRaw ? { record: fields, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } } : { record: fields, info: { bytes, empty_lines: emptyLines } };
 
   /** Parses whole records of buf; returns where the unparsed rest starts, or -1 to fall back. */
   const scan = (buf: Buffer, final: boolean, out: FastRecord[]): number => {
@@ -108,7 +114,7 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
           pos = q + 1;
           if (pos >= len) {
             // final: the last record ends with the file
-            out.push({ record: fields, info: { bytes: base + len, empty_lines: emptyLines } });
+            out.push(record(fields, buf, start, len, base + len));
             start = len;
             continue records;
           }
@@ -121,7 +127,7 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
             const d = recordEnd(buf, pos, final);
             if (d < 0) return start;
             if (d === 0) return -1;
-            out.push({ record: fields, info: { bytes: base + pos + d, empty_lines: emptyLines } });
+            out.push(record(fields, buf, start, pos, base + pos + d));
             start = pos + d;
             continue records;
           }
@@ -137,7 +143,7 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
         if (pos >= len) {
           if (!final) return start;
           fields.push(buf.toString('utf8', from, len));
-          out.push({ record: fields, info: { bytes: base + len, empty_lines: emptyLines } });
+          out.push(record(fields, buf, start, len, base + len));
           start = len;
           continue records;
         }
@@ -150,7 +156,7 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
         const d = recordEnd(buf, pos, final);
         if (d < 0) return start;
         if (d === 0) return -1;
-        out.push({ record: fields, info: { bytes: base + pos + d, empty_lines: emptyLines } });
+        out.push(record(fields, buf, start, pos, base + pos + d));
         start = pos + d;
         continue records;
       }

@@ -88,7 +88,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
       // chunk's unfinished record, and 256 KiB buffers read and copied at this rate held ~40 MB more RSS.
       stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 64 * 1024 });
       let fallback = false;
-      for await (const chunk of fastCsvRecords(stream, delimiter, atStart)) {
+      for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw)) {
         produced += chunk.records.length;
         if (chunk.records.length) yield chunk.records;
         fallback = chunk.fallback;
@@ -121,7 +121,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     let skipHeader = atStart;
     try {
       for await (const chunk of records()) {
-        for (const { record, info } of chunk) {
+        for (const { record, raw, info } of chunk) {
           line += info.empty_lines - prevEmpty; // blank lines skipped before this record
           const nextLine = line + 1 + lineBreaks(record);
           const row: InputRow = {
@@ -132,6 +132,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
             byteEnd: baseByte + info.bytes,
             record,
           };
+          if (raw) row.raw = raw;
           prevBytes = info.bytes;
           prevEmpty = info.empty_lines;
           line = nextLine;

@@ -10,7 +10,11 @@ export type { InputRow, ReadPosition, RowSource } from './types.js';
 export { START } from './types.js';
 
 /** Opens the job's input at `from` (a resumed run starts past the finished part of the file). */
-export async function openInput(s: Pick<JobSettings, 'input' | 'format' | 'textColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes'>, from: ReadPosition = START): Promise<RowSource> {
+export async function openInput(
+  s: Pick<JobSettings, 'input' | 'format' | 'textColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes'>,
+  from: ReadPosition = START,
+  read: { raw?: boolean } = {},
+): Promise<RowSource> {
   try {
     const st = await stat(s.input);
     if (!st.isFile()) throw new InputError(`${s.input}: not a file.`);
@@ -18,6 +22,6 @@ export async function openInput(s: Pick<JobSettings, 'input' | 'format' | 'textC
     if (err instanceof InputError) throw err;
     throw new InputError(`${s.input}: cannot read the input (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path given with --input.`);
   }
-  const opts = { path: s.input, textColumn: s.textColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes };
+  const opts = { path: s.input, textColumn: s.textColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes, raw: read.raw };
   return s.format === 'csv' ? openCsv(opts, from) : openJsonl(opts, from);
 }

@@ -16,6 +16,8 @@ export interface InputRow {
   error?: string;
   /** The row as read: CSV fields, or the JSONL line without its line ending. Exporters need it. */
   record: string[] | string;
+  /** CSV read with `raw` asked, where the fast path read it: the record's bytes as in the file, without its line end. */
+  raw?: Buffer;
   /** JSONL: the parsed object (absent when the line is not a JSON object). */
   object?: Record<string, unknown>;
 }
@@ -45,4 +47,6 @@ export interface ReaderOptions {
   /** CSV only. */
   delimiter?: string;
   relaxQuotes?: boolean;
+  /** CSV: keep each record's original bytes (InputRow.raw), for an export that copies them. */
+  raw?: boolean;
 }
