@@ -1,0 +1,200 @@
+/**
+ * The scored file itself: rows in input order, each with its result, written in chunks to a temporary
+ * name that becomes the output's name only when the file is complete. Both ways of exporting use it: the
+ * export after a run (rows read again, results paged from the checkpoint) and the export a fresh run
+ * writes as it goes (rows and results from the run itself), so both write the same bytes.
+ */
+import { createWriteStream, readdirSync, rmSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import { ExportError } from '../errors.js';
+import type { JobSettings } from '../job/settings.js';
+import type { InputRow } from '../readers/index.js';
+import type { StoredRow } from '../store/checkpoint.js';
+import { checkClash, type AddedColumns } from './columns.js';
+import { csvRecords, type CsvRecord } from './csv-out.js';
+
+export interface ExportTarget {
+  output: string;
+  format: 'csv' | 'jsonl';
+}
+
+export interface ExportSummary {
+  rows: number;
+  labeled: number;
+  failed: number;
+  unlabeled: number;
+}
+
+export interface OutputFile {
+  /** Adds the next row in input order with its result (none: left blank). False when the file's buffer is full: wait for drained(). */
+  add(row: InputRow, result: StoredRow | undefined): boolean;
+  drained(): Promise<void>;
+  /** Writes what is buffered and gives the file its name. */
+  finish(): Promise<ExportSummary>;
+  /** Removes the unfinished file. */
+  abort(): Promise<void>;
+}
+
+/** Rows buffered per write. */
+const CHUNK_ROWS = 1000;
+
+function outputDelimiter(target: ExportTarget): string {
+  return /\.tsv$/i.test(target.output) ? '\t' : ',';
+}
+
+/** CSV to CSV with the same delimiter: each row's original bytes are copied (ask the reader for them), the added cells appended. */
+export function copiesRawRows(settings: Pick<JobSettings, 'format' | 'delimiter'>, target: ExportTarget): boolean {
+  return target.format === 'csv' && settings.format === 'csv' && settings.delimiter === outputDelimiter(target);
+}
+
+/** `header`: the input's CSV header (null for JSONL: CSV output then takes its columns from the first object). */
+export function openOutputFile(settings: JobSettings, target: ExportTarget, header: string[] | null, added: AddedColumns): OutputFile {
+  if (header) checkClash(added.names, header, settings.columns, settings.input);
+  removeStaleTmp(target.output);
+  const tmp = exportTmpPath(target.output);
+  // Room for a few chunks, so the next chunk is built while the last one is written.
+  const out = createWriteStream(tmp, { highWaterMark: 8 * 1024 * 1024 });
+  const csvOut = target.format === 'csv';
+  const delimiter = outputDelimiter(target);
+  const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
+  let csvRows: CsvRecord[] = [];
+  let lines: string[] = [];
+  let wroteHeader = false;
+  let failure: unknown;
+  out.on('error', (err) => (failure ??= err));
+
+  const flush = (): boolean => {
+    if (csvRows.length) {
+      const chunk = csvRecords(csvRows, delimiter);
+      csvRows = [];
+      return out.write(chunk);
+    }
+    if (lines.length) {
+      const chunk = lines.join('');
+      lines = [];
+      return out.write(chunk);
+    }
+    return true;
+  };
+  const writeHeader = (cols: string[]) => {
+    checkClash(added.names, cols, settings.columns, settings.input);
+    csvRows.push([...cols, ...added.names]);
+    wroteHeader = true;
+  };
+
+  return {
+    add(row, result) {
+      summary.rows++;
+      if (!result) summary.unlabeled++;
+      else if (result.status === 1) summary.labeled++;
+      else summary.failed++;
+      const values = added.values(result);
+      if (csvOut) {
+        if (!wroteHeader) writeHeader((header ??= jsonlColumns(row, settings)));
+        // A row of the wrong width is written from its fields, padded or cut to the header's width.
+        if (row.raw && row.record.length === header!.length) csvRows.push({ raw: row.raw, more: values });
+        else csvRows.push([...csvFields(row, header!), ...values]);
+        return csvRows.length < CHUNK_ROWS || flush();
+      }
+      lines.push(jsonlLine(row, header, added.names, values, settings));
+      return lines.length < CHUNK_ROWS || flush();
+    },
+    async drained() {
+      if (failure) throw failure;
+      if (out.writableNeedDrain) await once(out, 'drain');
+    },
+    async finish() {
+      try {
+        if (csvOut && !wroteHeader && header) writeHeader(header);
+        flush();
+        out.end();
+        await once(out, 'finish');
+        if (failure) throw failure;
+        await rename(tmp, target.output);
+        return summary;
+      } catch (err) {
+        await this.abort();
+        throw err;
+      }
+    },
+    async abort() {
+      out.destroy();
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+/** Where an export is written until it is complete. */
+function exportTmpPath(output: string): string {
+  return `${output}.tmp-${process.pid}`;
+}
+
+/**
+ * Removes what exports of `output` by processes that no longer run left behind (a run killed while it
+ * wrote its export leaves a partial file); a live process's file is left alone.
+ */
+function removeStaleTmp(output: string): void {
+  const dir = path.dirname(output);
+  const prefix = `${path.basename(output)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+    rmSync(path.join(dir, n), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+function csvFields(row: InputRow, header: string[]): string[] {
+  if (Array.isArray(row.record)) {
+    // A row with too few fields is padded so the output stays rectangular; the error column says why.
+    return row.record.length >= header.length ? row.record.slice(0, header.length) : [...row.record, ...Array(header.length - row.record.length).fill('')];
+  }
+  return header.map((h) => {
+    const v = row.object?.[h];
+    return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
+function jsonlColumns(row: InputRow, settings: JobSettings): string[] {
+  if (!row.object) throw new ExportError(`${settings.input}: the first line is not a JSON object, so there are no columns to write as CSV. Export as JSONL instead (--output-format jsonl).`);
+  return Object.keys(row.object);
+}
+
+/**
+ * The input line is kept byte for byte: the added fields are spliced in before its closing brace.
+ * A line that is not a JSON object is written as an object holding the line, so no row goes missing.
+ */
+function jsonlLine(row: InputRow, header: string[] | null, names: string[], values: unknown[], settings: JobSettings): string {
+  const fields = names.map((n, i) => `${JSON.stringify(n)}:${JSON.stringify(values[i] ?? null)}`).join(',');
+  if (Array.isArray(row.record) && header) {
+    // CSV in, JSONL out: one object per row, keyed by the header.
+    const obj: Record<string, unknown> = {};
+    header.forEach((h, i) => (obj[h] = (row.record as string[])[i] ?? ''));
+    const fromCsv = JSON.stringify(obj);
+    return `${fromCsv.slice(0, -1)}${header.length ? ',' : ''}${fields}}\n`;
+  }
+  if (typeof row.record === 'string' && row.object) {
+    checkClash(names, Object.keys(row.object), settings.columns, `${settings.input} line ${row.line}`);
+    const raw = row.record.trimEnd();
+    const body = raw.slice(0, -1).trimEnd();
+    const empty = Object.keys(row.object).length === 0;
+    return `${body}${empty ? '' : ','}${fields}}\n`;
+  }
+  return `{${fields},"input":${JSON.stringify(row.record)}}\n`;
+}
