@@ -86,6 +86,32 @@ test('CSV export copies each row\'s original bytes (quoting, CRLF inside fields,
   assert.equal(readFileSync(out2, 'utf8'), `id,text,predicted_label,predicted_score,truncated,error\n1,"good, fine"${added('good, fine')}`);
 });
 
+test('the export a fresh run writes as it goes is byte for byte the export read back from the checkpoint', async (t) => {
+  // Refused, truncated, duplicate and malformed rows, answered out of order.
+  const s = await server(t, { delayMs: 2, badMarker: 'stopped working', maxChars: 120 });
+  const dir = tempDir(t);
+  const csv = path.join(dir, 'in.csv');
+  writeFileSync(csv, `${readFileSync(CSV_IN, 'utf8')}short,row\n`);
+  const jsonl = path.join(dir, 'in.jsonl');
+  writeFileSync(jsonl, `${readFileSync(JSONL_IN, 'utf8')}not json\n`);
+  const cases = [
+    { name: 'csv', input: csv, output: 'a.csv', args: [] },
+    { name: 'jsonl', input: jsonl, output: 'b.jsonl', args: ['--text-column', 'review.text'] },
+    { name: 'csv to jsonl', input: csv, output: 'c.jsonl', args: [] },
+    { name: 'jsonl to csv', input: jsonl, output: 'd.csv', args: ['--text-column', 'review.text'] },
+  ];
+  for (const c of cases) {
+    const out = path.join(dir, c.output);
+    const r = await runCli(['run', '--input', c.input, '--model', 'm', '--output', out, '--concurrency', '8', ...c.args], env(s));
+    assert.equal(r.code, 4, `${c.name}: ${r.stderr}`);
+    assert.match(r.stderr, /failed, \d+ reused from identical texts, \d+ truncated/, c.name);
+    const again = path.join(dir, `again-${c.output}`);
+    const e = await runCli(['export', out.replace(/\.\w+$/, '.batchlabel.sqlite'), '--output', again]);
+    assert.equal(e.code, 0, `${c.name}: ${e.stderr}`);
+    assert.ok(readFileSync(out).equals(readFileSync(again)), `${c.name}: the exports differ`);
+  }
+});
+
 test('identical texts are sent once across runs: a resumed run reuses the results of earlier runs', async (t) => {
   const s = await server(t);
   const dir = tempDir(t);
@@ -182,9 +208,14 @@ test('an added column that clashes with an input column is refused with the flag
   assert.equal(r.code, 1);
   assert.match(r.stderr, /already has a column "predicted_label".*--label-column/);
   assert.equal(r.stderr.trim().split('\n').at(-1)!.startsWith('batchlabel: '), true);
-  const renamed = await runCli(['export', path.join(dir, 'o.batchlabel.sqlite'), '--output', path.join(dir, 'o.csv'), '--label-column', 'sentiment']);
+  assert.equal(s.requests.length, 0, 'refused before labeling anything');
+  const renamed = await runCli(['run', '--input', input, '--model', 'm', '--output', path.join(dir, 'o.csv'), '--label-column', 'sentiment'], env(s));
   assert.equal(renamed.code, 0, renamed.stderr);
   assert.deepEqual(readCsv(path.join(dir, 'o.csv'))[0], ['text', 'predicted_label', 'sentiment', 'predicted_score', 'truncated', 'error']);
+  // Exported again from the checkpoint, the clash is refused the same way.
+  const again = await runCli(['export', path.join(dir, 'o.batchlabel.sqlite'), '--output', path.join(dir, 'p.csv'), '--label-column', 'predicted_label']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already has a column "predicted_label".*--label-column/);
 });
 
 test('resuming with a changed input or changed settings is refused; --restart starts over', async (t) => {

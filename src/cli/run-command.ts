@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BatchlabelError, ExitCode } from '../errors.js';
-import { exportResults, type ExportSummary } from '../export/export.js';
+import { exportResults } from '../export/export.js';
 import type { JobValues } from '../job/options.js';
 import { drainMs, loadJobFile, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../runner/prepare.js';
@@ -34,6 +34,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const progress = startProgress(() => stats, { quiet: flags.quiet });
 
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
+  if (settings.output) mkdirSync(path.dirname(settings.output), { recursive: true });
   const { store, resumed } = await openJobCheckpoint(settings, { restart: flags.restart, notice: say });
   const stop = new AbortController();
   let handle: RunHandle | undefined;
@@ -62,7 +63,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const result = await runJob(
       settings,
       store,
-      { stop: stop.signal, drainMs: drainMs(values), retryFailed: flags.retryFailed, events: { notice: say } },
+      {
+        stop: stop.signal,
+        drainMs: drainMs(values),
+        retryFailed: flags.retryFailed,
+        events: { notice: say },
+        exportTo: settings.output && settings.outputFormat ? { output: settings.output, format: settings.outputFormat } : undefined,
+      },
       (h) => {
         handle = h;
         stats = h.stats;
@@ -89,10 +96,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       return ExitCode.interrupted;
     }
 
-    let exported: ExportSummary | undefined;
+    // A fresh run wrote its export as it went; otherwise the export reads the input again.
+    let exported = result.exported;
     if (settings.output && settings.outputFormat) {
-      mkdirSync(path.dirname(settings.output), { recursive: true });
-      exported = await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
+      exported ??= await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
       summary.output = settings.output;
     }
     const code = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;

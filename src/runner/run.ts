@@ -3,6 +3,8 @@ import PQueue from 'p-queue';
 import { createClassifier } from '../backends/index.js';
 import type { Classifier, ClassifierEvents, Outcome, Prediction } from '../backends/classifier.js';
 import { CheckpointError } from '../errors.js';
+import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
+import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
 import { hashText } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
@@ -36,11 +38,18 @@ export interface RunOptions {
   retryFailed: boolean;
   events?: { notice?(msg: string): void };
   writer?: WriterOptions;
+  /**
+   * Write the export as the run goes, when it can (a fresh job without a column per label: see
+   * canStreamExport); RunResult.exported says whether it did. Otherwise export after the run.
+   */
+  exportTo?: ExportTarget;
 }
 
 export interface RunResult {
   state: 'completed' | 'interrupted';
   stats: RunStats;
+  /** Set when the run wrote the export itself (RunOptions.exportTo). */
+  exported?: ExportSummary;
 }
 
 interface Pending {
@@ -140,14 +149,19 @@ export async function runJob(
   const inflight = new Map<string, Pending>();
   let fatal: unknown;
 
+  let stream: ExportStream | undefined;
   const finishDone = (row: InputRow, hash: Buffer, r: StoredResult, reused: boolean) => {
     // A reused result's text is already in the checkpoint's text index under the row that first had it.
-    writer.add({ ordinal: row.ordinal, status: 'done', hash: reused ? undefined : hash, label: r.label, score: r.score, scores: r.scores, truncated: r.truncated });
+    const rec: RowRecord = { ordinal: row.ordinal, status: 'done', hash: reused ? undefined : hash, label: r.label, score: r.score, scores: r.scores, truncated: r.truncated };
+    writer.add(rec);
+    stream?.finished(rec);
     stats.done++;
     if (reused) stats.reused++;
   };
-  const finishFailed = (row: InputRow, rec: Pick<RowRecord, 'errorKind' | 'error'>) => {
-    writer.add({ ordinal: row.ordinal, status: 'failed', ...rec, line: row.line, byteStart: row.byteStart, rowId: row.id });
+  const finishFailed = (row: InputRow, failure: Pick<RowRecord, 'errorKind' | 'error'>) => {
+    const rec: RowRecord = { ordinal: row.ordinal, status: 'failed', ...failure, line: row.line, byteStart: row.byteStart, rowId: row.id };
+    writer.add(rec);
+    stream?.finished(rec);
     stats.failed++;
   };
 
@@ -193,10 +207,12 @@ export async function runJob(
   const onStop = () => wake?.();
   opts.stop.addEventListener('abort', onStop, { once: true });
   abort.signal.addEventListener('abort', onStop, { once: true });
-  const source = await openInput(settings, from);
+  const exportTo = opts.exportTo && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
+  const source = await openInput(settings, from, { raw: exportTo !== undefined && copiesRawRows(settings, exportTo) });
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
+    if (exportTo) stream = openExportStream(settings, exportTo, source.header);
     classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
     checkIdentity(store, classifier, stats.finishedBefore);
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
@@ -226,6 +242,11 @@ export async function runJob(
       if (settings.limit !== undefined && row.ordinal >= settings.limit) break;
       stats.bytesRead = source.bytesRead();
       frontier.read(row);
+      if (stream) {
+        stream.read(row);
+        const full = stream.ready();
+        if (full) await orStopped(full);
+      }
       if (isFinished(row.ordinal)) {
         frontier.finish(row.ordinal);
         continue;
@@ -270,6 +291,9 @@ export async function runJob(
       await raceTimeout(queue.onIdle(), opts.drainMs);
       abort.abort();
     }
+  } catch (err) {
+    await stream?.abort();
+    throw err;
   } finally {
     opts.stop.removeEventListener('abort', onStop);
     source.close();
@@ -279,12 +303,14 @@ export async function runJob(
   }
 
   if (fatal) {
+    await stream?.abort();
     updateRun('failed');
     throw fatal;
   }
   const state = opts.stop.aborted ? 'interrupted' : 'completed';
   updateRun(state);
-  return { state, stats };
+  if (state === 'interrupted') await stream?.abort();
+  return { state, stats, ...(stream && state === 'completed' ? { exported: await stream.finish() } : {}) };
 }
 
 /** The model that answers must be the one that answered the finished rows (see Classifier.identity). */
