@@ -30,6 +30,10 @@ export interface ExportSummary {
 export interface OutputFile {
   /** Adds the next row in input order with its result (none: left blank). False when the file's buffer is full: wait for drained(). */
   add(row: InputRow, result: StoredRow | undefined): boolean;
+  /** As add(), for a row that copiesRaw() said is written from its bytes. */
+  addRaw(raw: Buffer, result: StoredRow | undefined): boolean;
+  /** Whether the row is written from its original bytes (which are all add() needs of it then). */
+  copiesRaw(row: InputRow): row is InputRow & { raw: Buffer };
   drained(): Promise<void>;
   /** Writes what is buffered and gives the file its name. */
   finish(): Promise<ExportSummary>;
@@ -84,18 +88,30 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
     wroteHeader = true;
   };
 
+  const count = (result: StoredRow | undefined) => {
+    summary.rows++;
+    if (!result) summary.unlabeled++;
+    else if (result.status === 1) summary.labeled++;
+    else summary.failed++;
+  };
+  // A row of the wrong width is written from its fields, padded or cut to the header's width.
+  const copiesRaw = (row: InputRow): row is InputRow & { raw: Buffer } => row.raw !== undefined && csvOut && header !== null && row.record.length === header.length;
+
   return {
+    copiesRaw,
+    addRaw(raw, result) {
+      count(result);
+      if (!wroteHeader) writeHeader(header!);
+      csvRows.push({ raw, more: added.values(result) });
+      return csvRows.length < CHUNK_ROWS || flush();
+    },
     add(row, result) {
-      summary.rows++;
-      if (!result) summary.unlabeled++;
-      else if (result.status === 1) summary.labeled++;
-      else summary.failed++;
+      if (copiesRaw(row)) return this.addRaw(row.raw, result);
+      count(result);
       const values = added.values(result);
       if (csvOut) {
         if (!wroteHeader) writeHeader((header ??= jsonlColumns(row, settings)));
-        // A row of the wrong width is written from its fields, padded or cut to the header's width.
-        if (row.raw && row.record.length === header!.length) csvRows.push({ raw: row.raw, more: values });
-        else csvRows.push([...csvFields(row, header!), ...values]);
+        csvRows.push([...csvFields(row, header!), ...values]);
         return csvRows.length < CHUNK_ROWS || flush();
       }
       lines.push(jsonlLine(row, header, added.names, values, settings));

@@ -42,14 +42,17 @@ function stored(r: RowRecord): StoredRow {
 
 export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null): ExportStream {
   const file = openOutputFile(settings, target, header, addedColumns(settings.columns, null));
-  /** Rows read and not written yet, by ordinal, with their result once finished. */
-  const waiting = new Map<number, { row: InputRow; result?: StoredRow }>();
+  /**
+   * Rows read and not written yet, by ordinal, with their result once finished. A row written from its
+   * bytes keeps only them: its decoded fields would live on only to be collected later, at a higher price.
+   */
+  const waiting = new Map<number, { row: InputRow | Buffer; result?: StoredRow }>();
   let next = 0; // the next ordinal to write
   let full: Promise<void> | undefined;
 
   return {
     read(row) {
-      waiting.set(row.ordinal, { row });
+      waiting.set(row.ordinal, { row: file.copiesRaw(row) ? row.raw : row });
     },
     finished(rec) {
       const w = waiting.get(rec.ordinal);
@@ -58,7 +61,8 @@ export function openExportStream(settings: JobSettings, target: ExportTarget, he
       // Write the rows that are now complete at the head, in order.
       for (let e = waiting.get(next); e?.result; e = waiting.get(next)) {
         waiting.delete(next++);
-        if (!file.add(e.row, e.result) && !full) {
+        const room = Buffer.isBuffer(e.row) ? file.addRaw(e.row, e.result) : file.add(e.row, e.result);
+        if (!room && !full) {
           // A write error surfaces from finish(); here it only ends the wait.
           full = file.drained().then(
             () => void (full = undefined),
