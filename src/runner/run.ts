@@ -273,7 +273,8 @@ export async function runJob(
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).
       if (batch.length >= Math.max(1, classifier.batchSize)) {
         dispatch();
-        if (queue.size >= bound) await orStopped(queue.onSizeLessThan(bound));
+        // Refill in steps of half the backlog: one wait per step, not per request (each wait is a promise and a queue listener).
+        if (queue.size >= bound) await orStopped(queue.onSizeLessThan(Math.ceil(bound / 2)));
       }
     }
     stats.bytesRead = source.bytesRead();
