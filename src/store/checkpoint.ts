@@ -7,6 +7,8 @@ import { START } from '../readers/types.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
 const SCHEMA_VERSION = '2';
+/** Done rows per INSERT statement (5 values each; SQLite allows 32,766 per statement). */
+const DONE_GROUP = 64;
 
 /** What the checkpoint keeps per finished row. Done rows skip line/byte: the frontier covers them. */
 export interface RowRecord {
@@ -84,7 +86,10 @@ export class Checkpoint {
     this.path = path;
     this.db = db;
     // Two statements: a done row binds 5 values instead of 11, and most rows are done.
-    this.insertDone = db.prepare('INSERT OR REPLACE INTO rows (ordinal, status, label, score, scores, truncated) VALUES (?, 1, ?, ?, ?, ?)');
+    const doneSql = (n: number) => `INSERT OR REPLACE INTO rows (ordinal, status, label, score, scores, truncated) VALUES ${Array(n).fill('(?, 1, ?, ?, ?, ?)').join(', ')}`;
+    this.insertDone = db.prepare(doneSql(1));
+    // Done rows go in groups: one statement call per row was most of a commit's cost.
+    const insertDoneGroup = db.prepare(doneSql(DONE_GROUP));
     this.insertFailed = db.prepare(
       'INSERT OR REPLACE INTO rows (ordinal, status, error_kind, error, line, byte_start, row_id) VALUES (?, 2, ?, ?, ?, ?, ?)',
     );
@@ -92,18 +97,25 @@ export class Checkpoint {
     this.setMetaStmt = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE ordinal = ? AND status = 1');
     for (const l of db.prepare('SELECT label FROM labels').pluck().all() as string[]) this.knownLabels.add(l);
+    const group: unknown[] = [];
     this.commitTx = db.transaction((rows: RowRecord[], meta: Record<string, unknown>) => {
       this.textIndex?.beginCommit();
+      group.length = 0;
       for (const r of rows) {
         if (r.status === 'failed') {
           this.insertFailed.run(r.ordinal, r.errorKind ?? null, r.error ?? null, r.line ?? null, r.byteStart ?? null, r.rowId ?? null);
           continue;
         }
-        this.insertDone.run(r.ordinal, r.label ?? null, r.score ?? null, r.scores ? JSON.stringify(r.scores) : null, r.truncated ? 1 : null);
+        group.push(r.ordinal, r.label ?? null, r.score ?? null, r.scores ? JSON.stringify(r.scores) : null, r.truncated ? 1 : null);
+        if (group.length === DONE_GROUP * 5) {
+          insertDoneGroup.run(group);
+          group.length = 0;
+        }
         if (r.hash) this.texts().add(r.hash, r.ordinal);
         if (r.scores) for (const p of r.scores) this.noteLabel(p.label);
         else if (r.label !== undefined) this.noteLabel(r.label);
       }
+      for (let i = 0; i < group.length; i += 5) this.insertDone.run(group.slice(i, i + 5));
       this.textIndex?.endCommit();
       for (const [k, v] of Object.entries(meta)) this.setMetaStmt.run(k, JSON.stringify(v));
     });
