@@ -41,6 +41,8 @@ async function fast(buf: Buffer, delimiter: string, chunks: Buffer[]): Promise<{
   for await (const c of fastCsvRecords(Readable.from(chunks), fastDelimiter(delimiter)!, true, keepRaw)) {
     for (const r of c.records) {
       records.push({ record: r.record, bytes: r.info.bytes, empty: r.info.empty_lines });
+      // The reader numbers lines with this count: CRLF, CR or LF inside fields, one line each.
+      assert.equal(r.breaks, r.record.reduce((n, f) => n + (f.match(/\r\n|\r|\n/g)?.length ?? 0), 0), `line breaks in ${JSON.stringify(r.record)}`);
       if (!keepRaw) continue;
       // The bytes just before the record's line end in the file, and they parse back to the same record.
       const end = r.info.bytes - (buf.subarray(r.info.bytes - 2, r.info.bytes).toString() === '\r\n' ? 2 : buf[r.info.bytes - 1] === 0x0a ? 1 : 0);

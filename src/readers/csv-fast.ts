@@ -14,6 +14,8 @@ import type { Readable } from 'node:stream';
 
 export interface FastRecord {
   record: string[];
+  /** Line breaks inside the record's quoted fields (CRLF, CR or LF, each one line), when the scanner counted them. */
+  breaks?: number;
   /** With `keepRaw`: the record's bytes as in the file, without its line end (a view of the read buffer). */
   raw?: Buffer;
   /** As csv-parse's `info`: bytes from the start of the read to the end of this record (line end included), and blank lines skipped so far. */
@@ -74,8 +76,11 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
   };
 
   /** A record spanning buf[start, end) before its line end; `bytes` as csv-parse's info.bytes. */
+  let breaks = 0; // in the record being scanned
   const record = (fields: string[], buf: Buffer, start: number, end: number, bytes: number): FastRecord =>
-    keepRaw ? { record: fields, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } } : { record: fields, info: { bytes, empty_lines: emptyLines } };
+    keepRaw
+      ? { record: fields, breaks, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } }
+      : { record: fields, breaks, info: { bytes, empty_lines: emptyLines } };
 
   /** Parses whole records of buf; returns where the unparsed rest starts, or -1 to fall back. */
   const scan = (buf: Buffer, final: boolean, out: FastRecord[]): number => {
@@ -93,6 +98,7 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
         continue;
       }
       const fields: string[] = [];
+      breaks = 0;
       for (;;) {
         if (pos < len && buf[pos] === QUOTE) {
           const from = pos + 1;
@@ -111,6 +117,9 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
           }
           const value = buf.toString('utf8', from, q);
           fields.push(doubled ? value.replaceAll('""', '"') : value);
+          // Only a quoted field holds line breaks; a native search of its bytes rules them out.
+          const bytes = buf.subarray(from, q);
+          if (bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0) breaks += value.match(/\r\n|\r|\n/g)!.length;
           pos = q + 1;
           if (pos >= len) {
             // final: the last record ends with the file

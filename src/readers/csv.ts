@@ -121,9 +121,9 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     let skipHeader = atStart;
     try {
       for await (const chunk of records()) {
-        for (const { record, raw, info } of chunk) {
+        for (const { record, raw, breaks, info } of chunk) {
           line += info.empty_lines - prevEmpty; // blank lines skipped before this record
-          const nextLine = line + 1 + lineBreaks(record);
+          const nextLine = line + 1 + (breaks ?? lineBreaks(record));
           const row: InputRow = {
             ordinal,
             line,
