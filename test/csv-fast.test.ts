@@ -11,9 +11,12 @@ import { parse as parseSync } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { fastCsvRecords, fastDelimiter } from '../src/readers/csv-fast.js';
 import { csvRecords } from '../src/export/csv-out.js';
+import { hashText } from '../src/job/fingerprint.js';
 import { seededRandom } from './support/random.js';
 
 type Rec = { record: string[]; bytes: number; empty: number };
+
+let textBytesSeen = 0;
 
 /** csv-parse with the reader's options: records and byte offsets up to its first error. */
 async function reference(buf: Buffer, delimiter: string): Promise<{ records: Rec[]; failed: boolean }> {
@@ -38,9 +41,15 @@ async function fast(buf: Buffer, delimiter: string, chunks: Buffer[]): Promise<{
   const records: Rec[] = [];
   let fallback = false;
   const keepRaw = chunks.length % 2 === 0;
-  for await (const c of fastCsvRecords(Readable.from(chunks), fastDelimiter(delimiter)!, true, keepRaw)) {
+  const textField = chunks.length % 3; // 0, 1 or 2: the field whose bytes the runner hashes
+  for await (const c of fastCsvRecords(Readable.from(chunks), fastDelimiter(delimiter)!, true, keepRaw, textField)) {
     for (const r of c.records) {
       records.push({ record: r.record, bytes: r.info.bytes, empty: r.info.empty_lines });
+      // The text's bytes, when given, are exactly the UTF-8 of the decoded text (the runner hashes either).
+      if (r.textBytes) {
+        assert.ok(Buffer.from(r.record[textField]!).equals(r.textBytes), `text bytes of ${JSON.stringify(r.record)}`);
+        textBytesSeen++;
+      } else assert.ok(r.record.length <= textField || buf.includes('""'), `no text bytes for ${JSON.stringify(r.record)}`);
       // The reader numbers lines with this count: CRLF, CR or LF inside fields, one line each.
       assert.equal(r.breaks, r.record.reduce((n, f) => n + (f.match(/\r\n|\r|\n/g)?.length ?? 0), 0), `line breaks in ${JSON.stringify(r.record)}`);
       if (!keepRaw) continue;
@@ -103,6 +112,11 @@ test('fast CSV scanner: same records, byte offsets and blank-line counts as csv-
     if (!got.fallback) assert.equal(got.records.length, ref.records.length, where);
   }
   assert.ok(fellBack > 100 && fellBack < 3900, `both paths exercised (${fellBack} fell back)`);
+  assert.ok(textBytesSeen > 1000, `text bytes checked on ${textBytesSeen} records`);
+});
+
+test('a text hashes the same from its string and from its UTF-8 bytes (the runner uses either)', () => {
+  for (const text of ['plain review', 'café, "quoted", 😀', 'line\r\nbreak']) assert.ok(hashText(Buffer.from(text)).equals(hashText(text)), text);
 });
 
 test('fast CSV writer: the same text as csv-stringify for every kind of cell an export has', () => {

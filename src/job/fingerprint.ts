@@ -44,8 +44,9 @@ export async function fingerprintInput(path: string): Promise<InputFingerprint> 
 
 /**
  * 128 bits of SHA-256: not md5, whose collisions anyone can craft (two texts would share a label), and
- * faster than md5 here (SHA extensions: ~2.6 µs vs ~4.6 µs for a 1.4 KB review).
+ * faster than md5 here (SHA extensions: ~2.6 µs vs ~4.6 µs for a 1.4 KB review). Given the text's UTF-8 bytes
+ * it is the same hash (a string is hashed as UTF-8), without encoding the string first (~4.1 → ~2.5 µs).
  */
-export function hashText(text: string): Buffer {
+export function hashText(text: string | Buffer): Buffer {
   return hash('sha256', text, 'buffer').subarray(0, 16);
 }

@@ -16,6 +16,8 @@ export interface FastRecord {
   record: string[];
   /** Line breaks inside the record's quoted fields (CRLF, CR or LF, each one line), when the scanner counted them. */
   breaks?: number;
+  /** With `textField`: that field's value as UTF-8 bytes, when they are in the file as they are (no doubled quotes): a view of the read buffer. */
+  textBytes?: Buffer;
   /** With `keepRaw`: the record's bytes as in the file, without its line end (a view of the read buffer). */
   raw?: Buffer;
   /** As csv-parse's `info`: bytes from the start of the read to the end of this record (line end included), and blank lines skipped so far. */
@@ -42,7 +44,7 @@ export type FastChunk = { records: FastRecord[]; fallback: boolean };
  * Records from `stream` (which starts where the read starts), a chunk's worth at a time. `bom`: the read
  * starts at the beginning of the file, where csv-parse (bom: true) drops a UTF-8 byte order mark.
  */
-export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: boolean, keepRaw = false): AsyncGenerator<FastChunk> {
+export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: boolean, keepRaw = false, textField = -1): AsyncGenerator<FastChunk> {
   /** 0: line end not seen yet (csv-parse detects it at the first line break outside quotes); 1: LF; 2: CRLF. */
   let lineEnd = 0;
   let emptyLines = 0;
@@ -76,11 +78,13 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
   };
 
   /** A record spanning buf[start, end) before its line end; `bytes` as csv-parse's info.bytes. */
-  let breaks = 0; // in the record being scanned
+  // Of the record being scanned:
+  let breaks = 0;
+  let textBytes: Buffer | undefined;
   const record = (fields: string[], buf: Buffer, start: number, end: number, bytes: number): FastRecord =>
     keepRaw
-      ? { record: fields, breaks, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } }
-      : { record: fields, breaks, info: { bytes, empty_lines: emptyLines } };
+      ? { record: fields, breaks, textBytes, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } }
+      : { record: fields, breaks, textBytes, info: { bytes, empty_lines: emptyLines } };
 
   /** Parses whole records of buf; returns where the unparsed rest starts, or -1 to fall back. */
   const scan = (buf: Buffer, final: boolean, out: FastRecord[]): number => {
@@ -99,6 +103,7 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
       }
       const fields: string[] = [];
       breaks = 0;
+      textBytes = undefined;
       for (;;) {
         if (pos < len && buf[pos] === QUOTE) {
           const from = pos + 1;
@@ -116,9 +121,10 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
             q += 2;
           }
           const value = buf.toString('utf8', from, q);
+          const bytes = buf.subarray(from, q);
+          if (fields.length === textField && !doubled) textBytes = bytes;
           fields.push(doubled ? value.replaceAll('""', '"') : value);
           // Only a quoted field holds line breaks; a native search of its bytes rules them out.
-          const bytes = buf.subarray(from, q);
           if (bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0) breaks += value.match(/\r\n|\r|\n/g)!.length;
           pos = q + 1;
           if (pos >= len) {
@@ -151,12 +157,14 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
         }
         if (pos >= len) {
           if (!final) return start;
+          if (fields.length === textField) textBytes = buf.subarray(from, len);
           fields.push(buf.toString('utf8', from, len));
           out.push(record(fields, buf, start, len, base + len));
           start = len;
           continue records;
         }
         if (c === QUOTE) return -1; // a quote inside a bare field: csv-parse's error, or relax_quotes
+        if (fields.length === textField) textBytes = buf.subarray(from, pos);
         fields.push(buf.toString('utf8', from, pos));
         if (c === delimiter) {
           pos++;

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
@@ -88,7 +89,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
       // chunk's unfinished record, and 256 KiB buffers read and copied at this rate held ~40 MB more RSS.
       stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 64 * 1024 });
       let fallback = false;
-      for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw)) {
+      for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw, textIndex)) {
         produced += chunk.records.length;
         if (chunk.records.length) yield chunk.records;
         fallback = chunk.fallback;
@@ -121,7 +122,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     let skipHeader = atStart;
     try {
       for await (const chunk of records()) {
-        for (const { record, raw, breaks, info } of chunk) {
+        for (const { record, raw, breaks, textBytes, info } of chunk) {
           line += info.empty_lines - prevEmpty; // blank lines skipped before this record
           const nextLine = line + 1 + (breaks ?? lineBreaks(record));
           const row: InputRow = {
@@ -147,7 +148,11 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
           } else {
             const text = record[textIndex]!;
             if (text.trim() === '') row.error = `empty text in column "${opts.textColumn}"`;
-            else row.text = text;
+            else {
+              row.text = text;
+              // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.
+              if (textBytes && isUtf8(textBytes)) row.textBytes = textBytes;
+            }
           }
           if (idIndex >= 0 && idIndex < record.length) row.id = record[idIndex];
           yield row;

@@ -10,6 +10,8 @@ export interface InputRow {
   byteEnd: number;
   /** The text to classify; absent when the row is bad. */
   text?: string;
+  /** The text's UTF-8 bytes, when the reader has them without a copy: a view of its buffer, to use at once, not keep. */
+  textBytes?: Buffer;
   /** The id column's value, when one is configured. */
   id?: string;
   /** Why the row cannot be classified (wrong field count, bad JSON, missing or empty text). */

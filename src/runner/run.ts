@@ -261,7 +261,7 @@ export async function runJob(
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
       }
-      const hash = hashText(row.text);
+      const hash = hashText(row.textBytes ?? row.text);
       const key = hash.toString('latin1');
       const waiting = inflight.get(key);
       if (waiting) {
