@@ -316,8 +316,12 @@ export async function runJob(
   }
   const state = opts.stop.aborted ? 'interrupted' : 'completed';
   updateRun(state);
-  if (state === 'interrupted') await stream?.abort();
-  return { state, stats, ...(stream && state === 'completed' ? { exported: await stream.finish() } : {}) };
+  if (!stream) return { state, stats };
+  if (state === 'interrupted') {
+    await stream.abort();
+    return { state, stats };
+  }
+  return { state, stats, exported: await stream.finish() };
 }
 
 /** The model that answers must be the one that answered the finished rows (see Classifier.identity). */
