@@ -133,12 +133,15 @@ test('TEI: logits turned into the asked function locally', () => {
 });
 
 test('request bodies: hf and TEI, single and batched', () => {
-  const hf = bodyBuilder(hfTestSettings(undefined, { topK: 3 }));
+  const hf = (texts: string[]) => bodyBuilder(hfTestSettings(undefined, { topK: 3 }))(texts).toString();
   assert.equal(hf(['a']), JSON.stringify({ inputs: 'a', parameters: { top_k: 3 } }));
   assert.equal(hf(['a', 'b']), JSON.stringify({ inputs: ['a', 'b'], parameters: { top_k: 3 } }));
-  assert.equal(bodyBuilder(hfTestSettings(undefined))(['a"b']), JSON.stringify({ inputs: 'a"b' }));
+  assert.equal(bodyBuilder(hfTestSettings(undefined))(['a"b']).toString(), JSON.stringify({ inputs: 'a"b' }));
+  // Each text is encoded into its place; non-ASCII and escapes come out as JSON.stringify writes them.
+  const texts = ['é "q" \\ 😀', 'line\nbreak', '\ud83d lone', ''];
+  assert.equal(bodyBuilder(hfTestSettings(undefined))(texts).toString(), JSON.stringify({ inputs: texts }));
   const teiSettings = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
-  const tei = bodyBuilder(teiSettings);
+  const tei = (texts: string[]) => bodyBuilder(teiSettings)(texts).toString();
   assert.equal(tei(['a']), JSON.stringify({ inputs: 'a', truncate: true, raw_scores: true }));
   assert.equal(tei(['a', 'b']), JSON.stringify({ inputs: [['a'], ['b']], truncate: true, raw_scores: true }));
   assert.deepEqual(resolveTarget(teiSettings, {}).path, '/predict');

@@ -18,7 +18,7 @@ export interface HttpAnswer {
 export interface PostOptions {
   path: string;
   headers: Readonly<Record<string, string>>;
-  body: string;
+  body: Buffer;
   /** Overrides the pool's headers timeout (a request that asks the server to wait for the model). */
   headersTimeoutMs?: number;
 }

@@ -28,7 +28,7 @@ export interface Engine {
   target: Target;
   pool: HttpPool;
   headers: RequestHeaders;
-  buildBody(texts: readonly string[]): string;
+  buildBody(texts: readonly string[]): Buffer;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -107,7 +107,7 @@ export async function send(engine: Engine, texts: readonly string[]): Promise<Se
   }
 }
 
-async function attempt(engine: Engine, body: string, count: number, waitForModel: boolean): Promise<AttemptResult> {
+async function attempt(engine: Engine, body: Buffer, count: number, waitForModel: boolean): Promise<AttemptResult> {
   const { settings, ctx } = engine;
   let answer: HttpAnswer;
   try {
