@@ -224,6 +224,8 @@ export async function runJob(
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
     const bound = Math.max(2, maxConcurrency * 2);
+    // Rows the export may hold for one slow row before reading pauses: far above a batch (see ExportStream.ready).
+    const maxWaiting = Math.max(16_384, 64 * classifier.batchSize);
     /**
      * `p`, or sooner if the run is stopped. One wait per batch, so it must cost nothing that lasts: not
      * Promise.race against a long-lived "stopped" promise (each race left a reaction on it, 300 MB over
@@ -250,7 +252,7 @@ export async function runJob(
       frontier.read(row);
       if (stream) {
         stream.read(row);
-        const full = stream.ready();
+        const full = stream.ready(maxWaiting);
         if (full) await orStopped(full);
       }
       if (isFinished(row.ordinal)) {
