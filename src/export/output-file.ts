@@ -83,7 +83,6 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
     return true;
   };
   const writeHeader = (cols: string[]) => {
-    checkClash(added.names, cols, settings.columns, settings.input);
     csvRows.push([...cols, ...added.names]);
     wroteHeader = true;
   };
@@ -110,8 +109,13 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
       count(result);
       const values = added.values(result);
       if (csvOut) {
-        if (!wroteHeader) writeHeader((header ??= jsonlColumns(row, settings)));
-        csvRows.push([...csvFields(row, header!), ...values]);
+        if (!header) {
+          // JSONL in: the columns of the first object (an input header was checked on opening).
+          header = jsonlColumns(row, settings);
+          checkClash(added.names, header, settings.columns, settings.input);
+        }
+        if (!wroteHeader) writeHeader(header);
+        csvRows.push([...csvFields(row, header), ...values]);
         return csvRows.length < CHUNK_ROWS || flush();
       }
       lines.push(jsonlLine(row, header, added.names, values, settings));

@@ -77,10 +77,10 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
     return buf[i + 1] === LF ? 2 : 0;
   };
 
-  /** A record spanning buf[start, end) before its line end; `bytes` as csv-parse's info.bytes. */
   // Of the record being scanned:
   let breaks = 0;
   let textBytes: Buffer | undefined;
+  /** A record spanning buf[start, end) before its line end; `bytes` as csv-parse's info.bytes. */
   const record = (fields: string[], buf: Buffer, start: number, end: number, bytes: number): FastRecord =>
     keepRaw
       ? { record: fields, breaks, textBytes, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } }
