@@ -4,7 +4,7 @@ import { backoffMs, hintedWaitMs, loadingWaitMs } from '../src/backends/hf/backo
 import { judgeStatus, parseErrorBody, tooLongRatio, truncateText, type ErrorContext } from '../src/backends/hf/classify-error.js';
 import { createAimd, parseRateLimitReset, parseRetryAfter, serverWaitMs } from '../src/backends/hf/rate.js';
 import { createRedactor } from '../src/backends/hf/redact.js';
-import { bodyBuilder, jsonString, resolveTarget } from '../src/backends/hf/request.js';
+import { bodyBuilder, jsonString, needsNoEscapeButQuotes, resolveTarget } from '../src/backends/hf/request.js';
 import { parseAnswer } from '../src/backends/hf/response.js';
 import { hfTestSettings, recordingContext } from './support/hf-server.js';
 import { seededRandom } from './support/random.js';
@@ -132,16 +132,18 @@ test('TEI: logits turned into the asked function locally', () => {
   assert.ok(Math.abs(a.lists[0]![0]!.score - 0.75) < 1e-12);
 });
 
+const items = (texts: string[]) => texts.map((text) => ({ text }));
+
 test('request bodies: hf and TEI, single and batched', () => {
-  const hf = (texts: string[]) => bodyBuilder(hfTestSettings(undefined, { topK: 3 }))(texts).toString();
+  const hf = (texts: string[]) => bodyBuilder(hfTestSettings(undefined, { topK: 3 }))(items(texts)).toString();
   assert.equal(hf(['a']), JSON.stringify({ inputs: 'a', parameters: { top_k: 3 } }));
   assert.equal(hf(['a', 'b']), JSON.stringify({ inputs: ['a', 'b'], parameters: { top_k: 3 } }));
-  assert.equal(bodyBuilder(hfTestSettings(undefined))(['a"b']).toString(), JSON.stringify({ inputs: 'a"b' }));
+  assert.equal(bodyBuilder(hfTestSettings(undefined))(items(['a"b'])).toString(), JSON.stringify({ inputs: 'a"b' }));
   // Each text is encoded into its place; non-ASCII and escapes come out as JSON.stringify writes them.
   const texts = ['é "q" \\ 😀', 'line\nbreak', '\ud83d lone', ''];
-  assert.equal(bodyBuilder(hfTestSettings(undefined))(texts).toString(), JSON.stringify({ inputs: texts }));
+  assert.equal(bodyBuilder(hfTestSettings(undefined))(items(texts)).toString(), JSON.stringify({ inputs: texts }));
   const teiSettings = hfTestSettings(undefined, { functionToApply: 'sigmoid', hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } });
-  const tei = (texts: string[]) => bodyBuilder(teiSettings)(texts).toString();
+  const tei = (texts: string[]) => bodyBuilder(teiSettings)(items(texts)).toString();
   assert.equal(tei(['a']), JSON.stringify({ inputs: 'a', truncate: true, raw_scores: true }));
   assert.equal(tei(['a', 'b']), JSON.stringify({ inputs: [['a'], ['b']], truncate: true, raw_scores: true }));
   assert.deepEqual(resolveTarget(teiSettings, {}).path, '/predict');
@@ -156,6 +158,50 @@ test('texts are serialised exactly as JSON.stringify does, whatever they contain
     const n = Math.floor(random() * 12);
     for (let j = 0; j < n; j++) text += pieces[Math.floor(random() * (random() < 0.7 ? 3 : pieces.length))];
     assert.equal(jsonString(text), JSON.stringify(text), `text ${JSON.stringify(text)}`);
+  }
+});
+
+test('bodies built from the bytes in the file equal bodies built from the strings', () => {
+  const random = seededRandom(20260102);
+  const pieces = ['a', ' ', '"', '"', '\\', '\n', '\t', '\u0000', '\u001f', '\u007f', '\u2028', 'é', '😀', '<br />', 'xyzw'];
+  const build = { hf: bodyBuilder(hfTestSettings(undefined)), tei: bodyBuilder(hfTestSettings(undefined, { hf: { endpointType: 'tei', endpoint: 'http://127.0.0.1:1' } })) };
+  let copied = 0;
+  for (let i = 0; i < 3000; i++) {
+    const texts: string[] = [];
+    for (let t = 1 + Math.floor(random() * 4); t > 0; t--) {
+      let text = '';
+      // Mostly plain text, so most texts take the copy; long enough to cover the four-byte steps.
+      for (let n = Math.floor(random() * 40); n > 0; n--) text += pieces[Math.floor(random() * (random() < 0.9 ? 4 : pieces.length))];
+      texts.push(text);
+    }
+    // Each text's bytes as a reader holds them: a view at any offset into a larger buffer.
+    const withBytes = texts.map((text) => {
+      const pad = Math.floor(random() * 7);
+      const file = Buffer.concat([Buffer.alloc(pad, 0x0a), Buffer.from(text), Buffer.alloc(3, 0x00)]);
+      const bytes = file.subarray(pad, pad + Buffer.byteLength(text));
+      if (needsNoEscapeButQuotes(bytes)) copied++;
+      return { text, bytes };
+    });
+    for (const [kind, body] of Object.entries(build)) {
+      assert.equal(body(withBytes).toString(), body(items(texts)).toString(), `${kind} ${JSON.stringify(texts)}`);
+    }
+    assert.equal(build.hf(withBytes).toString(), JSON.stringify({ inputs: texts.length === 1 ? texts[0] : texts }));
+  }
+  assert.ok(copied > 3000, `only ${copied} texts took the copy`);
+});
+
+test('a text needs escaping beyond quotes exactly when it has a backslash or a control character', () => {
+  for (let len = 0; len < 12; len++) {
+    for (let at = 0; at < len; at++) {
+      for (const c of [0x00, 0x09, 0x0a, 0x1f, 0x5c, 0x20, 0x22, 0x7f, 0x80, 0xff]) {
+        for (let pad = 0; pad < 4; pad++) {
+          const buf = Buffer.alloc(pad + len + 4, 0x61);
+          buf[pad + at] = c;
+          buf[pad + len] = 0x00; // just past the text: must not be looked at
+          assert.equal(needsNoEscapeButQuotes(buf.subarray(pad, pad + len)), c >= 0x20 && c !== 0x5c, `len ${len} byte ${c} at ${at}, offset ${pad}`);
+        }
+      }
+    }
   }
 });
 

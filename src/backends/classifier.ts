@@ -64,7 +64,11 @@ export interface Classifier {
    * A resumed run that finds another identity would mix two models' results, so it is refused.
    */
   readonly identity?: Record<string, string>;
-  classify(texts: string[]): Promise<Outcome[]>;
+  /**
+   * `bytes[i]`, where given, is `texts[i]` as valid UTF-8, as the input file holds it (a view of the
+   * reader's buffer): a backend that sends bytes may copy these rather than encode the string.
+   */
+  classify(texts: string[], bytes?: readonly (Buffer | undefined)[]): Promise<Outcome[]>;
   close(): Promise<void>;
 }
 

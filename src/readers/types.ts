@@ -10,7 +10,10 @@ export interface InputRow {
   byteEnd: number;
   /** The text to classify; absent when the row is bad. */
   text?: string;
-  /** The text's UTF-8 bytes, when the reader has them without a copy: a view of its buffer, to use at once, not keep. */
+  /**
+   * The text's UTF-8 bytes, when the reader has them without a copy and they are valid UTF-8: a view of the
+   * buffer it read (never reused, so it may be kept; it keeps that buffer alive).
+   */
   textBytes?: Buffer;
   /** The id column's value, when one is configured. */
   id?: string;

@@ -62,6 +62,8 @@ interface Pending {
   key: string;
   hash: Buffer;
   text: string;
+  /** The text's bytes in the file, when the reader has them (Classifier.classify). */
+  bytes: Buffer | undefined;
   rows: RowRef[];
 }
 
@@ -196,7 +198,10 @@ export async function runJob(
     queue
       .add(async () => {
         if (fatal || abort.signal.aborted) return;
-        const outcomes = await classifier!.classify(entries.map((e) => e.text));
+        const outcomes = await classifier!.classify(
+          entries.map((e) => e.text),
+          entries.map((e) => e.bytes),
+        );
         if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
         if (fatal || abort.signal.aborted) return; // results of a cancelled run are not trusted
         entries.forEach((e, i) => complete(e, outcomes[i]!));
@@ -275,7 +280,7 @@ export async function runJob(
         finishDone(row, hash, known, true);
         continue;
       }
-      const p: Pending = { key, hash, text: row.text, rows: [rowRef(row)] };
+      const p: Pending = { key, hash, text: row.text, bytes: row.textBytes, rows: [rowRef(row)] };
       inflight.set(key, p);
       batch.push(p);
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).

@@ -11,7 +11,7 @@ import { createLoadingClock } from './loading.js';
 import { createPool } from './pool.js';
 import { createAimd, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
-import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor } from './request.js';
+import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor, type TextItem } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
 export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
@@ -51,22 +51,22 @@ export function createHfClassifier(
     );
   };
 
-  async function classifyOne(text: string): Promise<Outcome> {
-    const first = await send(engine, [text]);
+  async function classifyOne(item: TextItem): Promise<Outcome> {
+    const first = await send(engine, [item]);
     if (first.type !== 'bad_input' || first.keepRatio === undefined) return outcome(first, 0);
     // Too long: the service told us so; one shorter attempt, never the same text again.
     ctx.events.retry?.('too_long', 0);
-    const second = await send(engine, [truncateText(text, first.keepRatio)]);
+    const second = await send(engine, [{ text: truncateText(item.text, first.keepRatio) }]);
     if (second.type === 'ok') return { ok: true, predictions: second.lists[0]!, truncated: true };
     return second.type === 'bad_input'
       ? { ok: false, kind: 'bad_input', error: `${second.message} (after truncating the text)` }
       : outcome(second, 0);
   }
 
-  async function classifyMany(texts: string[]): Promise<Outcome[]> {
+  async function classifyMany(texts: TextItem[]): Promise<Outcome[]> {
     if (texts.length === 1) return [await classifyOne(texts[0]!)];
     if (texts.length > batchSize) {
-      const chunks: string[][] = [];
+      const chunks: TextItem[][] = [];
       for (let i = 0; i < texts.length; i += batchSize) chunks.push(texts.slice(i, i + batchSize));
       return (await inSequence(chunks, classifyMany)).flat();
     }
@@ -90,8 +90,8 @@ export function createHfClassifier(
     get batchSize() {
       return batchSize;
     },
-    async classify(texts) {
-      return texts.length === 0 ? [] : classifyMany(texts);
+    async classify(texts, bytes) {
+      return texts.length === 0 ? [] : classifyMany(texts.map((text, i) => ({ text, bytes: bytes?.[i] })));
     },
     close() {
       engine.closed = true;

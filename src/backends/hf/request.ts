@@ -98,13 +98,19 @@ export function shapingFor(settings: JobSettings): Shaping {
   };
 }
 
+/** A text to send, with its UTF-8 bytes when the reader has them (see Classifier.classify). */
+export interface TextItem {
+  text: string;
+  bytes?: Buffer;
+}
+
 /**
  * One text goes as a string; several as a list (a list of one-element lists for TEI). Everything but the
  * texts is the same for every request of a run, so it is serialised once. The body is built as bytes, each
- * text encoded once into its place: joining the texts into one string first, then encoding that, took twice
- * as long (~7 against ~3.5 µs per review at 64 texts a request).
+ * text put once into its place: from the file's own bytes when it has them and they need no escaping but
+ * quotes (a copy, ~1.5 µs a review at 64 texts a request), else from the string (~3.5 µs: test, escape, encode).
  */
-export function bodyBuilder(settings: JobSettings): (texts: readonly string[]) => Buffer {
+export function bodyBuilder(settings: JobSettings): (texts: readonly TextItem[]) => Buffer {
   const tei = settings.hf.endpointType === 'tei';
   const rest: Record<string, unknown> = {};
   if (tei) {
@@ -121,18 +127,24 @@ export function bodyBuilder(settings: JobSettings): (texts: readonly string[]) =
   const [open, close] = tei ? ['[', ']'] : ['', ''];
   return (texts) => {
     const many = texts.length !== 1;
-    const parts = texts.map(jsonString);
-    // A UTF-16 code unit is at most 3 bytes of UTF-8; the JSON around the texts is ASCII.
+    const bytes = texts.map((t) => (t.bytes && needsNoEscapeButQuotes(t.bytes) ? t.bytes : undefined));
+    const parts = texts.map((t, i) => (bytes[i] ? '' : jsonString(t.text)));
+    // A UTF-16 code unit is at most 3 bytes of UTF-8, a byte at most 2 once escaped; the JSON around the texts is ASCII.
     let size = 16 + tail.length;
-    for (const p of parts) size += p.length * 3 + 3;
+    for (let i = 0; i < texts.length; i++) size += (bytes[i] ? bytes[i]!.length * 2 : parts[i]!.length * 3) + 5;
     const body = Buffer.allocUnsafe(size);
+    const put = (i: number) => {
+      const b = bytes[i];
+      if (b) at = putQuoted(b, body, at);
+      else at += body.write(parts[i]!, at);
+    };
     let at = body.write('{"inputs":', 0, 'latin1');
-    if (!many) at += body.write(parts[0]!, at);
+    if (!many) put(0);
     else {
       at += body.write('[', at, 'latin1');
       for (let i = 0; i < parts.length; i++) {
         at += body.write(`${i ? ',' : ''}${open}`, at, 'latin1');
-        at += body.write(parts[i]!, at);
+        put(i);
         at += body.write(close, at, 'latin1');
       }
       at += body.write(']', at, 'latin1');
@@ -140,6 +152,46 @@ export function bodyBuilder(settings: JobSettings): (texts: readonly string[]) =
     at += body.write(tail, at);
     return body.subarray(0, at);
   };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether the UTF-8 bytes of a text go into JSON as they are once double quotes are escaped: no backslash
+ * and no control character. (Valid UTF-8 holds no unpaired surrogate, the other thing JSON.stringify escapes.)
+ * Tested four bytes at a time: a byte below 0x20 is one whose subtraction of 0x20 borrows into its top bit.
+ */
+export function needsNoEscapeButQuotes(b: Buffer): boolean {
+  if (b.indexOf(BACKSLASH) >= 0) return false;
+  const n = b.length;
+  let i = Math.min(n, (4 - (b.byteOffset & 3)) & 3);
+  for (let k = 0; k < i; k++) if (b[k]! < 0x20) return false;
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    for (let k = 0; k < words; k++) {
+      const x = w[k]!;
+      if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return false;
+    }
+    i += words * 4;
+  }
+  for (; i < n; i++) if (b[i]! < 0x20) return false;
+  return true;
+}
+
+/** `b` as a JSON string into `out` at `at`, its double quotes escaped; returns the end. */
+function putQuoted(b: Buffer, out: Buffer, at: number): number {
+  out[at++] = QUOTE;
+  let from = 0;
+  for (let q = b.indexOf(QUOTE); q >= 0; q = b.indexOf(QUOTE, q + 1)) {
+    at += b.copy(out, at, from, q);
+    out[at++] = BACKSLASH;
+    from = q; // the quote goes with the next piece
+  }
+  at += b.copy(out, at, from);
+  out[at++] = QUOTE;
+  return at;
 }
 
 /** What JSON.stringify escapes besides '"': backslash, control characters, unpaired surrogates (any surrogate here). */

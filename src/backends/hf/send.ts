@@ -11,7 +11,7 @@ import { judgeStatus, type ErrorContext, type Verdict } from './classify-error.j
 import type { LoadingClock } from './loading.js';
 import { networkFailure, type HttpAnswer, type HttpPool } from './pool.js';
 import type { Aimd, RequestLimiter } from './rate.js';
-import type { RequestHeaders, Target } from './request.js';
+import type { RequestHeaders, Target, TextItem } from './request.js';
 import { parseAnswer, type Shaping } from './response.js';
 
 export type SendResult =
@@ -28,7 +28,7 @@ export interface Engine {
   target: Target;
   pool: HttpPool;
   headers: RequestHeaders;
-  buildBody(texts: readonly string[]): Buffer;
+  buildBody(texts: readonly TextItem[]): Buffer;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -42,7 +42,7 @@ export interface Engine {
 
 type AttemptResult = Verdict | { type: 'ok'; lists: Prediction[][] } | { type: 'count'; detail: string };
 
-export async function send(engine: Engine, texts: readonly string[]): Promise<SendResult> {
+export async function send(engine: Engine, texts: readonly TextItem[]): Promise<SendResult> {
   const { settings, ctx } = engine;
   const cap = settings.hf.backoffCapMs;
   const body = engine.buildBody(texts);
