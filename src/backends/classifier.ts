@@ -4,6 +4,17 @@
  * exhausted) are outcomes; run-level problems (credentials, unknown model) are thrown as BackendFatalError.
  */
 
+/**
+ * A text to classify: a string, or its bytes as valid UTF-8 where the reader has them (a view of the
+ * buffer it read). Bytes go into a request body with a copy, and hold no decoded copy in memory while
+ * they wait their turn; a backend that needs a string decodes them (textOf).
+ */
+export type Text = string | Buffer;
+
+export function textOf(t: Text): string {
+  return typeof t === 'string' ? t : t.toString('utf8');
+}
+
 export interface Prediction {
   label: string;
   score: number;
@@ -64,11 +75,7 @@ export interface Classifier {
    * A resumed run that finds another identity would mix two models' results, so it is refused.
    */
   readonly identity?: Record<string, string>;
-  /**
-   * `bytes[i]`, where given, is `texts[i]` as valid UTF-8, as the input file holds it (a view of the
-   * reader's buffer): a backend that sends bytes may copy these rather than encode the string.
-   */
-  classify(texts: string[], bytes?: readonly (Buffer | undefined)[]): Promise<Outcome[]>;
+  classify(texts: readonly Text[]): Promise<Outcome[]>;
   close(): Promise<void>;
 }
 

@@ -4,14 +4,14 @@
  * bisection when a batch is rejected so only the bad rows fail, and one truncated retry for a text
  * that is too long. Retries, waits and the error table live in send.ts and classify-error.ts.
  */
-import type { Classifier, ClassifierContext, Outcome } from '../classifier.js';
+import { textOf, type Classifier, type ClassifierContext, type Outcome, type Text } from '../classifier.js';
 import type { JobSettings } from '../../job/settings.js';
 import { truncateText } from './classify-error.js';
 import { createLoadingClock } from './loading.js';
 import { createPool } from './pool.js';
 import { createAimd, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
-import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor, type TextItem } from './request.js';
+import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
 export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
@@ -51,22 +51,22 @@ export function createHfClassifier(
     );
   };
 
-  async function classifyOne(item: TextItem): Promise<Outcome> {
-    const first = await send(engine, [item]);
+  async function classifyOne(text: Text): Promise<Outcome> {
+    const first = await send(engine, [text]);
     if (first.type !== 'bad_input' || first.keepRatio === undefined) return outcome(first, 0);
     // Too long: the service told us so; one shorter attempt, never the same text again.
     ctx.events.retry?.('too_long', 0);
-    const second = await send(engine, [{ text: truncateText(item.text, first.keepRatio) }]);
+    const second = await send(engine, [truncateText(textOf(text), first.keepRatio)]);
     if (second.type === 'ok') return { ok: true, predictions: second.lists[0]!, truncated: true };
     return second.type === 'bad_input'
       ? { ok: false, kind: 'bad_input', error: `${second.message} (after truncating the text)` }
       : outcome(second, 0);
   }
 
-  async function classifyMany(texts: TextItem[]): Promise<Outcome[]> {
+  async function classifyMany(texts: readonly Text[]): Promise<Outcome[]> {
     if (texts.length === 1) return [await classifyOne(texts[0]!)];
     if (texts.length > batchSize) {
-      const chunks: TextItem[][] = [];
+      const chunks: Text[][] = [];
       for (let i = 0; i < texts.length; i += batchSize) chunks.push(texts.slice(i, i + batchSize));
       return (await inSequence(chunks, classifyMany)).flat();
     }
@@ -90,8 +90,8 @@ export function createHfClassifier(
     get batchSize() {
       return batchSize;
     },
-    async classify(texts, bytes) {
-      return texts.length === 0 ? [] : classifyMany(texts.map((text, i) => ({ text, bytes: bytes?.[i] })));
+    async classify(texts) {
+      return texts.length === 0 ? [] : classifyMany(texts);
     },
     close() {
       engine.closed = true;
@@ -104,7 +104,7 @@ export function createHfClassifier(
  * One request at a time within a call: the queue's concurrency (which AIMD steers) counts requests in
  * flight, so a call that had to split its batch must not multiply them.
  */
-async function inSequence<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+async function inSequence<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
   for (const item of items) out.push(await fn(item));
   return out;

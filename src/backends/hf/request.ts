@@ -5,6 +5,7 @@
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError } from '../../errors.js';
 import { readHfToken } from '../../hub/env.js';
+import { textOf, type Text } from '../classifier.js';
 import type { Shaping } from './response.js';
 
 export const DEFAULT_INFERENCE_ENDPOINT = 'https://router.huggingface.co/hf-inference';
@@ -98,19 +99,13 @@ export function shapingFor(settings: JobSettings): Shaping {
   };
 }
 
-/** A text to send, with its UTF-8 bytes when the reader has them (see Classifier.classify). */
-export interface TextItem {
-  text: string;
-  bytes?: Buffer;
-}
-
 /**
  * One text goes as a string; several as a list (a list of one-element lists for TEI). Everything but the
  * texts is the same for every request of a run, so it is serialised once. The body is built as bytes, each
- * text put once into its place: from the file's own bytes when it has them and they need no escaping but
- * quotes (a copy, ~1.5 µs a review at 64 texts a request), else from the string (~3.5 µs: test, escape, encode).
+ * text put once into its place: a text given as bytes that need no escaping but quotes is copied (~1.5 µs a
+ * review at 64 texts a request), any other goes from its string (~3.5 µs: test, escape, encode).
  */
-export function bodyBuilder(settings: JobSettings): (texts: readonly TextItem[]) => Buffer {
+export function bodyBuilder(settings: JobSettings): (texts: readonly Text[]) => Buffer {
   const tei = settings.hf.endpointType === 'tei';
   const rest: Record<string, unknown> = {};
   if (tei) {
@@ -127,8 +122,8 @@ export function bodyBuilder(settings: JobSettings): (texts: readonly TextItem[])
   const [open, close] = tei ? ['[', ']'] : ['', ''];
   return (texts) => {
     const many = texts.length !== 1;
-    const bytes = texts.map((t) => (t.bytes && needsNoEscapeButQuotes(t.bytes) ? t.bytes : undefined));
-    const parts = texts.map((t, i) => (bytes[i] ? '' : jsonString(t.text)));
+    const bytes = texts.map((t) => (typeof t !== 'string' && needsNoEscapeButQuotes(t) ? t : undefined));
+    const parts = texts.map((t, i) => (bytes[i] ? '' : jsonString(textOf(t))));
     // A UTF-16 code unit is at most 3 bytes of UTF-8, a byte at most 2 once escaped; the JSON around the texts is ASCII.
     let size = 16 + tail.length;
     for (let i = 0; i < texts.length; i++) size += (bytes[i] ? bytes[i]!.length * 2 : parts[i]!.length * 3) + 5;

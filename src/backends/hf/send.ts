@@ -3,7 +3,7 @@
  * waits: loading waits spend the run's loading budget, transient faults spend the per-request retry
  * limit, 429s also slow the whole queue down, and fatal answers stop every request of the run.
  */
-import type { ClassifierContext, FailureKind, Prediction } from '../classifier.js';
+import type { ClassifierContext, FailureKind, Prediction, Text } from '../classifier.js';
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError, InterruptedError } from '../../errors.js';
 import { backoffMs, hintedWaitMs, loadingWaitMs, sleep } from './backoff.js';
@@ -11,7 +11,7 @@ import { judgeStatus, type ErrorContext, type Verdict } from './classify-error.j
 import type { LoadingClock } from './loading.js';
 import { networkFailure, type HttpAnswer, type HttpPool } from './pool.js';
 import type { Aimd, RequestLimiter } from './rate.js';
-import type { RequestHeaders, Target, TextItem } from './request.js';
+import type { RequestHeaders, Target } from './request.js';
 import { parseAnswer, type Shaping } from './response.js';
 
 export type SendResult =
@@ -28,7 +28,7 @@ export interface Engine {
   target: Target;
   pool: HttpPool;
   headers: RequestHeaders;
-  buildBody(texts: readonly TextItem[]): Buffer;
+  buildBody(texts: readonly Text[]): Buffer;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -42,7 +42,7 @@ export interface Engine {
 
 type AttemptResult = Verdict | { type: 'ok'; lists: Prediction[][] } | { type: 'count'; detail: string };
 
-export async function send(engine: Engine, texts: readonly TextItem[]): Promise<SendResult> {
+export async function send(engine: Engine, texts: readonly Text[]): Promise<SendResult> {
   const { settings, ctx } = engine;
   const cap = settings.hf.backoffCapMs;
   const body = engine.buildBody(texts);

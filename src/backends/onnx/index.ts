@@ -7,7 +7,7 @@
  * tokenizer threads tokenize the next window and the main thread reads, checkpoints and pads.
  */
 import os from 'node:os';
-import type { Classifier, ClassifierContext } from '../classifier.js';
+import { textOf, type Classifier, type ClassifierContext } from '../classifier.js';
 import type { JobSettings } from '../../job/settings.js';
 import type { BatchLimits } from './batching.js';
 import { classifyWindow } from './classify.js';
@@ -99,7 +99,7 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     // measured no faster with the tokenizer threads).
     maxConcurrency: 2,
     classify(texts) {
-      const run = classifyWindow(model, texts, opts);
+      const run = classifyWindow(model, texts.map(textOf), opts);
       const done = () => inflight.delete(run);
       inflight.add(run);
       run.then(done, done);
