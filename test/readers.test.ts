@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isBlank } from '../src/readers/blank.js';
 import { openInput, type InputRow } from '../src/readers/index.js';
 import { InputError } from '../src/errors.js';
 import { tempDir } from './support/cli.js';
@@ -105,4 +106,12 @@ test('JSONL: a text field missing from the first object is fatal and lists its f
   const input = path.join(dir, 'b.jsonl');
   writeFileSync(input, '{"body":"x","id":1}\n');
   await assert.rejects(readAll({ input, format: 'jsonl', textColumn: 'text', delimiter: ',', relaxQuotes: false }), /no field "text". Fields: "body", "id"/);
+});
+
+test('a blank text is what trim() empties, for every UTF-16 code unit', () => {
+  for (let c = 0; c <= 0xffff; c++) {
+    const s = String.fromCharCode(c);
+    assert.equal(isBlank(` ${s}${s}\t`), s.trim() === '', `U+${c.toString(16)}`);
+  }
+  assert.equal(isBlank(''), true);
 });

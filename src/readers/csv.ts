@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
+import { isBlank } from './blank.js';
 import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
@@ -147,7 +148,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
             row.error = `expected ${header.length} fields (as in the header), found ${record.length}`;
           } else {
             const text = record[textIndex]!;
-            if (text.trim() === '') row.error = `empty text in column "${opts.textColumn}"`;
+            if (isBlank(text)) row.error = `empty text in column "${opts.textColumn}"`;
             else {
               row.text = text;
               // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
+import { isBlank } from './blank.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
 const NL = 0x0a;
@@ -66,7 +67,7 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
     try {
       for await (const l of lines()) {
         consumed = l.end;
-        if (l.text.trim() === '') continue;
+        if (isBlank(l.text)) continue;
         const row: InputRow = {
           ordinal: ordinal++,
           line: l.line,
@@ -99,7 +100,7 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
         checkedField = true;
         const text = asText(value);
         if (text === undefined) row.error = value === undefined || value === null ? `no field "${opts.textColumn}"` : `field "${opts.textColumn}" is not a string`;
-        else if (text.trim() === '') row.error = `empty text in field "${opts.textColumn}"`;
+        else if (isBlank(text)) row.error = `empty text in field "${opts.textColumn}"`;
         else row.text = text;
         if (opts.idColumn !== undefined) row.id = asText(getPath(obj, opts.idColumn));
         yield row;
