@@ -53,7 +53,7 @@ export async function send(engine: Engine, texts: readonly Text[]): Promise<Send
     for (;;) {
       if (engine.fatal) throw engine.fatal;
       if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
-      await engine.limiter?.take(ctx.signal);
+      if (engine.limiter) await engine.limiter.take(ctx.signal);
       const epoch = engine.aimd.epoch();
       const result = await attempt(engine, body, texts.length, waitForModel);
       switch (result.type) {
