@@ -183,6 +183,26 @@ test('bad rows become failed rows with line and reason; exit 4; status groups th
   assert.equal(rep.lastRun.state, 'completed');
 });
 
+test('reading pauses behind a row waiting in a part-filled batch without waiting for ever: the batch is sent', { timeout: 60_000 }, async (t) => {
+  // Two texts to send, then more rows than a run holds behind an unfinished row (16,384): bad rows, which
+  // finish as they are read, and the second text again, which waits for its first copy. The batch of 64
+  // the first two are in never fills, so only the pause can send it (before it did, the run hung here).
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.csv');
+  const lines = ['id,text', '0,a first review', '1,a second review'];
+  for (let i = 2; i < 20_000; i++) lines.push(i % 2 ? `${i},` : `${i},a second review`);
+  writeFileSync(input, `${lines.join('\n')}\n`);
+  const out = path.join(dir, 'out.csv');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--batch-size', '64', '--concurrency', '1'], env(s));
+  assert.equal(r.code, 4, r.stderr);
+  const rows = readCsv(out);
+  assert.equal(rows.length, 20_001);
+  assert.equal(rows[1]![2], expectedScores('a first review')[0]!.label);
+  assert.equal(rows[19_999]![2], expectedScores('a second review')[0]!.label);
+  assert.match(rows[20_000]![5]!, /empty text/);
+});
+
 test('--top-k adds one score column per label; --limit labels a trial; names are configurable', async (t) => {
   const s = await server(t, { labels: ['neg', 'neu', 'pos'] });
   const dir = tempDir(t);

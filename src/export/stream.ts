@@ -3,7 +3,8 @@
  * before it are finished, then written with its result: no second pass over the input, no paging of the
  * checkpoint, and the file is complete when the last row is labeled. It holds only the rows in flight
  * (bounded by the run's queue). Rows and results are those the checkpoint receives, written by the same
- * code as the export after a run, so the two exports are the same bytes.
+ * code as the export after a run, so the two exports are the same bytes. What it holds behind a slow row
+ * is bounded by the run (Frontier.ready).
  */
 import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../readers/index.js';
@@ -16,13 +17,8 @@ export interface ExportStream {
   read(row: InputRow): void;
   /** A row's result, as committed to the checkpoint; any order. */
   finished(rec: RowRecord): void;
-  /**
-   * Pending while the file's buffer is full, or while `maxWaiting` rows wait for an earlier one (a row held
-   * up by retries must not make every row read after it pile up here): the run waits on it before reading
-   * on. `maxWaiting` must be well above the rows a run reads before sending them (its batch), or the row
-   * everyone waits for could be among them.
-   */
-  ready(maxWaiting: number): Promise<void> | undefined;
+  /** Pending while the file's buffer is full: the run waits on it before reading on. */
+  ready(): Promise<void> | undefined;
   /** Every row read is finished: write the rest and give the file its name. */
   finish(): Promise<ExportSummary>;
   /** The run stopped short: remove the unfinished file. */
@@ -54,8 +50,6 @@ export function openExportStream(settings: JobSettings, target: ExportTarget, he
   const waiting = new Map<number, { row: InputRow | Buffer; result?: StoredRow }>();
   let next = 0; // the next ordinal to write
   let full: Promise<void> | undefined;
-  /** The run's wait for rows to be written: resolved once half of `at` rows are left. */
-  let backlog: { at: number; promise: Promise<void>; resolve: () => void } | undefined;
 
   return {
     read(row) {
@@ -77,21 +71,8 @@ export function openExportStream(settings: JobSettings, target: ExportTarget, he
           );
         }
       }
-      if (backlog && waiting.size <= backlog.at / 2) {
-        backlog.resolve();
-        backlog = undefined;
-      }
     },
-    ready(maxWaiting) {
-      if (full) return full;
-      if (waiting.size < maxWaiting) return undefined;
-      if (!backlog) {
-        let resolve!: () => void;
-        const promise = new Promise<void>((r) => (resolve = r));
-        backlog = { at: maxWaiting, promise, resolve };
-      }
-      return backlog.promise;
-    },
+    ready: () => full,
     async finish() {
       if (waiting.size) throw new Error(`export: ${waiting.size} rows read but not finished, from row ${next}`);
       return file.finish();

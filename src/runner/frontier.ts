@@ -2,14 +2,17 @@ import type { InputRow, ReadPosition } from '../readers/types.js';
 
 /**
  * Tracks the first row that is not finished yet, with its byte offset and line: the point a resumed run
- * seeks to. Rows finish out of order (concurrency, dedupe waits), so it keeps the rows read but not yet
- * finished, in read order; their number is bounded by the queue, not by the file.
+ * seeks to. Rows finish out of order (concurrency, dedupe waits), so it keeps the rows read since the
+ * first unfinished one, in read order. Their number is bounded by the queue, except behind a row held up
+ * by retries: ready() bounds that.
  */
 export class Frontier {
   private readonly open: { ordinal: number; byte: number; line: number; done: boolean }[] = [];
   private readonly index = new Map<number, { done: boolean }>();
   private head = 0;
   private next: ReadPosition;
+  /** The run's wait for the span to shrink: resolved once half of `at` rows are left. */
+  private backlog: { at: number; promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(start: ReadPosition) {
     this.next = { ...start };
@@ -34,6 +37,30 @@ export class Frontier {
       this.open.splice(0, this.head);
       this.head = 0;
     }
+    if (this.backlog && this.span <= this.backlog.at / 2) {
+      this.backlog.resolve();
+      this.backlog = undefined;
+    }
+  }
+
+  /** Rows from the first unfinished one to the last one read: what the run (and the export it writes) holds. */
+  get span(): number {
+    return this.open.length - this.head;
+  }
+
+  /**
+   * Pending while `max` rows or more wait behind the first unfinished one, so that a row held up by
+   * retries does not let everything read after it pile up in memory; resolved once half are left. The
+   * caller must have sent every unfinished row it read before waiting, or it may wait for itself.
+   */
+  ready(max: number): Promise<void> | undefined {
+    if (this.span < max) return undefined;
+    if (!this.backlog) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.backlog = { at: max, promise, resolve };
+    }
+    return this.backlog.promise;
   }
 
   /** Ordinal of the next row to be read: the row count once the whole input has been read. */

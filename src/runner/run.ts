@@ -225,7 +225,7 @@ export async function runJob(
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
     const bound = Math.max(2, maxConcurrency * 2);
-    // Rows the export may hold for one slow row before reading pauses: far above a batch (see ExportStream.ready).
+    // Rows read behind one slow row before reading pauses (Frontier.ready): far above a batch, so a pause sends a part-filled batch only behind a row held up for long.
     const maxWaiting = Math.max(16_384, 64 * classifier.batchSize);
     /**
      * `p`, or sooner if the run is stopped. One wait per batch, so it must cost nothing that lasts: not
@@ -251,10 +251,13 @@ export async function runJob(
       if (settings.limit !== undefined && row.ordinal >= settings.limit) break;
       stats.bytesRead = source.bytesRead();
       frontier.read(row);
-      if (stream) {
-        stream.read(row);
-        const full = stream.ready(maxWaiting);
-        if (full) await orStopped(full);
+      stream?.read(row);
+      const wait = frontier.ready(maxWaiting) ?? stream?.ready();
+      if (wait) {
+        // The row everyone waits for may sit in the part-filled batch, behind rows that finished at once
+        // (bad rows, identical texts, rows an earlier run finished): send it, or the wait never ends.
+        dispatch();
+        await orStopped(wait);
       }
       if (isFinished(row.ordinal)) {
         frontier.finish(row.ordinal);
