@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isBlank } from '../src/readers/blank.js';
+import { isBlank, isBlankUtf8 } from '../src/readers/blank.js';
 import { openInput, type InputRow } from '../src/readers/index.js';
 import { InputError } from '../src/errors.js';
 import { tempDir } from './support/cli.js';
@@ -29,6 +29,33 @@ test('CSV: quoted commas, doubled quotes, newlines in fields, BOM and CRLF', asy
   assert.deepEqual(rows.map((r) => r.line), [2, 3, 5]);
   assert.deepEqual(rows.map((r) => r.ordinal), [0, 1, 2]);
   assert.deepEqual(rows[0]!.record, ['1', 'hello, world']);
+});
+
+test('CSV read for a raw-copying consumer (lazyText): the same rows, the text as bytes, decoded only where needed', async (t) => {
+  const dir = tempDir(t);
+  const content = Buffer.concat([
+    Buffer.from('id,text,n\n1,"hello, ""world""",1\n2,plain,2\n3,"  ",3\n4,\u00a0\u3000,4\n5,short\n6,"two\nlines",6\n'),
+    Buffer.from([0x37, 0x2c, 0x62, 0xff, 0x64, 0x2c, 0x37, 0x0a]), // 7,b\xffd,7: not UTF-8
+    Buffer.from('8,é ünïcode,8\n'),
+  ]);
+  const opts = csv(dir, 'lazy.csv', content);
+  const plain = await readAll(opts);
+  const src = await openInput(opts, undefined, { raw: true, lazyText: true });
+  const lazy: InputRow[] = [];
+  for await (const r of src.rows) lazy.push(r);
+  assert.equal(lazy.length, plain.length);
+  for (const [i, r] of lazy.entries()) {
+    const p = plain[i]!;
+    assert.equal(r.error, p.error, `row ${i + 1}: same verdict`);
+    const text = r.textBytes ? r.textBytes.toString('utf8') : r.text;
+    assert.equal(text, p.text, `row ${i + 1}: the same text`);
+    if (r.record.length !== 3) assert.deepEqual(r.record, p.record, 'a row of the wrong width has all its fields');
+  }
+  assert.equal(lazy[0]!.text, undefined, 'a text at hand as bytes is not decoded');
+  assert.match(lazy[2]!.error!, /empty text/);
+  assert.match(lazy[3]!.error!, /empty text/, 'Unicode spaces only: blank, as trim() says');
+  assert.equal(lazy[6]!.text, 'b\ufffdd', 'bytes that are not UTF-8: the decoded text, as without lazyText');
+  assert.equal(lazy[6]!.textBytes, undefined);
 });
 
 test('CSV: old-Mac CR-only line endings', async (t) => {
@@ -112,6 +139,9 @@ test('a blank text is what trim() empties, for every UTF-16 code unit', () => {
   for (let c = 0; c <= 0xffff; c++) {
     const s = String.fromCharCode(c);
     assert.equal(isBlank(` ${s}${s}\t`), s.trim() === '', `U+${c.toString(16)}`);
+    // Its UTF-8 bytes say the same (lone surrogates have none of their own).
+    if (c < 0xd800 || c > 0xdfff) assert.equal(isBlankUtf8(Buffer.from(` ${s}\r\n${s}`)), s.trim() === '', `U+${c.toString(16)} as UTF-8`);
   }
   assert.equal(isBlank(''), true);
+  assert.equal(isBlankUtf8(Buffer.alloc(0)), true);
 });

@@ -51,7 +51,9 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
 
   const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
   const added = addedColumns(settings.columns, keepAll ? store.labels() : null);
-  const source = await openInput(settings, undefined, { raw: copiesRawRows(settings, opts) });
+  // Rows copied as they are need no decoded text: the results come from the checkpoint.
+  const copies = copiesRawRows(settings, opts);
+  const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });
   try {
     const file = openOutputFile(settings, opts, source.header, added);
     const lookup = resultsInOrder(store);

@@ -60,8 +60,17 @@ export type FastChunk = { records: FastRecord[]; fallback: boolean };
 /**
  * Records from `stream` (which starts where the read starts), a chunk's worth at a time. `bom`: the read
  * starts at the beginning of the file, where csv-parse (bom: true) drops a UTF-8 byte order mark.
+ * `lazyText`: the `textField` is not decoded where its bytes are given (`textBytes`, without line breaks):
+ * the record holds '' in its place, and the caller decodes the bytes if it needs the string.
  */
-export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: boolean, keepRaw = false, textField = -1): AsyncGenerator<FastChunk> {
+export async function* fastCsvRecords(
+  stream: Readable,
+  delimiter: number,
+  bom: boolean,
+  keepRaw = false,
+  textField = -1,
+  lazyText = false,
+): AsyncGenerator<FastChunk> {
   /** 0: line end not seen yet (csv-parse detects it at the first line break outside quotes); 1: LF; 2: CRLF. */
   let lineEnd = 0;
   let emptyLines = 0;
@@ -138,11 +147,15 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
             q += 2;
           }
           const bytes = doubled ? unquote(buf, from, q) : buf.subarray(from, q);
-          const value = bytes.toString('utf8');
-          if (fields.length === textField) textBytes = bytes;
-          fields.push(value);
           // Only a quoted field holds line breaks; a native search of its bytes rules them out.
-          if (bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0) breaks += value.match(/\r\n|\r|\n/g)!.length;
+          const multiline = bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0;
+          if (fields.length === textField) textBytes = bytes;
+          if (fields.length === textField && lazyText && !multiline) fields.push('');
+          else {
+            const value = bytes.toString('utf8');
+            fields.push(value);
+            if (multiline) breaks += value.match(/\r\n|\r|\n/g)!.length;
+          }
           pos = q + 1;
           if (pos >= len) {
             // final: the last record ends with the file
@@ -175,14 +188,14 @@ export async function* fastCsvRecords(stream: Readable, delimiter: number, bom: 
         if (pos >= len) {
           if (!final) return start;
           if (fields.length === textField) textBytes = buf.subarray(from, len);
-          fields.push(buf.toString('utf8', from, len));
+          fields.push(fields.length === textField && lazyText ? '' : buf.toString('utf8', from, len));
           out.push(record(fields, buf, start, len, base + len));
           start = len;
           continue records;
         }
         if (c === QUOTE) return -1; // a quote inside a bare field: csv-parse's error, or relax_quotes
         if (fields.length === textField) textBytes = buf.subarray(from, pos);
-        fields.push(buf.toString('utf8', from, pos));
+        fields.push(fields.length === textField && lazyText ? '' : buf.toString('utf8', from, pos));
         if (c === delimiter) {
           pos++;
           continue;

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
-import { isBlank } from './blank.js';
+import { isBlank, isBlankUtf8 } from './blank.js';
 import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
@@ -74,6 +74,8 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   const idIndex = opts.idColumn === undefined ? -1 : columnIndex(header, opts.idColumn, opts.path, 'id-column');
 
   const atStart = from.byte === 0;
+  // The id is read from the record, so it must not be the undecoded field.
+  const lazy = opts.lazyText === true && idIndex !== textIndex;
   let stream: ReturnType<typeof createReadStream> | undefined;
   let p: ReturnType<typeof parser> | undefined;
 
@@ -90,7 +92,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
       // chunk's unfinished record, and 256 KiB buffers read and copied at this rate held ~40 MB more RSS.
       stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 64 * 1024 });
       let fallback = false;
-      for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw, textIndex)) {
+      for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw, textIndex, lazy)) {
         produced += chunk.records.length;
         if (chunk.records.length) yield chunk.records;
         fallback = chunk.fallback;
@@ -144,10 +146,16 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
             continue;
           }
           ordinal++;
+          // Left undecoded by the scanner (lazyText): decoded here only where the string is needed.
+          const undecoded = lazy && textBytes !== undefined;
           if (record.length !== header.length) {
+            if (undecoded) record[textIndex] = textBytes.toString('utf8');
             row.error = `expected ${header.length} fields (as in the header), found ${record.length}`;
+          } else if (undecoded && isUtf8(textBytes)) {
+            if (isBlankUtf8(textBytes)) row.error = `empty text in column "${opts.textColumn}"`;
+            else row.textBytes = textBytes;
           } else {
-            const text = record[textIndex]!;
+            const text = undecoded ? (record[textIndex] = textBytes.toString('utf8')) : record[textIndex]!;
             if (isBlank(text)) row.error = `empty text in column "${opts.textColumn}"`;
             else {
               row.text = text;

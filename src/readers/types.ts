@@ -8,7 +8,7 @@ export interface InputRow {
   nextLine: number;
   byteStart: number;
   byteEnd: number;
-  /** The text to classify; absent when the row is bad. */
+  /** The text to classify; absent when the row is bad, or when textBytes holds it and the reader was asked not to decode it (lazyText). */
   text?: string;
   /**
    * The text's UTF-8 bytes, when the reader has them without a copy and they are valid UTF-8: a view of the
@@ -54,4 +54,10 @@ export interface ReaderOptions {
   relaxQuotes?: boolean;
   /** CSV: keep each record's original bytes (InputRow.raw), for an export that copies them. */
   raw?: boolean;
+  /**
+   * CSV: leave the text undecoded where its valid UTF-8 bytes are at hand (InputRow.textBytes without
+   * text; the record holds '' in its place). For a consumer that needs only the bytes: a run whose
+   * export copies raw rows, or the export itself, which takes results from the checkpoint.
+   */
+  lazyText?: boolean;
 }

@@ -215,7 +215,9 @@ export async function runJob(
   opts.stop.addEventListener('abort', onStop, { once: true });
   abort.signal.addEventListener('abort', onStop, { once: true });
   const exportTo = opts.exportTo && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
-  const source = await openInput(settings, from, { raw: exportTo !== undefined && copiesRawRows(settings, exportTo) });
+  // An export copying raw rows needs no decoded fields, and both backends take a text as bytes.
+  const copies = exportTo !== undefined && copiesRawRows(settings, exportTo);
+  const source = await openInput(settings, from, { raw: copies, lazyText: copies });
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
@@ -263,11 +265,12 @@ export async function runJob(
         frontier.finish(row.ordinal);
         continue;
       }
-      if (row.text === undefined) {
+      const text = row.textBytes ?? row.text;
+      if (text === undefined) {
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
       }
-      const hash = hashText(row.textBytes ?? row.text);
+      const hash = hashText(text);
       const key = hash.toString('latin1');
       const waiting = inflight.get(key);
       if (waiting) {
@@ -279,7 +282,7 @@ export async function runJob(
         finishDone(row, hash, known, true);
         continue;
       }
-      const p: Pending = { key, hash, text: row.textBytes ?? row.text, rows: [rowRef(row)] };
+      const p: Pending = { key, hash, text, rows: [rowRef(row)] };
       inflight.set(key, p);
       batch.push(p);
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).
