@@ -69,6 +69,34 @@ test('a process killed without closing loses no text: its buffer and the Bloom f
   after.close();
 });
 
+test('a Bloom filter saved in another layout is rebuilt, then saved in this one', (t) => {
+  const file = path.join(tempDir(t), 'c.sqlite');
+  const store = Checkpoint.open(file, { create: true, textIndex: SMALL });
+  commitAll(store, 500);
+  store.close();
+  const bloomIds = () => {
+    const db = new Database(file);
+    try {
+      return db.prepare('SELECT id FROM text_bloom ORDER BY id').pluck().all() as number[];
+    } finally {
+      db.close();
+    }
+  };
+  const [layout] = bloomIds();
+  assert.ok(layout !== undefined);
+  // As an older version left it: the same bits under another layout's id, which must not be read as this one's.
+  const db = new Database(file);
+  db.prepare('UPDATE text_bloom SET id = ?, bits = zeroblob(length(bits))').run(layout - 1);
+  db.close();
+  const again = Checkpoint.open(file, { textIndex: SMALL });
+  assertIndexed(again, 500);
+  again.close();
+  assert.deepEqual(bloomIds(), [layout]);
+  const third = Checkpoint.open(file, { textIndex: SMALL });
+  assertIndexed(third, 500);
+  third.close();
+});
+
 test('--restart forgets every text', (t) => {
   const file = path.join(tempDir(t), 'c.sqlite');
   const store = Checkpoint.open(file, { create: true, textIndex: SMALL });

@@ -18,6 +18,11 @@ export function compareKeys(a: Uint8Array, at: number, b: Uint8Array, bt: number
   return 0;
 }
 
+/** The little-endian 32-bit word at `at`, without Buffer.readUInt32LE's argument checks (a probe per row). */
+export function word32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 export class HashBuffer {
   private keys: Buffer;
   private ordinals: Float64Array;
@@ -78,7 +83,7 @@ export class HashBuffer {
 
   private find(hash: Buffer): number {
     const mask = this.slots.length - 1;
-    for (let s = hash.readUInt32LE(0) & mask; ; s = (s + 1) & mask) {
+    for (let s = word32(hash, 0) & mask; ; s = (s + 1) & mask) {
       const e = this.slots[s]!;
       if (e === 0) return -1;
       if (compareKeys(hash, 0, this.keys, (e - 1) * HASH) === 0) return e - 1;
@@ -87,7 +92,7 @@ export class HashBuffer {
 
   private place(i: number): void {
     const mask = this.slots.length - 1;
-    let s = this.keys.readUInt32LE(i * HASH) & mask;
+    let s = word32(this.keys, i * HASH) & mask;
     while (this.slots[s] !== 0) s = (s + 1) & mask;
     this.slots[s] = i + 1;
   }
