@@ -227,7 +227,8 @@ export async function runJob(
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
     const bound = Math.max(2, maxConcurrency * 2);
-    // Rows read behind one slow row before reading pauses (Frontier.ready): far above a batch, so a pause sends a part-filled batch only behind a row held up for long.
+    // Rows read behind one slow row before reading pauses (Frontier.ready): far above a batch, so a pause
+    // sends a part-filled batch only behind a row held up for long.
     const maxWaiting = Math.max(16_384, 64 * classifier.batchSize);
     /**
      * `p`, or sooner if the run is stopped. One wait per batch, so it must cost nothing that lasts: not
@@ -254,13 +255,15 @@ export async function runJob(
       stats.bytesRead = source.bytesRead();
       frontier.read(row);
       stream?.read(row);
-      const wait = frontier.ready(maxWaiting) ?? stream?.ready();
-      if (wait) {
+      const held = frontier.ready(maxWaiting);
+      if (held) {
         // The row everyone waits for may sit in the part-filled batch, behind rows that finished at once
         // (bad rows, identical texts, rows an earlier run finished): send it, or the wait never ends.
         dispatch();
-        await orStopped(wait);
+        await orStopped(held);
       }
+      const full = stream?.ready();
+      if (full) await orStopped(full);
       if (isFinished(row.ordinal)) {
         frontier.finish(row.ordinal);
         continue;
