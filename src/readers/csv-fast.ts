@@ -117,6 +117,18 @@ export async function* fastCsvRecords(
       ? { record: fields, breaks, textBytes, raw: buf.subarray(start, end), info: { bytes, empty_lines: emptyLines } }
       : { record: fields, breaks, textBytes, info: { bytes, empty_lines: emptyLines } };
 
+  /** Adds the bare field buf[from, to): decoded, except the text field with lazyText (its bytes are kept either way). */
+  const addBare = (fields: string[], buf: Buffer, from: number, to: number): void => {
+    if (fields.length === textField) {
+      textBytes = buf.subarray(from, to);
+      if (lazyText) {
+        fields.push('');
+        return;
+      }
+    }
+    fields.push(buf.toString('utf8', from, to));
+  };
+
   /** Parses whole records of buf; returns where the unparsed rest starts, or -1 to fall back. */
   const scan = (buf: Buffer, final: boolean, out: FastRecord[]): number => {
     const len = buf.length;
@@ -155,6 +167,7 @@ export async function* fastCsvRecords(
           // Only a quoted field holds line breaks; a native search of its bytes rules them out.
           const multiline = bytes.indexOf(LF) >= 0 || bytes.indexOf(CR) >= 0;
           if (fields.length === textField) textBytes = bytes;
+          // Line breaks are counted from the string, so a multi-line text is decoded even with lazyText.
           if (fields.length === textField && lazyText && !multiline) fields.push('');
           else {
             const value = bytes.toString('utf8');
@@ -192,15 +205,13 @@ export async function* fastCsvRecords(
         }
         if (pos >= len) {
           if (!final) return start;
-          if (fields.length === textField) textBytes = buf.subarray(from, len);
-          fields.push(fields.length === textField && lazyText ? '' : buf.toString('utf8', from, len));
+          addBare(fields, buf, from, len);
           out.push(record(fields, buf, start, len, base + len));
           start = len;
           continue records;
         }
         if (c === QUOTE) return -1; // a quote inside a bare field: csv-parse's error, or relax_quotes
-        if (fields.length === textField) textBytes = buf.subarray(from, pos);
-        fields.push(fields.length === textField && lazyText ? '' : buf.toString('utf8', from, pos));
+        addBare(fields, buf, from, pos);
         if (c === delimiter) {
           pos++;
           continue;

@@ -328,38 +328,35 @@ class Bloom {
   private static readonly BLOCK = 64;
   private bits = new Uint8Array(Bloom.BYTES);
 
-  /** The hash's 32-bit word i (little-endian), without Buffer.readUInt32LE's checks. */
-  private static word(hash: Uint8Array, i: number): number {
-    return word32(hash, 4 * i);
+  /** Offset of the hash's 64-byte block; its bits are four 9-bit positions taken from words 1 and 2. */
+  private static block(hash: Uint8Array): number {
+    return (word32(hash, 0) % (Bloom.BYTES / Bloom.BLOCK)) * Bloom.BLOCK;
   }
 
   add(hash: Buffer): void {
-    const block = (Bloom.word(hash, 0) % (Bloom.BYTES / Bloom.BLOCK)) * Bloom.BLOCK;
-    const w = Bloom.word(hash, 1);
-    const v = Bloom.word(hash, 2);
-    // Four 9-bit positions within the block's 512 bits.
+    const block = Bloom.block(hash);
+    const w = word32(hash, 4);
+    const v = word32(hash, 8);
     this.set(block, w & 511);
     this.set(block, (w >>> 9) & 511);
     this.set(block, (w >>> 18) & 511);
     this.set(block, v & 511);
   }
 
+  /** false: certainly never added. */
+  mayHave(hash: Buffer): boolean {
+    const block = Bloom.block(hash);
+    const w = word32(hash, 4);
+    const v = word32(hash, 8);
+    return this.has(block, w & 511) && this.has(block, (w >>> 9) & 511) && this.has(block, (w >>> 18) & 511) && this.has(block, v & 511);
+  }
+
   private set(block: number, p: number): void {
     this.bits[block + (p >>> 3)]! |= 1 << (p & 7);
   }
 
-  /** false: certainly never added. */
-  mayHave(hash: Buffer): boolean {
-    const block = (Bloom.word(hash, 0) % (Bloom.BYTES / Bloom.BLOCK)) * Bloom.BLOCK;
-    const w = Bloom.word(hash, 1);
-    const v = Bloom.word(hash, 2);
-    const bits = this.bits;
-    return (
-      (bits[block + ((w & 511) >>> 3)]! & (1 << (w & 7))) !== 0 &&
-      (bits[block + (((w >>> 9) & 511) >>> 3)]! & (1 << ((w >>> 9) & 7))) !== 0 &&
-      (bits[block + (((w >>> 18) & 511) >>> 3)]! & (1 << ((w >>> 18) & 7))) !== 0 &&
-      (bits[block + ((v & 511) >>> 3)]! & (1 << (v & 7))) !== 0
-    );
+  private has(block: number, p: number): boolean {
+    return (this.bits[block + (p >>> 3)]! & (1 << (p & 7))) !== 0;
   }
 
   bytes(): Buffer {
