@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import type { ClassifierEvents, Outcome, Prediction, Text } from '../backends/classifier.js';
+import PQueue from 'p-queue';
+import { createClassifier } from '../backends/index.js';
+import type { Classifier, ClassifierEvents, Outcome, Prediction, Text } from '../backends/classifier.js';
 import { CheckpointError } from '../errors.js';
 import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
@@ -7,8 +9,8 @@ import { hashText } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
-import { openExecutor, type Executor } from './executor.js';
 import { Frontier } from './frontier.js';
+import { queueControl } from './queue-control.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from './writer.js';
 
 /** Live figures of a run, read by the progress line and the final summary. */
@@ -94,7 +96,7 @@ export async function runJob(
   }
   const counts = store.counts();
   const totalMeta = store.getMeta<number>('rows_total');
-  let exec: Executor | undefined;
+  const queue = new PQueue({ concurrency: settings.concurrency });
   const stats: RunStats = {
     startedAt: Date.now(),
     // A total counted under another --limit says nothing about this run's total.
@@ -107,7 +109,7 @@ export async function runJob(
     reused: 0,
     retries: {},
     get concurrency() {
-      return exec?.concurrency ?? settings.concurrency; // AIMD moves it
+      return queue.concurrency; // AIMD moves it
     },
     status: undefined,
   };
@@ -125,6 +127,8 @@ export async function runJob(
     notice,
   };
 
+  const control = queueControl(queue, settings.concurrency, abort.signal);
+  let classifier: Classifier | undefined;
   const runId = store.startRun();
   const frontier = new Frontier(from);
   const recent = new Map<string, StoredResult>(); // finished but not yet committed: dedupe must see them
@@ -190,13 +194,20 @@ export async function runJob(
     if (!batch.length || fatal) return;
     const entries = batch;
     batch = [];
-    exec!.submit({ texts: entries.map((e) => e.text), done: (outcomes) => entries.forEach((e, i) => complete(e, outcomes[i]!)) });
-  };
-  const onFatal = (err: unknown) => {
-    if (fatal === undefined && !abort.signal.aborted) {
-      fatal = err;
-      abort.abort();
-    }
+    queue
+      .add(async () => {
+        if (fatal || abort.signal.aborted) return;
+        const outcomes = await classifier!.classify(entries.map((e) => e.text));
+        if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
+        if (fatal || abort.signal.aborted) return; // results of a cancelled run are not trusted
+        entries.forEach((e, i) => complete(e, outcomes[i]!));
+      })
+      .catch((err: unknown) => {
+        if (fatal === undefined && !abort.signal.aborted) {
+          fatal = err;
+          abort.abort();
+        }
+      });
   };
 
   let wake: (() => void) | undefined; // the current wait of orStopped, below
@@ -211,12 +222,14 @@ export async function runJob(
   let readAll = true;
   try {
     if (exportTo) stream = openExportStream(settings, exportTo, source.header);
-    exec = await openExecutor(settings, { events, signal: abort.signal, fatal: onFatal });
-    const executor = exec;
-    checkIdentity(store, executor.identity, stats.finishedBefore);
+    classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
+    checkIdentity(store, classifier, stats.finishedBefore);
+    const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
+    control.setConcurrency(maxConcurrency);
+    const bound = Math.max(2, maxConcurrency * 2);
     // Rows read behind one slow row before reading pauses (Frontier.ready): far above a batch, so a pause
     // sends a part-filled batch only behind a row held up for long.
-    const maxWaiting = Math.max(16_384, 64 * executor.batchSize);
+    const maxWaiting = Math.max(16_384, 64 * classifier.batchSize);
     /**
      * `p`, or sooner if the run is stopped. One wait per batch, so it must cost nothing that lasts: not
      * Promise.race against a long-lived "stopped" promise (each race left a reaction on it, 300 MB over
@@ -247,14 +260,10 @@ export async function runJob(
         // The row everyone waits for may sit in the part-filled batch, behind rows that finished at once
         // (bad rows, identical texts, rows an earlier run finished): send it, or the wait never ends.
         dispatch();
-        executor.flush();
         await orStopped(held);
       }
       const full = stream?.ready();
-      if (full) {
-        executor.flush();
-        await orStopped(full);
-      }
+      if (full) await orStopped(full);
       if (isFinished(row.ordinal)) {
         frontier.finish(row.ordinal);
         continue;
@@ -280,10 +289,10 @@ export async function runJob(
       inflight.set(key, p);
       batch.push(p);
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).
-      if (batch.length >= Math.max(1, executor.batchSize)) {
+      if (batch.length >= Math.max(1, classifier.batchSize)) {
         dispatch();
-        const room = executor.room();
-        if (room) await orStopped(room);
+        // Refill in steps of half the backlog: one wait per step, not per request (each wait is a promise and a queue listener).
+        if (queue.size >= bound) await orStopped(queue.onSizeLessThan(Math.ceil(bound / 2)));
       }
     }
     stats.bytesRead = source.bytesRead();
@@ -292,13 +301,13 @@ export async function runJob(
       // Everything has been read: the total is now known for status, ETA and export.
       stats.rowsTotal = frontier.nextOrdinal;
       store.setMeta({ rows_total: stats.rowsTotal, limit: settings.limit ?? null });
-      await orStopped(executor.idle());
+      await orStopped(queue.onIdle());
     }
     // On stop, in-flight requests may finish, but not forever; then they are cancelled and their rows
     // stay pending for the next run. After a fatal error nothing new starts.
     if (opts.stop.aborted || fatal) {
-      executor.clear();
-      await raceTimeout(executor.idle(), opts.drainMs);
+      queue.clear();
+      await raceTimeout(queue.onIdle(), opts.drainMs);
       abort.abort();
     }
   } catch (err) {
@@ -309,7 +318,7 @@ export async function runJob(
     source.close();
     writer.flush();
     if (!abort.signal.aborted) abort.abort();
-    await exec?.close().catch(() => {});
+    await classifier?.close().catch(() => {});
   }
 
   if (fatal) {
@@ -328,7 +337,8 @@ export async function runJob(
 }
 
 /** The model that answers must be the one that answered the finished rows (see Classifier.identity). */
-function checkIdentity(store: Checkpoint, now: Record<string, string> | undefined, finishedBefore: number): void {
+function checkIdentity(store: Checkpoint, classifier: Classifier, finishedBefore: number): void {
+  const now = classifier.identity;
   if (!now) return;
   const was = store.getMeta<Record<string, string>>('model_identity');
   if (was && finishedBefore > 0) {
