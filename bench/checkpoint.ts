@@ -25,7 +25,7 @@ interface Fixture {
   inputs: InputRow[];
 }
 
-/** What the runner hands the writer for a labeled row: text hash, best label and score. */
+/** What the runner hands the writer for a labeled row: text key, best label and score. */
 function fixture(n: number): Fixture {
   const records: RowRecord[] = new Array(n);
   const inputs: InputRow[] = new Array(n);
@@ -33,7 +33,7 @@ function fixture(n: number): Fixture {
   for (let i = 0; i < n; i++) {
     const hash = createHash('md5').update(`review text number ${i}`).digest();
     const score = 0.5 + (hash[0]! / 255) * 0.5;
-    records[i] = { ordinal: i, status: 'done', hash, label: hash[1]! & 1 ? 'POSITIVE' : 'NEGATIVE', score, scores: undefined, truncated: false };
+    records[i] = { ordinal: i, status: 'done', hash: hash.toString('latin1'), label: hash[1]! & 1 ? 'POSITIVE' : 'NEGATIVE', score, scores: undefined, truncated: false };
     const len = 600 + (hash[2]! << 3);
     inputs[i] = { ordinal: i, line: i + 2, nextLine: i + 3, byteStart: byte, byteEnd: byte + len, record: [] };
     byte += len;

@@ -5,7 +5,7 @@ import type { Classifier, ClassifierEvents, Outcome, Prediction, Text } from '..
 import { CheckpointError } from '../errors.js';
 import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
-import { hashText } from '../job/fingerprint.js';
+import { hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
@@ -59,8 +59,7 @@ type RowRef = Pick<InputRow, 'ordinal' | 'line' | 'byteStart' | 'id'>;
 const rowRef = (row: InputRow): RowRef => ({ ordinal: row.ordinal, line: row.line, byteStart: row.byteStart, id: row.id });
 
 interface Pending {
-  key: string;
-  hash: Buffer;
+  key: TextKey;
   /** Its bytes where the reader has them: a waiting row then holds no decoded copy (~1.5 kB a review) that outlives young-generation GCs. */
   text: Text;
   rows: RowRef[];
@@ -131,7 +130,7 @@ export async function runJob(
   let classifier: Classifier | undefined;
   const runId = store.startRun();
   const frontier = new Frontier(from);
-  const recent = new Map<string, StoredResult>(); // finished but not yet committed: dedupe must see them
+  const recent = new Map<TextKey, StoredResult>(); // finished but not yet committed: dedupe must see them
   let lastRunUpdate = 0;
   const updateRun = (state: 'running' | 'completed' | 'interrupted' | 'failed') =>
     store.updateRun(runId, {
@@ -153,11 +152,11 @@ export async function runJob(
   handle?.({ flushNow: () => writer.flush(), stats });
 
   const keepAll = keepAllScores(settings);
-  const inflight = new Map<string, Pending>();
+  const inflight = new Map<TextKey, Pending>();
   let fatal: unknown;
 
   let stream: ExportStream | undefined;
-  const finishDone = (row: RowRef, hash: Buffer, r: StoredResult, reused: boolean) => {
+  const finishDone = (row: RowRef, hash: TextKey, r: StoredResult, reused: boolean) => {
     // A reused result's text is already in the checkpoint's text index under the row that first had it.
     const rec: RowRecord = { ordinal: row.ordinal, status: 'done', hash: reused ? undefined : hash, label: r.label, score: r.score, scores: r.scores, truncated: r.truncated };
     writer.add(rec);
@@ -183,7 +182,7 @@ export async function runJob(
       const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
       const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true };
       recent.set(p.key, result);
-      p.rows.forEach((row, i) => finishDone(row, p.hash, result, i > 0));
+      p.rows.forEach((row, i) => finishDone(row, p.key, result, i > 0));
     } else {
       for (const row of p.rows) finishFailed(row, { errorKind: outcome.kind, error: outcome.error });
     }
@@ -273,19 +272,18 @@ export async function runJob(
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
       }
-      const hash = hashText(text);
-      const key = hash.toString('latin1');
+      const key = hashText(text);
       const waiting = inflight.get(key);
       if (waiting) {
         waiting.rows.push(rowRef(row)); // the first row carries the text
         continue;
       }
-      const known = recent.get(key) ?? store.lookupDone(hash);
+      const known = recent.get(key) ?? store.lookupDone(key);
       if (known) {
-        finishDone(row, hash, known, true);
+        finishDone(row, key, known, true);
         continue;
       }
-      const p: Pending = { key, hash, text, rows: [rowRef(row)] };
+      const p: Pending = { key, text, rows: [rowRef(row)] };
       inflight.set(key, p);
       batch.push(p);
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { CheckpointError } from '../errors.js';
 import type { FailureKind, Prediction } from '../backends/classifier.js';
+import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
 import type { ReadPosition } from '../readers/types.js';
 import { START } from '../readers/types.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
@@ -14,7 +15,8 @@ const DONE_GROUP = 64;
 export interface RowRecord {
   ordinal: number;
   status: 'done' | 'failed';
-  hash?: Buffer;
+  /** The text's key (hashText), on the row that first had the text. */
+  hash?: TextKey;
   label?: string;
   score?: number;
   /** Every label's score (only kept when the job asks for more than the best label). */
@@ -76,6 +78,7 @@ export class Checkpoint {
   private readonly knownLabels = new Set<string>();
   /** Created on first use: `status` and `export` never need it. */
   private textIndex: TextIndex | undefined;
+  private readonly keyScratch = Buffer.alloc(TEXT_KEY_LENGTH);
   private readonly commitTx: (rows: RowRecord[], meta: Record<string, unknown>) => void;
 
   private constructor(
@@ -111,7 +114,7 @@ export class Checkpoint {
           insertDoneGroup.run(group);
           group.length = 0;
         }
-        if (r.hash) this.texts().add(r.hash, r.ordinal);
+        if (r.hash) this.texts().add(this.keyBytes(r.hash), r.ordinal);
         if (r.scores) for (const p of r.scores) this.noteLabel(p.label);
         else if (r.label !== undefined) this.noteLabel(r.label);
       }
@@ -212,14 +215,20 @@ export class Checkpoint {
     return (this.textIndex ??= new TextIndex(this.db, this.textIndexOptions));
   }
 
+  /** A key's bytes, in one reused buffer: the text index copies what it keeps. */
+  private keyBytes(key: TextKey): Buffer {
+    this.keyScratch.write(key, 0, TEXT_KEY_LENGTH, 'latin1');
+    return this.keyScratch;
+  }
+
   /** Where a resumed read starts: every row before it is finished. */
   frontier(): ReadPosition {
     return this.getMeta<ReadPosition>('frontier') ?? START;
   }
 
   /** A finished result for the same text (dedupe across the whole job, resumed runs included). */
-  lookupDone(hash: Buffer): StoredResult | undefined {
-    const ordinal = this.texts().lookup(hash);
+  lookupDone(hash: TextKey): StoredResult | undefined {
+    const ordinal = this.texts().lookup(this.keyBytes(hash));
     if (ordinal === undefined) return undefined;
     const r = this.lookupStmt.get(ordinal) as { label: string; score: number; scores: string | null; truncated: number | null } | undefined;
     if (!r) return undefined;

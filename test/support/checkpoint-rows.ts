@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { RowRecord } from '../../src/store/checkpoint.js';
 
-/** A 16-byte text hash as the runner stores it (any uniform 16 bytes will do for the store). */
-export const textHash = (s: string) => createHash('md5').update(s).digest();
+/** A text key as the runner makes it: 16 uniform bytes as a latin1 string (any such 16 will do for the store). */
+export const textHash = (s: string) => createHash('md5').update(s).digest('binary');
 
 /** Row i is labeled from text i; every 10th row reuses the text of the row before it (no hash stored). */
 export function labeledRows(from: number, to: number): RowRecord[] {
