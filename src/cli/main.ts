@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       'run [job]',
       'Label a dataset (resumes automatically if a checkpoint exists)',
       (y) =>
-        addJobOptions(y.positional('job', { type: 'string', describe: 'Job file (JSON); flags override its settings' }))
+        addJobOptions(y.positional('job', { type: 'string', describe: 'Job file (JSON, or YAML if it ends in .yaml/.yml); flags override its settings' }))
           .option('restart', { type: 'boolean', describe: 'Discard the checkpoint and start over', group: 'Behaviour:' })
           .option('retry-failed', { type: 'boolean', describe: 'Re-attempt only the rows that failed', group: 'Behaviour:' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No progress or summary on stderr', group: 'Behaviour:' })
