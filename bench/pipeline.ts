@@ -4,7 +4,8 @@
  * batchlabel end to end (the real CLI: parse, queue, HTTP, checkpoint, export) against a bare undici loop
  * that sends the same requests at the same concurrency to the same loopback server, which answers instantly
  * in the Hugging Face format from its own process. Targets (issue 4): with one text per request ≥ 0.85× the
- * raw loop's rows/s; with --batch-size 64 ≥ 40,000 rows/s end to end.
+ * raw loop's rows/s; with --batch-size 64 ≥ 40,000 rows/s end to end. A third system, batchlabel's request
+ * path alone (lib/request-path.ts), tells how much of the gap is the request path and how much the rest.
  */
 import path from 'node:path';
 import { runCli, removeCheckpoint } from './lib/cli.js';
@@ -17,8 +18,10 @@ import { fmt, fmtBytes, fmtInt, fmtRatio, median, perSecond } from './lib/stats.
 
 const CONCURRENCY = 8; // batchlabel's default for the hf backend
 
+type System = 'batchlabel' | 'raw undici' | 'request path';
+
 interface Sample {
-  system: 'batchlabel' | 'raw undici';
+  system: System;
   rep?: number;
   batch: number;
   rows: number;
@@ -28,16 +31,18 @@ interface Sample {
   peakRss: number;
 }
 
-async function rawRun(server: FastServer, data: GeneratedCsv, rows: number, batch: number): Promise<Sample> {
+/** One of the loops on preloaded texts (lib/raw-undici.ts, lib/request-path.ts), timed by itself from first request to last answer. */
+async function loopRun(system: Exclude<System, 'batchlabel'>, server: FastServer, data: GeneratedCsv, rows: number, batch: number): Promise<Sample> {
+  const script = system === 'raw undici' ? 'raw-undici.js' : 'request-path.js';
   const cpu0 = server.cpuMs();
   const r = check(
-    await runProcess(process.execPath, [path.join(DIST, 'bench/lib/raw-undici.js'), `${server.url}/models/bench`, data.textsPath!, String(rows), String(CONCURRENCY), String(batch)], {
+    await runProcess(process.execPath, [path.join(DIST, 'bench/lib', script), `${server.url}/models/bench`, data.textsPath!, String(rows), String(CONCURRENCY), String(batch)], {
       timeoutMs: 15 * 60_000,
     }),
-    'raw undici loop',
+    system,
   );
   const out = JSON.parse(r.stdout.trim()) as { rows: number; ms: number };
-  return { system: 'raw undici', batch, rows: out.rows, ms: out.ms, cpuMs: r.cpuMs, serverCpuMs: server.cpuMs() - cpu0, peakRss: r.peakRss };
+  return { system, batch, rows: out.rows, ms: out.ms, cpuMs: r.cpuMs, serverCpuMs: server.cpuMs() - cpu0, peakRss: r.peakRss };
 }
 
 async function cliRun(server: FastServer, input: GeneratedCsv, batch: number, dir: string): Promise<Sample> {
@@ -70,12 +75,13 @@ export async function pipelineBench(): Promise<BenchResult> {
   try {
     for (const [batch, input] of [[1, single], [64, big]] as const) {
       for (let rep = 0; rep < REPS; rep++) {
-        // Alternate which system goes first, so drift on a shared machine does not favour either.
-        const order = rep % 2 === 0 ? ['raw', 'cli'] : ['cli', 'raw'];
+        // Rotate which system goes first, so drift on a shared machine does not favour any.
+        const systems: System[] = ['raw undici', 'batchlabel', 'request path'];
+        const order = [...systems.slice(rep % 3), ...systems.slice(0, rep % 3)];
         for (const sys of order) {
-          const s = sys === 'raw' ? await rawRun(server, big, input.rows, batch) : await cliRun(server, input, batch, dir);
+          const s = sys === 'batchlabel' ? await cliRun(server, input, batch, dir) : await loopRun(sys, server, big, input.rows, batch);
           samples.push({ ...s, rep });
-          process.stdout.write(`  ${s.system.padEnd(10)} batch ${String(batch).padStart(2)} run ${rep + 1}: ${fmtInt(perSecond(s.rows, s.ms))} rows/s (${(s.ms / 1000).toFixed(1)} s, client CPU ${(s.cpuMs / 1000).toFixed(1)} s, server CPU ${Math.round((100 * s.serverCpuMs) / s.ms)}%)\n`);
+          process.stdout.write(`  ${s.system.padEnd(12)} batch ${String(batch).padStart(2)} run ${rep + 1}: ${fmtInt(perSecond(s.rows, s.ms))} rows/s (${(s.ms / 1000).toFixed(1)} s, client CPU ${(s.cpuMs / 1000).toFixed(1)} s, server CPU ${Math.round((100 * s.serverCpuMs) / s.ms)}%)\n`);
         }
       }
     }
@@ -85,17 +91,17 @@ export async function pipelineBench(): Promise<BenchResult> {
     await server.close();
   }
 
-  const rate = (system: Sample['system'], batch: number) => median(samples.filter((s) => s.system === system && s.batch === batch).map((s) => perSecond(s.rows, s.ms)));
+  const rate = (system: System, batch: number) => median(samples.filter((s) => s.system === system && s.batch === batch).map((s) => perSecond(s.rows, s.ms)));
   const cli1 = rate('batchlabel', 1);
   const raw1 = rate('raw undici', 1);
   const cli64 = rate('batchlabel', 64);
   const raw64 = rate('raw undici', 64);
-  /** Median over repetitions of batchlabel / raw within each repetition (the two ran back to back). */
-  const ratio = (batch: number) =>
+  /** Median over repetitions of `system` / raw within each repetition (they ran back to back). */
+  const ratio = (batch: number, system: System = 'batchlabel') =>
     median(
       Array.from({ length: REPS }, (_, rep) => {
-        const get = (sys: Sample['system']) => samples.find((s) => s.system === sys && s.batch === batch && s.rep === rep)!;
-        return perSecond(get('batchlabel').rows, get('batchlabel').ms) / perSecond(get('raw undici').rows, get('raw undici').ms);
+        const get = (sys: System) => samples.find((s) => s.system === sys && s.batch === batch && s.rep === rep)!;
+        return perSecond(get(system).rows, get(system).ms) / perSecond(get('raw undici').rows, get('raw undici').ms);
       }),
     );
   const r1 = ratio(1);
@@ -116,12 +122,19 @@ export async function pipelineBench(): Promise<BenchResult> {
       target: '≥ 40,000 rows/s',
       pass: cli64 >= 40_000,
     },
+    ...[1, 64].map((batch) => ({
+      measure: `rows/s, ${batch === 1 ? '1 text per request' : '--batch-size 64'}, request path alone (no reading, checkpoint, export)`,
+      figure: fmtInt(rate('request path', batch)),
+      baseline: `${fmtInt(batch === 1 ? raw1 : raw64)} (raw undici)`,
+      ratio: fmtRatio(ratio(batch, 'request path')),
+      target: '',
+    })),
   ];
   const peak = Math.max(...samples.filter((s) => s.system === 'batchlabel').map((s) => s.peakRss));
   const notes = [
     `Input: generated CSV (id,rating,text) of unique texts built from IMDB sentences with IMDB review lengths: mean ${Math.round(big.meanChars)} characters; ${fmtInt(big.rows)} rows = ${fmtBytes(big.bytes)}. One text per request runs on the first ${fmtInt(single.rows)} rows (a full million at ~${fmt(cli1)} rows/s would take ${Math.round(big.rows / Math.max(1, cli1) / 60)} min per run).`,
-    `batchlabel: \`node dist/src/cli/main.js run --input <csv> --endpoint <loopback>/models/bench --output out.csv --checkpoint <fresh> --concurrency ${CONCURRENCY} --batch-size <1|64> --quiet --json\`, timed from spawn to exit (startup, parse, requests, checkpoint, export of the scored CSV). Raw: bench/lib/raw-undici.ts, same bodies, headers, Pool options and concurrency, texts preloaded, timed from first request to last answer.`,
-    `Server: bench/lib/fast-server.ts in its own process (raw TCP HTTP/1.1, instant fixed answer, counters only). Figures are medians of ${REPS} runs per system, ratios medians of the per-repetition ratios (the two systems run back to back, order alternating); batchlabel's peak RSS in these runs: ${fmtBytes(peak)}.`,
+    `batchlabel: \`node dist/src/cli/main.js run --input <csv> --endpoint <loopback>/models/bench --output out.csv --checkpoint <fresh> --concurrency ${CONCURRENCY} --batch-size <1|64> --quiet --json\`, timed from spawn to exit (startup, parse, requests, checkpoint, export of the scored CSV). Raw: bench/lib/raw-undici.ts, same bodies, headers, Pool options and concurrency, texts preloaded, timed from first request to last answer. Request path: bench/lib/request-path.ts, the runner's p-queue and backlog rule with the real HF backend, texts preloaded as bytes, timed the same way; batchlabel's per-row work around it (reading, hashing, dedupe, checkpoint, export, start-up) is the difference between it and the CLI.`,
+    `Server: bench/lib/fast-server.ts in its own process (raw TCP HTTP/1.1, instant fixed answer, counters only). Figures are medians of ${REPS} runs per system, ratios medians of the per-repetition ratios (the systems run back to back, order rotating); batchlabel's peak RSS in these runs: ${fmtBytes(peak)}.`,
     '',
     '| system | batch | run | rows/s | wall | client CPU | server CPU |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -7,28 +7,11 @@
  *   node dist/bench/lib/raw-undici.js <url> <texts-file> <rows> <concurrency> <batch>
  * prints one JSON line: {"rows": n, "requests": n, "ms": elapsed}
  */
-import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { loadTexts, loopArgs } from './texts.js';
 
-const [url, textsFile, rowsArg, concArg, batchArg] = process.argv.slice(2);
-if (!url || !textsFile || !rowsArg || !concArg || !batchArg) {
-  process.stderr.write('usage: raw-undici <url> <texts-file> <rows> <concurrency> <batch>\n');
-  process.exit(2);
-}
-const rows = Number(rowsArg);
-const concurrency = Number(concArg);
-const batch = Number(batchArg);
-
-const data = readFileSync(textsFile);
-const starts = new Float64Array(rows + 1);
-let pos = 0;
-for (let i = 0; i < rows; i++) {
-  if (pos >= data.length) throw new Error(`${textsFile} holds only ${i} texts, ${rows} asked`);
-  starts[i] = pos;
-  pos += 4 + data.readUInt32LE(pos);
-}
-starts[rows] = pos;
-const text = (i: number) => data.toString('utf8', starts[i]! + 4, starts[i + 1]!);
+const { url, textsFile, rows, concurrency, batch } = loopArgs('raw-undici');
+const texts = loadTexts(textsFile, rows);
 
 const target = new URL(url);
 const timeoutMs = 120_000; // batchlabel's default --timeout
@@ -50,12 +33,12 @@ async function worker(): Promise<void> {
     if (from >= rows) return;
     const to = Math.min(rows, from + batch);
     next = to;
-    const texts: string[] = [];
-    for (let i = from; i < to; i++) texts.push(text(i));
-    const body = JSON.stringify({ inputs: texts.length === 1 ? texts[0] : texts });
+    const batchTexts: string[] = [];
+    for (let i = from; i < to; i++) batchTexts.push(texts.string(i));
+    const body = JSON.stringify({ inputs: batchTexts.length === 1 ? batchTexts[0] : batchTexts });
     const res = await pool.request({ path: target.pathname, method: 'POST', headers, body });
     const answer = JSON.parse(await res.body.text()) as unknown[];
-    if (res.statusCode !== 200 || !Array.isArray(answer) || (texts.length > 1 && answer.length !== texts.length)) {
+    if (res.statusCode !== 200 || !Array.isArray(answer) || (batchTexts.length > 1 && answer.length !== batchTexts.length)) {
       throw new Error(`unexpected answer ${res.statusCode}: ${JSON.stringify(answer).slice(0, 200)}`);
     }
     requests++;
