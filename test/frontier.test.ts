@@ -49,3 +49,34 @@ test('rows read behind a slow one make the run wait at the limit, until half of 
   assert.equal(released, true, 'the slow rows done, nothing is held and the run reads on');
   assert.equal(f.span, 0);
 });
+
+test('the frontier agrees with a plain list of rows through thousands of rows finishing in random order', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const start = { ordinal: 100, byte: 1010, line: 102 };
+  const f = new Frontier(start);
+  const open: number[] = []; // ordinals read and not finished, in read order
+  let next = start.ordinal;
+  let maxSpan = 0;
+  for (let step = 0; next < 30_100 || open.length; step++) {
+    // Reads outpace finishes early on, so the span grows well past the first ring's 1,024 rows, then drains.
+    if (next < 30_100 && (rand() < 0.6 || open.length === 0)) {
+      f.read(row(next));
+      open.push(next++);
+    } else if (open.length) {
+      // The first row read is rarely the next to finish, so thousands of rows pile up behind it at times.
+      const k = rand() < 0.002 ? 0 : Math.floor(rand() * open.length);
+      const [o] = open.splice(k, 1);
+      f.finish(o!);
+      f.finish(o!); // a second finish of the same row changes nothing
+    }
+    const first = open[0] ?? next;
+    const expected = open.length ? { ordinal: first, byte: row(first).byteStart, line: row(first).line } : { ordinal: next, byte: row(next - 1).byteEnd, line: row(next - 1).nextLine };
+    assert.deepEqual(f.position(), expected, `step ${step}`);
+    assert.equal(f.span, next - first);
+    maxSpan = Math.max(maxSpan, f.span);
+  }
+  assert.ok(maxSpan > 4096, `the span reached ${maxSpan}, past the first ring's size`);
+  assert.equal(f.nextOrdinal, next);
+  assert.throws(() => f.read(row(next + 1)), /read after row/, 'rows come in order');
+});

@@ -3,40 +3,50 @@ import type { InputRow, ReadPosition } from '../readers/types.js';
 /**
  * Tracks the first row that is not finished yet, with its byte offset and line: the point a resumed run
  * seeks to. Rows finish out of order (concurrency, dedupe waits), so it keeps the rows read since the
- * first unfinished one, in read order. Their number is bounded by the queue, except behind a row held up
- * by retries: ready() bounds that.
+ * first unfinished one. Their number is bounded by the queue, except behind a row held up by retries:
+ * ready() bounds that.
+ *
+ * Rows are read with consecutive ordinals, so they are kept in ring buffers indexed by ordinal: no
+ * object or map entry per row, which at a million rows was garbage the collector copied between
+ * generations while the rows waited.
  */
 export class Frontier {
-  private readonly open: { ordinal: number; byte: number; line: number; done: boolean }[] = [];
-  private readonly index = new Map<number, { done: boolean }>();
-  private head = 0;
-  private next: ReadPosition;
+  private mask = 1023;
+  private done = new Uint8Array(this.mask + 1);
+  private bytes = new Float64Array(this.mask + 1);
+  private lines = new Float64Array(this.mask + 1);
+  /** Ordinal of the first unfinished row read; equal to nextOrd when every row read is finished. */
+  private first: number;
+  private nextOrd: number;
+  private nextByte: number;
+  private nextLine: number;
   /** The run's wait for the span to shrink: resolved once half of `at` rows are left. */
   private backlog: { at: number; promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(start: ReadPosition) {
-    this.next = { ...start };
+    this.first = this.nextOrd = start.ordinal;
+    this.nextByte = start.byte;
+    this.nextLine = start.line;
   }
 
-  /** A row was read and is now in flight. */
+  /** A row was read and is now in flight. Rows come in order: ordinal after ordinal. */
   read(row: InputRow): void {
-    const entry = { ordinal: row.ordinal, byte: row.byteStart, line: row.line, done: false };
-    this.open.push(entry);
-    this.index.set(row.ordinal, entry);
-    this.next = { ordinal: row.ordinal + 1, byte: row.byteEnd, line: row.nextLine };
+    if (row.ordinal !== this.nextOrd) throw new Error(`Frontier: row ${row.ordinal} read after row ${this.nextOrd - 1}`);
+    if (this.span > this.mask) this.grow();
+    const i = row.ordinal & this.mask;
+    this.done[i] = 0;
+    this.bytes[i] = row.byteStart;
+    this.lines[i] = row.line;
+    this.nextOrd = row.ordinal + 1;
+    this.nextByte = row.byteEnd;
+    this.nextLine = row.nextLine;
   }
 
   /** A row finished (its result is in the writer's buffer, or it was already in the checkpoint). */
   finish(ordinal: number): void {
-    const e = this.index.get(ordinal);
-    if (!e) return;
-    e.done = true;
-    this.index.delete(ordinal);
-    while (this.head < this.open.length && this.open[this.head]!.done) this.head++;
-    if (this.head > 4096 && this.head * 2 > this.open.length) {
-      this.open.splice(0, this.head);
-      this.head = 0;
-    }
+    if (ordinal < this.first || ordinal >= this.nextOrd || this.done[ordinal & this.mask]) return;
+    this.done[ordinal & this.mask] = 1;
+    while (this.first < this.nextOrd && this.done[this.first & this.mask]) this.first++;
     if (this.backlog && this.span <= this.backlog.at / 2) {
       this.backlog.resolve();
       this.backlog = undefined;
@@ -45,7 +55,7 @@ export class Frontier {
 
   /** Rows from the first unfinished one to the last one read: what the run (and the export it writes) holds. */
   get span(): number {
-    return this.open.length - this.head;
+    return this.nextOrd - this.first;
   }
 
   /**
@@ -65,15 +75,29 @@ export class Frontier {
 
   /** Ordinal of the next row to be read: the row count once the whole input has been read. */
   get nextOrdinal(): number {
-    return this.next.ordinal;
-  }
-
-  get inFlight(): number {
-    return this.index.size;
+    return this.nextOrd;
   }
 
   position(): ReadPosition {
-    const first = this.open[this.head];
-    return first ? { ordinal: first.ordinal, byte: first.byte, line: first.line } : { ...this.next };
+    if (this.first === this.nextOrd) return { ordinal: this.nextOrd, byte: this.nextByte, line: this.nextLine };
+    const i = this.first & this.mask;
+    return { ordinal: this.first, byte: this.bytes[i]!, line: this.lines[i]! };
+  }
+
+  /** Twice the room, each row held moved to its place under the new mask. */
+  private grow(): void {
+    const mask = this.mask * 2 + 1;
+    const done = new Uint8Array(mask + 1);
+    const bytes = new Float64Array(mask + 1);
+    const lines = new Float64Array(mask + 1);
+    for (let o = this.first; o < this.nextOrd; o++) {
+      done[o & mask] = this.done[o & this.mask]!;
+      bytes[o & mask] = this.bytes[o & this.mask]!;
+      lines[o & mask] = this.lines[o & this.mask]!;
+    }
+    this.mask = mask;
+    this.done = done;
+    this.bytes = bytes;
+    this.lines = lines;
   }
 }
