@@ -44,25 +44,49 @@ function stored(r: RowRecord): StoredRow {
 export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null): ExportStream {
   const file = openOutputFile(settings, target, header, addedColumns(settings.columns, null));
   /**
-   * Rows read and not written yet, by ordinal, with their result once finished. A row written from its
-   * bytes keeps only them: its decoded fields would live on only to be collected later, at a higher price.
+   * Rows read and not written yet, with their result once finished, in rings indexed by ordinal (rows are
+   * read in order, from 0): no map entry or wrapper object per row. A row written from its bytes keeps only
+   * them: its decoded fields would live on only to be collected later, at a higher price.
    */
-  const waiting = new Map<number, { row: InputRow | Buffer; result?: StoredRow }>();
+  let mask = 1023;
+  let rows: (InputRow | Buffer | undefined)[] = new Array(mask + 1);
+  let results: (StoredRow | undefined)[] = new Array(mask + 1);
   let next = 0; // the next ordinal to write
+  let end = 0; // one past the last ordinal read
   let full: Promise<void> | undefined;
+
+  /** Twice the room, each row held moved to its place under the new mask. */
+  const grow = () => {
+    const bigger = mask * 2 + 1;
+    const r: typeof rows = new Array(bigger + 1);
+    const res: typeof results = new Array(bigger + 1);
+    for (let o = next; o < end; o++) {
+      r[o & bigger] = rows[o & mask];
+      res[o & bigger] = results[o & mask];
+    }
+    mask = bigger;
+    rows = r;
+    results = res;
+  };
 
   return {
     read(row) {
-      waiting.set(row.ordinal, { row: file.copiesRaw(row) ? row.raw : row });
+      if (row.ordinal !== end) throw new Error(`export: row ${row.ordinal} read after row ${end - 1}`);
+      if (end - next > mask) grow();
+      rows[end & mask] = file.copiesRaw(row) ? row.raw : row;
+      results[end & mask] = undefined;
+      end++;
     },
     finished(rec) {
-      const w = waiting.get(rec.ordinal);
-      if (!w) throw new Error(`export: row ${rec.ordinal} finished but was never read`);
-      w.result = stored(rec);
+      if (rec.ordinal < next || rec.ordinal >= end) throw new Error(`export: row ${rec.ordinal} finished but was never read`);
+      results[rec.ordinal & mask] = stored(rec);
       // Write the rows that are now complete at the head, in order.
-      for (let e = waiting.get(next); e?.result; e = waiting.get(next)) {
-        waiting.delete(next++);
-        const room = Buffer.isBuffer(e.row) ? file.addRaw(e.row, e.result) : file.add(e.row, e.result);
+      for (let result = results[next & mask]; next < end && result; result = results[next & mask]) {
+        const i = next++ & mask;
+        const row = rows[i]!;
+        rows[i] = undefined;
+        results[i] = undefined;
+        const room = Buffer.isBuffer(row) ? file.addRaw(row, result) : file.add(row, result);
         if (!room && !full) {
           // A write error surfaces from finish(); here it only ends the wait.
           full = file.drained().then(
@@ -74,7 +98,7 @@ export function openExportStream(settings: JobSettings, target: ExportTarget, he
     },
     ready: () => full,
     async finish() {
-      if (waiting.size) throw new Error(`export: ${waiting.size} rows read but not finished, from row ${next}`);
+      if (end > next) throw new Error(`export: ${end - next} rows read but not finished, from row ${next}`);
       return file.finish();
     },
     abort: () => file.abort(),
