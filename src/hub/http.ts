@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { BackendFatalError } from '../errors.js';
 import { blobPath, tempName, type RepoCache } from './cache.js';
 import type { HubEnv } from './env.js';
@@ -38,13 +38,25 @@ const HEAD_TIMEOUT_MS = 30_000;
 /** Between body chunks, not for the whole file: a slow link still finishes a large model. */
 const BODY_TIMEOUT_MS = 60_000;
 
+/** undici, loaded at the first Hub request: a run from a model folder on disk never pays its ~50 ms of loading. */
+let undici: Promise<typeof import('undici')> | undefined;
 let proxyAgent: Dispatcher | undefined;
-/** undici ignores HTTPS_PROXY unless asked; huggingface_hub (requests) honours it, so do we. */
-function dispatcherFor(): Dispatcher | undefined {
+
+interface HubRequest {
+  method: 'HEAD' | 'GET';
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+  headersTimeout: number;
+  bodyTimeout: number;
+}
+
+/** A request through undici, HTTPS_PROXY honoured: undici ignores it unless asked; huggingface_hub (requests) honours it. */
+async function hubRequest(url: string, opts: HubRequest): Promise<Dispatcher.ResponseData> {
+  const { request, EnvHttpProxyAgent } = await (undici ??= import('undici'));
   const e = process.env;
-  if (!(e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy)) return undefined;
-  proxyAgent ??= new EnvHttpProxyAgent();
-  return proxyAgent;
+  const proxied = Boolean(e.HTTPS_PROXY || e.https_proxy || e.HTTP_PROXY || e.http_proxy);
+  if (proxied) proxyAgent ??= new EnvHttpProxyAgent();
+  return request(url, { ...opts, dispatcher: proxied ? proxyAgent : undefined });
 }
 
 export function resolveUrl(env: HubEnv, repoId: string, revision: string, repoPath: string): string {
@@ -158,13 +170,12 @@ export async function fetchFileMetadata(repoId: string, revision: string, repoPa
     let etag: string | undefined;
     let size: number | undefined;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const res = await request(url, {
+      const res = await hubRequest(url, {
         method: 'HEAD',
         headers: baseHeaders(opts.env, url),
         signal: opts.signal,
         headersTimeout: HEAD_TIMEOUT_MS,
         bodyTimeout: HEAD_TIMEOUT_MS,
-        dispatcher: dispatcherFor(),
       });
       await res.body.dump();
       const h = res.headers;
@@ -260,13 +271,12 @@ export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: s
 async function getFollowingRedirects(start: string, opts: HubHttpOptions): Promise<Dispatcher.ResponseData> {
   let url = start;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await request(url, {
+    const res = await hubRequest(url, {
       method: 'GET',
       headers: baseHeaders(opts.env, url),
       signal: opts.signal,
       headersTimeout: HEAD_TIMEOUT_MS,
       bodyTimeout: BODY_TIMEOUT_MS,
-      dispatcher: dispatcherFor(),
     });
     const location = header(res.headers, 'location');
     if (res.statusCode >= 300 && res.statusCode < 400 && location) {
