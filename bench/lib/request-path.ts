@@ -10,7 +10,7 @@
 import PQueue from 'p-queue';
 import { createClassifier } from '../../src/backends/index.js';
 import { resolveSettings } from '../../src/job/resolve.js';
-import { queueControl } from '../../src/runner/queue-control.js';
+import { queueBacklog, queueControl } from '../../src/runner/queue-control.js';
 import { loadTexts, loopArgs } from './texts.js';
 
 const { url, textsFile, rows, concurrency, batch } = loopArgs('request-path');
@@ -23,7 +23,7 @@ const queue = new PQueue({ concurrency });
 const control = queueControl(queue, concurrency, abort.signal);
 let fatal: unknown;
 const classifier = await createClassifier(settings, { queue: control, events: {}, signal: abort.signal });
-const bound = Math.max(2, concurrency * 2); // as src/runner/run.ts
+const backlog = queueBacklog(concurrency); // the runner's rule
 
 let requests = 0;
 let answered = 0;
@@ -44,7 +44,7 @@ for (let from = 0; from < rows && fatal === undefined; from += batch) {
       fatal ??= err;
       abort.abort();
     });
-  if (queue.size >= bound) await queue.onSizeLessThan(Math.ceil(bound / 2));
+  if (queue.size >= backlog.full) await queue.onSizeLessThan(backlog.resume);
 }
 await queue.onIdle();
 const ms = performance.now() - t0;

@@ -31,3 +31,13 @@ export function queueControl(queue: PQueue, maxConcurrency: number, signal: Abor
     },
   };
 }
+
+/**
+ * How far ahead of the queue the runner reads: it waits once `full` calls are queued (twice the calls in
+ * flight), until fewer than `resume` are left. Half the backlog a step: one wait per step, not per call (each
+ * wait is a promise and a queue listener).
+ */
+export function queueBacklog(concurrency: number): { full: number; resume: number } {
+  const full = Math.max(2, concurrency * 2);
+  return { full, resume: Math.ceil(full / 2) };
+}

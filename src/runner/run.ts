@@ -10,7 +10,7 @@ import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
 import { Frontier } from './frontier.js';
-import { queueControl } from './queue-control.js';
+import { queueBacklog, queueControl } from './queue-control.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from './writer.js';
 
 /** Live figures of a run, read by the progress line and the final summary. */
@@ -225,7 +225,7 @@ export async function runJob(
     checkIdentity(store, classifier, stats.finishedBefore);
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
-    const bound = Math.max(2, maxConcurrency * 2);
+    const backlog = queueBacklog(maxConcurrency);
     // Rows read behind one slow row before reading pauses (Frontier.ready): far above a batch, so a pause
     // sends a part-filled batch only behind a row held up for long.
     const maxWaiting = Math.max(16_384, 64 * classifier.batchSize);
@@ -289,8 +289,7 @@ export async function runJob(
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).
       if (batch.length >= Math.max(1, classifier.batchSize)) {
         dispatch();
-        // Refill in steps of half the backlog: one wait per step, not per request (each wait is a promise and a queue listener).
-        if (queue.size >= bound) await orStopped(queue.onSizeLessThan(Math.ceil(bound / 2)));
+        if (queue.size >= backlog.full) await orStopped(queue.onSizeLessThan(backlog.resume));
       }
     }
     stats.bytesRead = source.bytesRead();
