@@ -9,10 +9,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { InputRow } from '../src/readers/types.js';
-import { START } from '../src/readers/types.js';
-import { Frontier } from '../src/runner/frontier.js';
-import { CheckpointWriter, DEFAULT_WRITER } from '../src/runner/writer.js';
+import type { InputRow } from '../src/io/types.js';
+import { START } from '../src/io/types.js';
+import { Frontier } from '../src/pipeline/frontier.js';
+import { CheckpointWriter, DEFAULT_WRITER } from '../src/store/writer.js';
 import { Checkpoint, type RowRecord } from '../src/store/checkpoint.js';
 import { removeCheckpoint } from './lib/cli.js';
 import { QUICK, REPS, envInt } from './lib/env.js';
@@ -46,7 +46,7 @@ function pipelineWrite(file: string, f: Fixture): number {
   const store = Checkpoint.open(file, { create: true });
   try {
     const frontier = new Frontier(START);
-    const writer = new CheckpointWriter(store, frontier, () => ({}), DEFAULT_WRITER);
+    const writer = new CheckpointWriter(store, frontier, DEFAULT_WRITER);
     const t0 = performance.now();
     for (let i = 0; i < f.records.length; i++) {
       frontier.read(f.inputs[i]!);

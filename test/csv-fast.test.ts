@@ -1,5 +1,5 @@
 /**
- * The CSV fast paths (src/readers/csv-fast.ts in, src/export/csv-out.ts out) promise exactly what
+ * The CSV fast paths (src/io/csv-fast.ts in, src/export/csv-out.ts out) promise exactly what
  * csv-parse and csv-stringify produce. These tests hold them to it on fuzzed input cut into random
  * chunks, so a change to either cannot silently alter a user's data.
  */
@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { fastCsvRecords, fastDelimiter } from '../src/readers/csv-fast.js';
+import { fastCsvRecords, fastDelimiter } from '../src/io/csv-fast.js';
 import { csvRecords } from '../src/export/csv-out.js';
 import { hashText } from '../src/job/fingerprint.js';
 import { seededRandom } from './support/random.js';

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { openExportStream } from '../src/export/stream.js';
-import { openInput, type InputRow } from '../src/readers/index.js';
+import { openInput, type InputRow } from '../src/io/index.js';
 import { tempDir } from './support/cli.js';
 import { hfTestSettings } from './support/hf-server.js';
 import { sampleCsv, sampleRows } from './support/sample-data.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Frontier } from '../src/runner/frontier.js';
-import type { InputRow } from '../src/readers/index.js';
+import { Frontier } from '../src/pipeline/frontier.js';
+import type { InputRow } from '../src/io/index.js';
 
 /** Row `i` of a file of 10-byte lines after a header line. */
 const row = (i: number): InputRow => ({ ordinal: i, line: i + 2, nextLine: i + 3, byteStart: 10 * (i + 1), byteEnd: 10 * (i + 2), record: [] });

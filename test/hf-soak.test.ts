@@ -13,7 +13,7 @@ import { parse } from 'csv-parse/sync';
 import PQueue from 'p-queue';
 import type { ClassifierContext, Outcome, QueueControl, RetryKind } from '../src/backends/classifier.js';
 import { createHfClassifier } from '../src/backends/hf/index.js';
-import { queueControl } from '../src/runner/queue-control.js';
+import { queueControl } from '../src/pipeline/queue-control.js';
 import { expectedScores, hfTestSettings, startHfServer, type HfServer } from './support/hf-server.js';
 import { runCli, tempDir } from './support/cli.js';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isBlank, isBlankUtf8 } from '../src/readers/blank.js';
-import { openInput, type InputRow } from '../src/readers/index.js';
+import { isBlank, isBlankUtf8 } from '../src/io/blank.js';
+import { openInput, type InputRow } from '../src/io/index.js';
 import { InputError } from '../src/errors.js';
 import { tempDir } from './support/cli.js';
 

@@ -10,7 +10,7 @@
 import PQueue from 'p-queue';
 import { createClassifier } from '../../src/backends/index.js';
 import { resolveSettings } from '../../src/job/resolve.js';
-import { queueBacklog, queueControl } from '../../src/runner/queue-control.js';
+import { queueBacklog, queueControl } from '../../src/pipeline/queue-control.js';
 import { loadTexts, loopArgs } from './texts.js';
 
 const { url, textsFile, rows, concurrency, batch } = loopArgs('request-path');

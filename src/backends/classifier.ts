@@ -4,38 +4,9 @@
  * exhausted) are outcomes; run-level problems (credentials, unknown model) are thrown as BackendFatalError.
  */
 
-/**
- * A text to classify: a string, or its bytes as valid UTF-8 where the reader has them (a view of the
- * buffer it read). Bytes go into a request body with a copy, and hold no decoded copy in memory while
- * they wait their turn; a backend that needs a string decodes them (textOf).
- */
-export type Text = string | Buffer;
+import type { Outcome, ProgressSink, RetryKind, Text } from '../core/types.js';
 
-export function textOf(t: Text): string {
-  return typeof t === 'string' ? t : t.toString('utf8');
-}
-
-export interface Prediction {
-  label: string;
-  score: number;
-}
-
-/** Why a row failed; `status` groups failures by these. */
-export type FailureKind =
-  | 'bad_row' // the input row itself is malformed (wrong field count, bad JSON, missing or empty text)
-  | 'bad_input' // the model service rejected this text (400/413/422)
-  | 'server_error' // 5xx, 424 after all retries
-  | 'network' // connection reset/refused, timeouts, after all retries
-  | 'malformed_response' // 200 with a body that is not a text-classification answer, after all retries
-  | 'rate_limited' // still 429 after all retries
-  | 'inference_error'; // local backend failed on this input
-
-export type Outcome =
-  | { ok: true; predictions: Prediction[]; truncated?: boolean }
-  | { ok: false; kind: FailureKind; error: string };
-
-/** Retry reasons, counted per run and shown in progress and status. */
-export type RetryKind = 'model_loading' | 'rate_limited' | 'server_error' | 'network' | 'timeout' | 'malformed_response' | 'too_long';
+export { textOf, type FailureKind, type FunctionToApply, type Outcome, type Prediction, type RetryKind, type Text } from '../core/types.js';
 
 /** What the runner lets a backend steer: the shared queue (AIMD, global pauses on 429). */
 export interface QueueControl {
@@ -56,6 +27,8 @@ export interface ClassifierEvents {
   status?(text: string | undefined): void;
   /** A one-time message worth telling the user ("endpoint rejects batches; sending one text per request"). */
   notice?(message: string): void;
+  /** Where model downloads report progress; silent when absent. */
+  download?: ProgressSink;
 }
 
 export interface ClassifierContext {
@@ -79,4 +52,3 @@ export interface Classifier {
   close(): Promise<void>;
 }
 
-export type FunctionToApply = 'sigmoid' | 'softmax' | 'none';

@@ -1,7 +1,6 @@
-/** 1234567 → "1,234,567". Not Intl.NumberFormat: creating one loads ICU data, ~40 ms of every command's start. */
-export function num(n: number): string {
-  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
+import { num } from '../core/format.js';
+
+export { num, rate } from '../core/format.js';
 
 export function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
@@ -13,9 +12,6 @@ export function duration(ms: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(sec).padStart(2, '0')}s`;
 }
 
-export function rate(rows: number, ms: number): number {
-  return ms > 0 ? (rows * 1000) / ms : 0;
-}
 
 export function retriesText(retries: Record<string, number>): string {
   const parts = Object.entries(retries).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${num(n)}`);

@@ -1,15 +1,13 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
-import { exportResults } from '../export/export.js';
+import { exportJob } from '../api/export.js';
+import { status } from '../api/status.js';
+import { BatchlabelError, ExitCode } from '../errors.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
-import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { num } from './format.js';
 import { runCommand } from './run-command.js';
-import { printStatus, statusReport } from './status-command.js';
-import { openTarget } from './target.js';
-import path from 'node:path';
+import { printStatus } from './status-command.js';
 
 const EXIT_CODES = `Exit codes:
   0    every row labeled
@@ -117,16 +115,11 @@ async function main(): Promise<void> {
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
           .option('json', { type: 'boolean', describe: 'Machine-readable output' })
           .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
-      (argv) => {
-        const { store, settings } = openTarget(argv.target as string);
-        try {
-          const report = statusReport(store, settings);
-          if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          else printStatus(report, (s) => process.stdout.write(`${s}\n`));
-          process.exitCode = !report.finished ? 3 : report.rows.failed ? ExitCode.someRowsFailed : ExitCode.ok;
-        } finally {
-          store.close();
-        }
+      async (argv) => {
+        const report = await status(argv.target as string);
+        if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else printStatus(report, (line) => process.stdout.write(`${line}\n`));
+        process.exitCode = !report.finished ? 3 : report.rows.failed ? ExitCode.someRowsFailed : ExitCode.ok;
       },
     )
     .command(
@@ -142,17 +135,14 @@ async function main(): Promise<void> {
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
-        const { store, settings: stored } = openTarget(a.target as string);
-        try {
-          const settings = { ...stored, columns: resolveColumns(jobValues(a), stored.columns) };
-          const output = a.output !== undefined ? path.resolve(a.output as string) : settings.output;
-          if (!output) throw new UsageError('no output: pass --output FILE.');
-          const format = (a.outputFormat as 'csv' | 'jsonl' | undefined) ?? formatFromExtension(output, 'output-format');
-          const r = await exportResults(store, settings, { output, format, partial: a.partial === true });
-          if (!a.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
-        } finally {
-          store.close();
-        }
+        const r = await exportJob({
+          checkpoint: a.target as string,
+          output: a.output as string | undefined,
+          outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined,
+          partial: a.partial === true,
+          ...Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined])),
+        });
+        if (!a.quiet) process.stderr.write(`wrote ${r.output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
       },
     )
     .demandCommand(1, 'Name a command: run, status or export.')

@@ -1,4 +1,4 @@
-import type { RunStats } from '../runner/run.js';
+import type { RunStats } from '../pipeline/run.js';
 import { duration, num, rate } from './format.js';
 
 export interface Progress {

@@ -1,48 +1,5 @@
-import type { JobSettings } from '../job/settings.js';
-import type { Checkpoint } from '../store/checkpoint.js';
-import { duration, num, rate, retriesText } from './format.js';
-
-export interface StatusReport {
-  checkpoint: string;
-  input: string;
-  rows: { total: number | null; done: number; failed: number; pending: number | null; truncated: number };
-  finished: boolean;
-  failures: { kind: string; count: number; examples: { line: number | null; id: string | null; error: string }[] }[];
-  lastRun: { state: string; startedAt: string; wallMs: number; rows: number; rowsPerSecond: number; etaMs: number | null; retries: Record<string, number> } | null;
-  runs: number;
-  settings: Record<string, unknown>;
-}
-
-export function statusReport(store: Checkpoint, settings: JobSettings): StatusReport {
-  const total = store.getMeta<number>('rows_total') ?? null;
-  const { done, failed, truncated } = store.counts();
-  const runs = store.runs();
-  const last = runs.at(-1);
-  const lastRows = last ? last.rowsDone + last.rowsFailed : 0;
-  const perSec = last ? rate(lastRows, last.wallMs) : 0;
-  const pending = total === null ? null : Math.max(0, total - done - failed);
-  const { hf, onnx, ...rest } = settings;
-  return {
-    checkpoint: store.path,
-    input: settings.input,
-    rows: { total, done, failed, pending, truncated },
-    finished: pending === 0,
-    failures: store.failuresByKind().map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) })),
-    lastRun: last
-      ? {
-          state: last.state,
-          startedAt: last.startedAt,
-          wallMs: last.wallMs,
-          rows: lastRows,
-          rowsPerSecond: Math.round(perSec * 10) / 10,
-          etaMs: pending && perSec > 0 ? Math.round((pending / perSec) * 1000) : pending === 0 ? 0 : null,
-          retries: last.retries,
-        }
-      : null,
-    runs: runs.length,
-    settings: { ...rest, ...(settings.backend === 'hf' ? { hf } : { onnx }) },
-  };
-}
+import type { StatusReport } from '../api/status.js';
+import { duration, num, retriesText } from './format.js';
 
 export function printStatus(r: StatusReport, out: (s: string) => void): void {
   const t = r.rows;

@@ -1,7 +1,7 @@
 import { CheckpointError, ExportError } from '../errors.js';
 import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
-import { openInput } from '../readers/index.js';
+import { openInput } from '../io/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
 import { addedColumns } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
-import type { InputRow } from '../readers/index.js';
+import type { InputRow } from '../io/index.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, type AddedColumns } from './columns.js';
 import { csvRecords, type CsvRecord } from './csv-out.js';

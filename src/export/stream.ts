@@ -7,7 +7,7 @@
  * is bounded by the run (Frontier.ready).
  */
 import type { JobSettings } from '../job/settings.js';
-import type { InputRow } from '../readers/index.js';
+import type { InputRow } from '../io/index.js';
 import type { RowRecord, StoredRow } from '../store/checkpoint.js';
 import { addedColumns } from './columns.js';
 import { openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';

@@ -1,22 +1,15 @@
 /**
- * The download progress line on stderr. On a terminal it redraws one line in place (throttled, so a fast
- * loopback download does not spend its time printing); elsewhere (CI logs, files) it writes one line when a
+ * The download progress line, written to a sink (the CLI gives stderr). On a terminal it redraws one line
+ * in place (throttled, so a fast loopback download does not spend its time printing); elsewhere (CI logs, files) it writes one line when a
  * file starts and one when it ends, because carriage returns make logs unreadable.
  */
 
-export interface ProgressSink {
-  /** Write raw text (no newline added). */
-  write(text: string): void;
-  /** Whether the sink is a terminal that understands \r and clear-to-end-of-line. */
-  isTTY: boolean;
-}
+import type { ProgressSink } from '../core/types.js';
 
-export const stderrSink: ProgressSink = {
-  write: (text) => void process.stderr.write(text),
-  get isTTY() {
-    return process.stderr.isTTY === true;
-  },
-};
+export type { ProgressSink } from '../core/types.js';
+
+/** Where download progress goes when nobody asked for it: library code never prints. */
+export const silentSink: ProgressSink = { write: () => {}, isTTY: false };
 
 export interface FileProgress {
   update(receivedBytes: number): void;

@@ -22,7 +22,7 @@ import {
 import { readHubEnv, type HubEnv } from './env.js';
 import { EntryNotFoundError, HubErrorCode, HubNetworkError } from './errors.js';
 import { cacheError, downloadBlob, fetchFileMetadata, type HubHttpOptions } from './http.js';
-import { stderrSink, type ProgressSink } from './progress.js';
+import { silentSink, type ProgressSink } from './progress.js';
 
 /** One file the caller needs: the first candidate that exists in the repository is used. */
 export interface FileRequest {
@@ -81,7 +81,7 @@ export async function resolveHubFiles(repoId: string, requests: readonly FileReq
       HubErrorCode.offline,
     );
   }
-  const http: HubHttpOptions = { env, signal: options.signal, sink: options.sink ?? stderrSink, retryDelaysMs: options.retryDelaysMs };
+  const http: HubHttpOptions = { env, signal: options.signal, sink: options.sink ?? silentSink, retryDelaysMs: options.retryDelaysMs };
   try {
     return done(await fromHub(repo, env, revision, requests, http));
   } catch (err) {

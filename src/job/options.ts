@@ -1,11 +1,114 @@
 /**
- * Every job setting, once: its flag, its job-file key, its type and its help text. The CLI builds its
- * yargs options from this table and the job-file loader validates keys against it, so the two can
- * never disagree.
+ * Every job setting, once. `LabelOptions` is the typed form (the library's `label()` options, the job-file
+ * keys, the run flags in camelCase); `DEFAULTS` holds every default in one place; `JOB_OPTIONS` gives each
+ * setting its flag, type and help text, from which the CLI builds its yargs options and against which job
+ * files and library options are validated, so the three can never disagree.
  */
+
+/** Options of a labeling job. Every key is also a job-file key and a `run` flag (camelCase → kebab-case). */
+export interface LabelOptions {
+  /** CSV, TSV or JSONL file to label. Required (here or in the job file). */
+  input?: string;
+  /** Input format. @default from the extension (.tsv is tab-delimited CSV) */
+  format?: 'csv' | 'jsonl';
+  /** CSV field delimiter. @default "," (tab for .tsv) */
+  delimiter?: string;
+  /** Accept stray quotes inside unquoted CSV fields. @default false */
+  relaxQuotes?: boolean;
+  /** Column (CSV) or field (JSONL, dotted path allowed) holding the text. @default "text" */
+  textColumn?: string;
+  /** Column identifying a row in failure reports. */
+  idColumn?: string;
+  /** Label only the first N rows (a trial run). */
+  limit?: number;
+
+  /** `hf`: Hugging Face Inference API or a compatible endpoint; `onnx`: local model. @default "hf" */
+  backend?: 'hf' | 'onnx';
+  /** Hub model id (hf, onnx) or local model folder (onnx). @default onnx: Xenova/distilbert-base-uncased-finetuned-sst-2-english */
+  model?: string;
+  /** POST exactly to this URL (Inference Endpoints, self-hosted servers). @default $HF_INFERENCE_ENDPOINT/models/<model>, else the HF router */
+  endpoint?: string;
+  /** Request format: Hugging Face task API, or text-embeddings-inference /predict. @default "hf" */
+  endpointType?: 'hf' | 'tei';
+  /** Environment variable holding the Hugging Face token. @default "HF_TOKEN" (which also falls back to the `hf auth login` file) */
+  tokenEnv?: string;
+  /** Keep the K best labels (adds one score_<LABEL> column per label). @default 1 */
+  topK?: number;
+  /** Score function. @default the model's (softmax for single-label, sigmoid for multi-label) */
+  functionToApply?: 'sigmoid' | 'softmax' | 'none';
+  /** Export every label's score (score_<LABEL> columns). @default false */
+  allScores?: boolean;
+  /** Allow the HF API to answer from its cache (false sends x-use-cache: false). @default true */
+  cache?: boolean;
+  /** Send x-wait-for-model: true from the first request. @default false */
+  waitForModel?: boolean;
+  /** Client-side request rate limit. @default unlimited */
+  maxRequestsPerMinute?: number;
+  /** Per-request timeout, seconds. @default 120 */
+  timeout?: number;
+  /** Longest total wait for a cold model per run, seconds. @default 600 */
+  loadingBudget?: number;
+  /** Longest single retry wait, seconds. @default 60 */
+  backoffCap?: number;
+  /** ONNX file inside the model folder. @default the quantized file on CPU */
+  onnxFile?: string;
+  /** Where to run the local model. @default "cpu" */
+  device?: 'cpu' | 'cuda';
+  /** Hub revision to download (onnx). @default "main" */
+  revision?: string;
+
+  /** Requests (hf) or model windows (onnx) in flight at once; lowered automatically on 429. @default 8 (hf), 2 (onnx) */
+  concurrency?: number;
+  /** Texts per request (hf) or per model run (onnx; 1 = batch-independent scores). @default 1 (hf), 32 (onnx) */
+  batchSize?: number;
+  /** Retries per request for transient errors before a row is marked failed. @default 6 */
+  maxRetries?: number;
+  /** SQLite checkpoint file. @default <output>.batchlabel.sqlite, else <input>.batchlabel.sqlite */
+  checkpoint?: string;
+  /** On stop (Ctrl-C, an aborted signal), wait this long for in-flight requests, seconds. @default 15 */
+  drainTimeout?: number;
+
+  /** Scored CSV/TSV/JSONL to write when the run finishes. */
+  output?: string;
+  /** Output format. @default from the output's extension */
+  outputFormat?: 'csv' | 'jsonl';
+  /** Name of the added label column. @default "predicted_label" */
+  labelColumn?: string;
+  /** Name of the added score column. @default "predicted_score" */
+  scoreColumn?: string;
+  /** Prefix of the per-label score columns. @default "score_" */
+  scorePrefix?: string;
+  /** Name of the added column marking texts cut to fit the model. @default "truncated" */
+  truncatedColumn?: string;
+  /** Name of the added error column. @default "error" */
+  errorColumn?: string;
+}
+
+/** Every default that does not depend on other settings; the rest are computed in resolveSettings. */
+export const DEFAULTS = {
+  textColumn: 'text',
+  backend: 'hf',
+  endpointType: 'hf',
+  tokenEnv: 'HF_TOKEN',
+  revision: 'main',
+  device: 'cpu',
+  timeout: 120,
+  loadingBudget: 600,
+  backoffCap: 60,
+  maxRetries: 6,
+  drainTimeout: 15,
+  concurrency: { hf: 8, onnx: 2 },
+  batchSize: { hf: 1, onnx: 32 },
+  labelColumn: 'predicted_label',
+  scoreColumn: 'predicted_score',
+  scorePrefix: 'score_',
+  truncatedColumn: 'truncated',
+  errorColumn: 'error',
+} as const;
+
 export interface OptionSpec {
   /** camelCase: the job-file key and yargs' camel-cased flag. */
-  key: string;
+  key: keyof LabelOptions;
   flag: string;
   type: 'string' | 'number' | 'boolean';
   group: 'Input' | 'Model' | 'Run' | 'Output';
@@ -20,41 +123,42 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'format', flag: 'format', type: 'string', group: 'Input', choices: ['csv', 'jsonl'], describe: 'Input format', defaultText: 'from the extension (.tsv is tab-delimited CSV)' },
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
-  { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: 'text' },
+  { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
   { key: 'idColumn', flag: 'id-column', type: 'string', group: 'Input', describe: 'Column identifying a row in failure reports' },
   { key: 'limit', flag: 'limit', type: 'number', group: 'Input', describe: 'Label only the first N rows (a trial run)' },
 
-  { key: 'backend', flag: 'backend', type: 'string', group: 'Model', choices: ['hf', 'onnx'], describe: 'hf: Hugging Face Inference API or a compatible endpoint; onnx: local model', defaultText: 'hf' },
+  { key: 'backend', flag: 'backend', type: 'string', group: 'Model', choices: ['hf', 'onnx'], describe: 'hf: Hugging Face Inference API or a compatible endpoint; onnx: local model', defaultText: DEFAULTS.backend },
   { key: 'model', flag: 'model', type: 'string', group: 'Model', describe: 'Hub model id (hf, onnx) or local model folder (onnx)' },
   { key: 'endpoint', flag: 'endpoint', type: 'string', group: 'Model', describe: 'POST exactly to this URL (Inference Endpoints, self-hosted servers)', defaultText: '$HF_INFERENCE_ENDPOINT/models/<model>, else the HF router' },
-  { key: 'endpointType', flag: 'endpoint-type', type: 'string', group: 'Model', choices: ['hf', 'tei'], describe: 'Request format: Hugging Face task API, or text-embeddings-inference /predict', defaultText: 'hf' },
-  { key: 'tokenEnv', flag: 'token-env', type: 'string', group: 'Model', describe: 'Environment variable holding the Hugging Face token (HF_TOKEN also falls back to the `hf auth login` file)', defaultText: 'HF_TOKEN' },
+  { key: 'endpointType', flag: 'endpoint-type', type: 'string', group: 'Model', choices: ['hf', 'tei'], describe: 'Request format: Hugging Face task API, or text-embeddings-inference /predict', defaultText: DEFAULTS.backend },
+  { key: 'tokenEnv', flag: 'token-env', type: 'string', group: 'Model', describe: 'Environment variable holding the Hugging Face token (HF_TOKEN also falls back to the `hf auth login` file)', defaultText: DEFAULTS.tokenEnv },
   { key: 'topK', flag: 'top-k', type: 'number', group: 'Model', describe: 'Keep the K best labels (adds one score_<LABEL> column per label)' },
   { key: 'functionToApply', flag: 'function-to-apply', type: 'string', group: 'Model', choices: ['sigmoid', 'softmax', 'none'], describe: 'Score function', defaultText: "the model's" },
   { key: 'allScores', flag: 'all-scores', type: 'boolean', group: 'Model', describe: "Export every label's score (score_<LABEL> columns)" },
   { key: 'cache', flag: 'cache', type: 'boolean', group: 'Model', describe: 'Allow the HF API to answer from its cache (--no-cache sends x-use-cache: false)', defaultText: 'true' },
   { key: 'waitForModel', flag: 'wait-for-model', type: 'boolean', group: 'Model', describe: 'Send x-wait-for-model: true from the first request' },
   { key: 'maxRequestsPerMinute', flag: 'max-requests-per-minute', type: 'number', group: 'Model', describe: 'Client-side request rate limit' },
-  { key: 'timeout', flag: 'timeout', type: 'number', group: 'Model', describe: 'Per-request timeout, seconds', defaultText: '120' },
-  { key: 'loadingBudget', flag: 'loading-budget', type: 'number', group: 'Model', describe: 'Longest total wait for a cold model per run, seconds', defaultText: '600' },
-  { key: 'backoffCap', flag: 'backoff-cap', type: 'number', group: 'Model', describe: 'Longest single retry wait, seconds', defaultText: '60' },
+  { key: 'timeout', flag: 'timeout', type: 'number', group: 'Model', describe: 'Per-request timeout, seconds', defaultText: String(DEFAULTS.timeout) },
+  { key: 'loadingBudget', flag: 'loading-budget', type: 'number', group: 'Model', describe: 'Longest total wait for a cold model per run, seconds', defaultText: String(DEFAULTS.loadingBudget) },
+  { key: 'backoffCap', flag: 'backoff-cap', type: 'number', group: 'Model', describe: 'Longest single retry wait, seconds', defaultText: String(DEFAULTS.backoffCap) },
   { key: 'onnxFile', flag: 'onnx-file', type: 'string', group: 'Model', describe: 'ONNX file inside the model folder', defaultText: 'the quantized file on CPU' },
-  { key: 'device', flag: 'device', type: 'string', group: 'Model', choices: ['cpu', 'cuda'], describe: 'onnx: where to run the model', defaultText: 'cpu' },
-  { key: 'revision', flag: 'revision', type: 'string', group: 'Model', describe: 'onnx: Hub revision to download', defaultText: 'main' },
+  { key: 'device', flag: 'device', type: 'string', group: 'Model', choices: ['cpu', 'cuda'], describe: 'onnx: where to run the model', defaultText: DEFAULTS.device },
+  { key: 'revision', flag: 'revision', type: 'string', group: 'Model', describe: 'onnx: Hub revision to download', defaultText: DEFAULTS.revision },
 
-  { key: 'concurrency', flag: 'concurrency', type: 'number', group: 'Run', describe: 'Requests in flight at once (lowered automatically on 429)', defaultText: '8 (hf), 2 (onnx)' },
-  { key: 'batchSize', flag: 'batch-size', type: 'number', group: 'Run', describe: 'Texts per request (hf) or per model run (onnx; 1 = batch-independent scores)', defaultText: '1 (hf), 32 (onnx)' },
-  { key: 'maxRetries', flag: 'max-retries', type: 'number', group: 'Run', describe: 'Retries per request for transient errors before a row is marked failed', defaultText: '6' },
+  { key: 'concurrency', flag: 'concurrency', type: 'number', group: 'Run', describe: 'Requests in flight at once (lowered automatically on 429)', defaultText: `${DEFAULTS.concurrency.hf} (hf), ${DEFAULTS.concurrency.onnx} (onnx)` },
+  { key: 'batchSize', flag: 'batch-size', type: 'number', group: 'Run', describe: 'Texts per request (hf) or per model run (onnx; 1 = batch-independent scores)', defaultText: `${DEFAULTS.batchSize.hf} (hf), ${DEFAULTS.batchSize.onnx} (onnx)` },
+  { key: 'maxRetries', flag: 'max-retries', type: 'number', group: 'Run', describe: 'Retries per request for transient errors before a row is marked failed', defaultText: String(DEFAULTS.maxRetries) },
   { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: '<output>.batchlabel.sqlite, else <input>.batchlabel.sqlite' },
-  { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: '15' },
+  { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: String(DEFAULTS.drainTimeout) },
 
   { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL to write when the run finishes' },
   { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl'], describe: 'Output format', defaultText: "from the output's extension" },
-  { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: 'predicted_label' },
-  { key: 'scoreColumn', flag: 'score-column', type: 'string', group: 'Output', describe: 'Name of the added score column', defaultText: 'predicted_score' },
-  { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: 'score_' },
-  { key: 'truncatedColumn', flag: 'truncated-column', type: 'string', group: 'Output', describe: 'Name of the added column marking texts cut to fit the model', defaultText: 'truncated' },
-  { key: 'errorColumn', flag: 'error-column', type: 'string', group: 'Output', describe: 'Name of the added error column', defaultText: 'error' },
+  { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: DEFAULTS.labelColumn },
+  { key: 'scoreColumn', flag: 'score-column', type: 'string', group: 'Output', describe: 'Name of the added score column', defaultText: DEFAULTS.scoreColumn },
+  { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: DEFAULTS.scorePrefix },
+  { key: 'truncatedColumn', flag: 'truncated-column', type: 'string', group: 'Output', describe: 'Name of the added column marking texts cut to fit the model', defaultText: DEFAULTS.truncatedColumn },
+  { key: 'errorColumn', flag: 'error-column', type: 'string', group: 'Output', describe: 'Name of the added error column', defaultText: DEFAULTS.errorColumn },
 ];
 
+/** Settings as read from a job file or flags, before validation and defaults. */
 export type JobValues = Record<string, string | number | boolean | undefined>;

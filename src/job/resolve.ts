@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
-import { JOB_OPTIONS, type JobValues } from './options.js';
+import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './options.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
-import type { FunctionToApply } from '../backends/classifier.js';
+import type { FunctionToApply } from '../core/types.js';
 
 const PATH_KEYS = ['input', 'output', 'checkpoint'];
 
@@ -44,14 +44,36 @@ export function loadJobFile(file: string): JobValues {
   const out: JobValues = {};
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     if (key.startsWith('$') || key === 'description') continue; // room for "$schema" and notes
-    const spec = JOB_OPTIONS.find((o) => o.key === key);
-    if (!spec) {
-      const close = JOB_OPTIONS.find((o) => o.key.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
-      throw new JobFileError(`${file}: unknown setting "${key}".${close ? ` Did you mean "${close.key}"?` : ''} Settings are the run flags in camelCase (see \`batchlabel run --help\`).`);
-    }
-    if (typeof value !== spec.type) throw new JobFileError(`${file}: "${key}" must be a ${spec.type}, got ${JSON.stringify(value)}.`);
-    if (spec.choices && !spec.choices.includes(value as string)) throw new JobFileError(`${file}: "${key}" must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(value)}.`);
+    const problem = checkSetting(key, value);
+    if (problem) throw new JobFileError(`${file}: ${problem}`);
     out[key] = PATH_KEYS.includes(key) ? path.resolve(dir, value as string) : (value as string | number | boolean);
+  }
+  return out;
+}
+
+/** Why `value` is not a valid setting `key` (a job-file key or a library option), or undefined. */
+function checkSetting(key: string, value: unknown): string | undefined {
+  const spec = JOB_OPTIONS.find((o) => o.key === key);
+  if (!spec) {
+    const close = JOB_OPTIONS.find((o) => o.key.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+    return `unknown setting "${key}".${close ? ` Did you mean "${close.key}"?` : ''} Settings are the run flags in camelCase (see \`batchlabel run --help\`).`;
+  }
+  if (typeof value !== spec.type) return `"${key}" must be a ${spec.type}, got ${JSON.stringify(value)}.`;
+  if (spec.choices && !spec.choices.includes(value as string)) return `"${key}" must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(value)}.`;
+  return undefined;
+}
+
+/** Keys of label()'s options that steer the run rather than describe the job. */
+const RUN_CONTROL_KEYS = new Set(['job', 'restart', 'retryFailed']);
+
+/** The settings of label()'s options: the job file they name, overridden by the options themselves. */
+export function jobValues(options: LabelOptions & { job?: string }): JobValues {
+  const out: JobValues = options.job ? loadJobFile(options.job) : {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined || RUN_CONTROL_KEYS.has(key)) continue;
+    const problem = checkSetting(key, value);
+    if (problem) throw new UsageError(problem);
+    out[key] = value as string | number | boolean;
   }
   return out;
 }
@@ -85,7 +107,7 @@ export function resolveSettings(values: JobValues): JobSettings {
   const format = (v.format as JobSettings['format'] | undefined) ?? formatFromExtension(input, 'format');
   const output = typeof v.output === 'string' ? path.resolve(v.output) : undefined;
   const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
-  const backend = (v.backend as JobSettings['backend'] | undefined) ?? 'hf';
+  const backend = (v.backend as JobSettings['backend'] | undefined) ?? DEFAULTS.backend;
   let delimiter = (v.delimiter as string | undefined) ?? (path.extname(input).toLowerCase() === '.tsv' ? '\t' : ',');
   if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
@@ -111,32 +133,32 @@ export function resolveSettings(values: JobValues): JobSettings {
     format,
     delimiter,
     relaxQuotes: v.relaxQuotes === true,
-    textColumn: (v.textColumn as string | undefined) ?? 'text',
+    textColumn: (v.textColumn as string | undefined) ?? DEFAULTS.textColumn,
     idColumn: v.idColumn as string | undefined,
     backend,
     model: v.model as string | undefined,
     hf: {
       endpoint: v.endpoint as string | undefined,
-      endpointType: (v.endpointType as 'hf' | 'tei' | undefined) ?? 'hf',
-      tokenEnv: (v.tokenEnv as string | undefined) ?? 'HF_TOKEN',
+      endpointType: (v.endpointType as 'hf' | 'tei' | undefined) ?? DEFAULTS.endpointType,
+      tokenEnv: (v.tokenEnv as string | undefined) ?? DEFAULTS.tokenEnv,
       waitForModel: v.waitForModel === true,
       useCache: v.cache !== false,
       maxRequestsPerMinute: positiveInt(v.maxRequestsPerMinute, 'max-requests-per-minute'),
-      timeoutMs: seconds(v.timeout, 'timeout', 120),
-      loadingBudgetMs: seconds(v.loadingBudget, 'loading-budget', 600),
-      backoffCapMs: seconds(v.backoffCap, 'backoff-cap', 60),
+      timeoutMs: seconds(v.timeout, 'timeout', DEFAULTS.timeout),
+      loadingBudgetMs: seconds(v.loadingBudget, 'loading-budget', DEFAULTS.loadingBudget),
+      backoffCapMs: seconds(v.backoffCap, 'backoff-cap', DEFAULTS.backoffCap),
     },
     onnx: {
       onnxFile: v.onnxFile as string | undefined,
-      device: (v.device as 'cpu' | 'cuda' | undefined) ?? 'cpu',
-      revision: (v.revision as string | undefined) ?? 'main',
+      device: (v.device as 'cpu' | 'cuda' | undefined) ?? DEFAULTS.device,
+      revision: (v.revision as string | undefined) ?? DEFAULTS.revision,
     },
     topK,
     functionToApply: v.functionToApply as FunctionToApply | undefined,
     allScores: v.allScores === true,
-    concurrency: positiveInt(v.concurrency, 'concurrency') ?? (backend === 'hf' ? 8 : 2),
-    batchSize: positiveInt(v.batchSize, 'batch-size') ?? (backend === 'hf' ? 1 : 32),
-    maxRetries: positiveInt(v.maxRetries, 'max-retries', 0) ?? 6,
+    concurrency: positiveInt(v.concurrency, 'concurrency') ?? DEFAULTS.concurrency[backend],
+    batchSize: positiveInt(v.batchSize, 'batch-size') ?? DEFAULTS.batchSize[backend],
+    maxRetries: positiveInt(v.maxRetries, 'max-retries', 0) ?? DEFAULTS.maxRetries,
     limit: positiveInt(v.limit, 'limit'),
     output,
     outputFormat,
@@ -146,7 +168,7 @@ export function resolveSettings(values: JobValues): JobSettings {
 }
 
 export function drainMs(values: JobValues): number {
-  return seconds(values.drainTimeout, 'drain-timeout', 15);
+  return seconds(values.drainTimeout, 'drain-timeout', DEFAULTS.drainTimeout);
 }
 
 /** Names of the added output columns: `base` (defaults, or a run's choice) overridden by `v`. */

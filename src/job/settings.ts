@@ -1,4 +1,5 @@
-import type { FunctionToApply } from '../backends/classifier.js';
+import type { FunctionToApply } from '../core/types.js';
+import { DEFAULTS } from './options.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
@@ -64,11 +65,11 @@ export interface OutputColumns {
 }
 
 export const DEFAULT_COLUMNS: OutputColumns = {
-  label: 'predicted_label',
-  score: 'predicted_score',
-  scorePrefix: 'score_',
-  truncated: 'truncated',
-  error: 'error',
+  label: DEFAULTS.labelColumn,
+  score: DEFAULTS.scoreColumn,
+  scorePrefix: DEFAULTS.scorePrefix,
+  truncated: DEFAULTS.truncatedColumn,
+  error: DEFAULTS.errorColumn,
 };
 
 /** The settings whose change changes results: a checkpoint made with other values cannot be resumed. */

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { CheckpointError } from '../errors.js';
-import type { FailureKind, Prediction } from '../backends/classifier.js';
+import type { FailureKind, Prediction } from '../core/types.js';
 import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
-import type { ReadPosition } from '../readers/types.js';
-import { START } from '../readers/types.js';
+import type { ReadPosition } from '../io/types.js';
+import { START } from '../io/types.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
 const SCHEMA_VERSION = '2';
@@ -226,6 +226,15 @@ export class Checkpoint {
     return this.getMeta<ReadPosition>('frontier') ?? START;
   }
 
+  /**
+   * Whether a row before `ordinal` is missing: every row before the frontier must be in the checkpoint, but
+   * a version that lost the rows of a failed commit left holes. One count over the primary key.
+   */
+  missingBelow(ordinal: number): boolean {
+    if (ordinal <= 0) return false;
+    return (this.db.prepare('SELECT COUNT(*) FROM rows WHERE ordinal < ?').pluck().get(ordinal) as number) < ordinal;
+  }
+
   /** A finished result for the same text (dedupe across the whole job, resumed runs included). */
   lookupDone(hash: TextKey): StoredResult | undefined {
     const ordinal = this.texts().lookup(this.keyBytes(hash));
@@ -345,6 +354,10 @@ export class Checkpoint {
       this.db.exec("DELETE FROM rows; DELETE FROM labels; DELETE FROM runs; DELETE FROM meta WHERE key NOT IN ('schema_version', 'text_index');");
     })();
     this.knownLabels.clear();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
   }
 
   close(): void {

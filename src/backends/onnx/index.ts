@@ -66,6 +66,7 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
       device: settings.onnx.device,
       signal: ctx.signal,
       notice: ctx.events.notice,
+      sink: ctx.events.download,
     });
   } finally {
     ctx.events.status?.(undefined);

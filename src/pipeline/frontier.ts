@@ -1,4 +1,4 @@
-import type { InputRow, ReadPosition } from '../readers/types.js';
+import type { InputRow, ReadPosition } from '../io/types.js';
 
 /**
  * Tracks the first row that is not finished yet, with its byte offset and line: the point a resumed run

@@ -1,17 +1,27 @@
+/**
+ * The orchestrator: reads the input (Source), sends distinct texts through a bounded queue to the
+ * classifier, and hands every finished row to the sinks (the checkpoint writer, the streaming export, the
+ * live stats). Each concern is a module of its own: dedupe.ts, batcher.ts, stop.ts, frontier.ts, and the
+ * writer in the store.
+ */
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { createClassifier } from '../backends/index.js';
-import type { Classifier, ClassifierEvents, Outcome, Prediction, Text } from '../backends/classifier.js';
+import type { Classifier, ClassifierContext, ClassifierEvents } from '../backends/classifier.js';
+import type { Outcome, Prediction, ProgressSink } from '../core/types.js';
 import { CheckpointError } from '../errors.js';
 import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
+import { openInput } from '../io/index.js';
 import { hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
-import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
+import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from '../store/writer.js';
+import { Batcher } from './batcher.js';
+import { Dedupe, type Pending, type RowRef } from './dedupe.js';
 import { Frontier } from './frontier.js';
-import { queueBacklog, queueControl } from './queue-control.js';
-import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from './writer.js';
+import { queueControl } from './queue-control.js';
+import { raceTimeout, StopWatch } from './stop.js';
 
 /** Live figures of a run, read by the progress line and the final summary. */
 export interface RunStats {
@@ -36,13 +46,15 @@ export interface RunOptions {
   stop: AbortSignal;
   drainMs: number;
   retryFailed: boolean;
-  events?: { notice?(msg: string): void };
+  events?: { notice?(msg: string): void; download?: ProgressSink };
   writer?: WriterOptions;
   /**
    * Write the export as the run goes, when it can (a fresh job without a column per label: see
    * canStreamExport); RunResult.exported says whether it did. Otherwise export after the run.
    */
   exportTo?: ExportTarget;
+  /** The classifier to run, instead of the job's backend (tests drive the pipeline with their own). */
+  classifier?: (ctx: ClassifierContext) => Promise<Classifier>;
 }
 
 export interface RunResult {
@@ -50,19 +62,6 @@ export interface RunResult {
   stats: RunStats;
   /** Set when the run wrote the export itself (RunOptions.exportTo). */
   exported?: ExportSummary;
-}
-
-/** What a finished row needs of its input row: the rest (record, text) is not kept while it waits. */
-type RowRef = Pick<InputRow, 'ordinal' | 'line' | 'byteStart' | 'id'>;
-
-/** Built field by field: spreading InputRow (whose optional fields vary) took the slow generic copy, ~3 µs a row. */
-const rowRef = (row: InputRow): RowRef => ({ ordinal: row.ordinal, line: row.line, byteStart: row.byteStart, id: row.id });
-
-interface Pending {
-  key: TextKey;
-  /** Its bytes where the reader has them: a waiting row then holds no decoded copy (~1.5 kB a review) that outlives young-generation GCs. */
-  text: Text;
-  rows: RowRef[];
 }
 
 /** The open job's handle for a hard exit (second Ctrl-C): commit what is buffered, synchronously. */
@@ -76,22 +75,25 @@ function keepAllScores(s: JobSettings): boolean {
   return s.allScores || (s.topK ?? 1) > 1;
 }
 
+type RunState = 'running' | 'completed' | 'interrupted' | 'failed';
+
 /**
  * Streams the input through a bounded queue into the classifier and checkpoints every result.
  * Reading pauses while the queue is full, so memory is bounded by the queue, not by the file.
  */
-export async function runJob(
-  settings: JobSettings,
-  store: Checkpoint,
-  opts: RunOptions,
-  handle?: (h: RunHandle) => void,
-): Promise<RunResult> {
+export async function runJob(settings: JobSettings, store: Checkpoint, opts: RunOptions, handle?: (h: RunHandle) => void): Promise<RunResult> {
   const notice = opts.events?.notice ?? (() => {});
   let from = store.frontier();
   if (opts.retryFailed) {
     const r = store.resetFailed();
     if (r.count) notice(`--retry-failed: retrying ${r.count} failed rows.`);
     from = r.from;
+  }
+  // Rows missing below the frontier (a checkpoint written by a version that lost a failed commit's rows):
+  // read from the start, so the finished rows are skipped and the missing ones redone.
+  if (store.missingBelow(from.ordinal)) {
+    notice(`${store.path}: some rows before row ${from.ordinal + 1} were never committed; re-reading the input to redo them.`);
+    from = { ordinal: 0, byte: 0, line: 1 };
   }
   const counts = store.counts();
   const totalMeta = store.getMeta<number>('rows_total');
@@ -116,6 +118,13 @@ export async function runJob(
   const abort = new AbortController(); // cancels backend work: fatal error, or drain time is up
   // Backends may listen per request in flight (the HF backend listens once, the hub download per file).
   setMaxListeners(settings.concurrency * 4 + 16, abort.signal);
+  let fatal: unknown;
+  const fail = (err: unknown) => {
+    if (fatal === undefined && !abort.signal.aborted) {
+      fatal = err;
+      abort.abort();
+    }
+  };
   const events: ClassifierEvents = {
     retry: (kind) => {
       stats.retries[kind] = (stats.retries[kind] ?? 0) + 1;
@@ -124,15 +133,16 @@ export async function runJob(
       stats.status = text;
     },
     notice,
+    download: opts.events?.download,
   };
 
   const control = queueControl(queue, settings.concurrency, abort.signal);
   let classifier: Classifier | undefined;
   const runId = store.startRun();
   const frontier = new Frontier(from);
-  const recent = new Map<TextKey, StoredResult>(); // finished but not yet committed: dedupe must see them
+  const dedupe = new Dedupe(store);
   let lastRunUpdate = 0;
-  const updateRun = (state: 'running' | 'completed' | 'interrupted' | 'failed') =>
+  const updateRun = (state: RunState) =>
     store.updateRun(runId, {
       endedAt: new Date().toISOString(),
       state,
@@ -142,19 +152,17 @@ export async function runJob(
       wallMs: Date.now() - stats.startedAt,
       retries: stats.retries,
     });
-  const writer = new CheckpointWriter(store, frontier, () => ({}), opts.writer ?? DEFAULT_WRITER, () => {
-    recent.clear();
+  const afterCommit = () => {
+    dedupe.committed();
     if (Date.now() - lastRunUpdate > 1000) {
       lastRunUpdate = Date.now();
       updateRun('running');
     }
-  });
+  };
+  const writer = new CheckpointWriter(store, frontier, opts.writer ?? DEFAULT_WRITER, afterCommit, fail);
   handle?.({ flushNow: () => writer.flush(), stats });
 
   const keepAll = keepAllScores(settings);
-  const inflight = new Map<TextKey, Pending>();
-  let fatal: unknown;
-
   let stream: ExportStream | undefined;
   const finishDone = (row: RowRef, hash: TextKey, r: StoredResult, reused: boolean) => {
     // A reused result's text is already in the checkpoint's text index under the row that first had it.
@@ -172,47 +180,32 @@ export async function runJob(
   };
 
   const complete = (p: Pending, outcome: Outcome) => {
-    inflight.delete(p.key);
-    if (outcome.ok) {
-      const best = outcome.predictions[0];
-      if (!best) {
-        for (const row of p.rows) finishFailed(row, { errorKind: 'malformed_response', error: 'the model returned no label' });
-        return;
-      }
-      const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
-      const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true };
-      recent.set(p.key, result);
-      p.rows.forEach((row, i) => finishDone(row, p.key, result, i > 0));
-    } else {
+    if (!outcome.ok) {
+      dedupe.settle(p, undefined);
       for (const row of p.rows) finishFailed(row, { errorKind: outcome.kind, error: outcome.error });
+      return;
     }
+    const best = outcome.predictions[0];
+    if (!best) {
+      dedupe.settle(p, undefined);
+      for (const row of p.rows) finishFailed(row, { errorKind: 'malformed_response', error: 'the model returned no label' });
+      return;
+    }
+    const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
+    const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true };
+    dedupe.settle(p, result);
+    p.rows.forEach((row, i) => finishDone(row, p.key, result, i > 0));
   };
 
-  let batch: Pending[] = [];
-  const dispatch = () => {
-    if (!batch.length || fatal) return;
-    const entries = batch;
-    batch = [];
-    queue
-      .add(async () => {
-        if (fatal || abort.signal.aborted) return;
-        const outcomes = await classifier!.classify(entries.map((e) => e.text));
-        if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
-        if (fatal || abort.signal.aborted) return; // results of a cancelled run are not trusted
-        entries.forEach((e, i) => complete(e, outcomes[i]!));
-      })
-      .catch((err: unknown) => {
-        if (fatal === undefined && !abort.signal.aborted) {
-          fatal = err;
-          abort.abort();
-        }
-      });
+  const halted = () => fatal !== undefined || abort.signal.aborted;
+  const send = async (entries: Pending[]) => {
+    const outcomes = await classifier!.classify(entries.map((e) => e.text));
+    if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
+    if (halted()) return; // results of a cancelled run are not trusted
+    entries.forEach((e, i) => complete(e, outcomes[i]!));
   };
 
-  let wake: (() => void) | undefined; // the current wait of orStopped, below
-  const onStop = () => wake?.();
-  opts.stop.addEventListener('abort', onStop, { once: true });
-  abort.signal.addEventListener('abort', onStop, { once: true });
+  const watch = new StopWatch(opts.stop, abort.signal);
   const exportTo = opts.exportTo && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
   // An export copying raw rows needs no decoded fields, and both backends take a text as bytes.
   const copies = exportTo !== undefined && copiesRawRows(settings, exportTo);
@@ -221,29 +214,16 @@ export async function runJob(
   let readAll = true;
   try {
     if (exportTo) stream = openExportStream(settings, exportTo, source.header);
-    classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
-    checkIdentity(store, classifier, stats.finishedBefore);
-    const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
+    const ctx: ClassifierContext = { queue: control, events, signal: abort.signal };
+    classifier = await (opts.classifier ? opts.classifier(ctx) : createClassifier(settings, ctx));
+    const model = classifier;
+    checkIdentity(store, model, stats.finishedBefore);
+    const maxConcurrency = Math.min(settings.concurrency, model.maxConcurrency ?? Infinity);
     control.setConcurrency(maxConcurrency);
-    const backlog = queueBacklog(maxConcurrency);
+    const batcher = new Batcher(queue, () => model.batchSize, maxConcurrency, send, fail, halted);
     // Rows read behind one slow row before reading pauses (Frontier.ready): far above a batch, so a pause
     // sends a part-filled batch only behind a row held up for long.
-    const maxWaiting = Math.max(16_384, 64 * classifier.batchSize);
-    /**
-     * `p`, or sooner if the run is stopped. One wait per batch, so it must cost nothing that lasts: not
-     * Promise.race against a long-lived "stopped" promise (each race left a reaction on it, 300 MB over
-     * a million rows), nor two abort listeners per wait: the run's two (onStop) wake the current wait.
-     */
-    const orStopped = (p: Promise<unknown>) =>
-      new Promise<void>((resolve) => {
-        if (opts.stop.aborted || abort.signal.aborted) return resolve();
-        const done = () => {
-          wake = undefined;
-          resolve();
-        };
-        wake = done;
-        p.then(done, done);
-      });
+    const maxWaiting = Math.max(16_384, 64 * model.batchSize);
 
     for await (const row of source.rows) {
       if (opts.stop.aborted || fatal) {
@@ -258,11 +238,11 @@ export async function runJob(
       if (held) {
         // The row everyone waits for may sit in the part-filled batch, behind rows that finished at once
         // (bad rows, identical texts, rows an earlier run finished): send it, or the wait never ends.
-        dispatch();
-        await orStopped(held);
+        batcher.flush();
+        await watch.until(held);
       }
       const full = stream?.ready();
-      if (full) await orStopped(full);
+      if (full) await watch.until(full);
       if (isFinished(row.ordinal)) {
         frontier.finish(row.ordinal);
         continue;
@@ -273,32 +253,22 @@ export async function runJob(
         continue;
       }
       const key = hashText(text);
-      const waiting = inflight.get(key);
-      if (waiting) {
-        waiting.rows.push(rowRef(row)); // the first row carries the text
-        continue;
-      }
-      const known = recent.get(key) ?? store.lookupDone(key);
+      if (dedupe.join(key, row)) continue;
+      const known = dedupe.known(key);
       if (known) {
         finishDone(row, key, known, true);
         continue;
       }
-      const p: Pending = { key, text, rows: [rowRef(row)] };
-      inflight.set(key, p);
-      batch.push(p);
-      // Read each time: a backend may shrink its batches (an endpoint that refuses lists).
-      if (batch.length >= Math.max(1, classifier.batchSize)) {
-        dispatch();
-        if (queue.size >= backlog.full) await orStopped(queue.onSizeLessThan(backlog.resume));
-      }
+      const backlogFull = batcher.add(dedupe.start(key, text, row));
+      if (backlogFull) await watch.until(backlogFull);
     }
     stats.bytesRead = source.bytesRead();
     if (readAll && !opts.stop.aborted && !fatal) {
-      dispatch();
+      batcher.flush();
       // Everything has been read: the total is now known for status, ETA and export.
       stats.rowsTotal = frontier.nextOrdinal;
       store.setMeta({ rows_total: stats.rowsTotal, limit: settings.limit ?? null });
-      await orStopped(queue.onIdle());
+      await watch.until(queue.onIdle());
     }
     // On stop, in-flight requests may finish, but not forever; then they are cancelled and their rows
     // stay pending for the next run. After a fatal error nothing new starts.
@@ -311,16 +281,20 @@ export async function runJob(
     await stream?.abort();
     throw err;
   } finally {
-    opts.stop.removeEventListener('abort', onStop);
+    watch.dispose();
     source.close();
-    writer.flush();
+    try {
+      writer.flush();
+    } catch (err) {
+      fail(err);
+    }
     if (!abort.signal.aborted) abort.abort();
     await classifier?.close().catch(() => {});
   }
 
   if (fatal) {
     await stream?.abort();
-    updateRun('failed');
+    if (!writer.failure) updateRun('failed');
     throw fatal;
   }
   const state = opts.stop.aborted ? 'interrupted' : 'completed';
@@ -347,9 +321,4 @@ function checkIdentity(store: Checkpoint, classifier: Classifier, finishedBefore
     }
   }
   store.setMeta({ model_identity: now });
-}
-
-function raceTimeout(p: Promise<unknown>, ms: number): Promise<unknown> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t));
 }

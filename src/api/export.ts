@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { exportResults, type ExportSummary } from '../export/export.js';
+import type { JobValues } from '../job/options.js';
+import { formatFromExtension, resolveColumns } from '../job/resolve.js';
+import { openTarget } from './target.js';
+
+export type { ExportSummary } from '../export/export.js';
+
+export interface ExportJobOptions {
+  /** The job's checkpoint file. One of `checkpoint` and `job` is required. */
+  checkpoint?: string;
+  /** The job file that names the checkpoint. */
+  job?: string;
+  /** File to write. @default the job's output */
+  output?: string;
+  /** Output format. @default from the output's extension */
+  outputFormat?: 'csv' | 'jsonl';
+  /** Export an unfinished job, leaving unlabeled rows blank. @default false */
+  partial?: boolean;
+  /** Rename the added columns. @default as in the run */
+  labelColumn?: string;
+  scoreColumn?: string;
+  scorePrefix?: string;
+  truncatedColumn?: string;
+  errorColumn?: string;
+}
+
+/** Writes the scored file of a job from its checkpoint: the input, row for row, with the predictions added. */
+export async function exportJob(options: ExportJobOptions): Promise<ExportSummary & { output: string }> {
+  const target = options.checkpoint ?? options.job;
+  if (!target) throw new UsageError('exportJob needs a checkpoint or a job file.');
+  const { store, settings: stored } = openTarget(target);
+  try {
+    const columns: JobValues = {
+      labelColumn: options.labelColumn,
+      scoreColumn: options.scoreColumn,
+      scorePrefix: options.scorePrefix,
+      truncatedColumn: options.truncatedColumn,
+      errorColumn: options.errorColumn,
+    };
+    const settings = { ...stored, columns: resolveColumns(columns, stored.columns) };
+    const output = options.output !== undefined ? path.resolve(options.output) : settings.output;
+    if (!output) throw new UsageError('no output: pass --output FILE.');
+    const format = options.outputFormat ?? formatFromExtension(output, 'output-format');
+    const r = await exportResults(store, settings, { output, format, partial: options.partial === true });
+    return { ...r, output };
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,139 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { num, rate } from '../core/format.js';
+import type { ProgressSink } from '../core/types.js';
+import { BatchlabelError, ExitCode } from '../errors.js';
+import { exportResults } from '../export/export.js';
+import type { LabelOptions } from '../job/options.js';
+import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
+import { openJobCheckpoint } from '../pipeline/prepare.js';
+import { runJob, type RunHandle, type RunStats } from '../pipeline/run.js';
+
+export type { RunStats, RunHandle } from '../pipeline/run.js';
+
+/** How a caller follows and steers a run. Every hook is optional. */
+export interface LabelHooks {
+  /** Aborting it ends the run as Ctrl-C does: reading stops, requests in flight finish (up to drainTimeout), results are committed, and label() resolves with state 'interrupted' (resumable). */
+  signal?: AbortSignal;
+  /** Called every `progressIntervalMs` while the run goes, and once at its end, with the live figures. */
+  onProgress?(stats: RunStats): void;
+  /** How often onProgress is called, ms. @default 1000 */
+  progressIntervalMs?: number;
+  /** One-time messages worth telling a person ("resuming: 1,200 rows already finished", "onnx: … on cpu"). */
+  onNotice?(message: string): void;
+  /** Model downloads report their progress here. @default silent */
+  downloadProgress?: ProgressSink;
+  /** The live run, once it has started: its figures, and flushNow() to commit synchronously before a hard exit. */
+  onRun?(run: RunHandle): void;
+}
+
+/** What label() resolves to, and what `batchlabel run --json` prints. */
+export interface RunSummary {
+  state: 'completed' | 'interrupted';
+  checkpoint: string;
+  rows: {
+    /** Rows of the input (or of --limit); null while the input has not been read to its end. */
+    total: number | null;
+    labeled: number;
+    failed: number;
+    /** Rows finished by this run. */
+    thisRun: number;
+    /** Rows of this run labeled from an identical text's result. */
+    reused: number;
+    truncated: number;
+  };
+  retries: Record<string, number>;
+  wallMs: number;
+  rowsPerSecond: number;
+  /** The export written, when the job has an output and the run completed. */
+  output?: string;
+  /** Rows written to the output. */
+  outputRows?: number;
+  /** 0 every row labeled, 4 some rows failed, 130 interrupted (see ExitCode). */
+  exitCode: number;
+}
+
+/** What a job is run with, besides its settings. */
+export interface RunControl {
+  /** Job file whose settings the options override (JSON, or YAML if it ends in .yaml/.yml). */
+  job?: string;
+  /** Discard the checkpoint and start over. @default false */
+  restart?: boolean;
+  /** Re-attempt only the rows that failed. @default false */
+  retryFailed?: boolean;
+}
+
+/**
+ * Runs (or resumes) a labeling job: reads the input, labels every row not labeled yet, checkpoints every
+ * result, and writes the export when the job has an `output`. Resolves when the run completes or is
+ * stopped through `hooks.signal`; rejects with a BatchlabelError (its `code` says what went wrong; the
+ * checkpoint stays valid and resumable) when the run cannot go on.
+ */
+export async function label(options: LabelOptions & RunControl, hooks: LabelHooks = {}): Promise<RunSummary> {
+  const values = jobValues(options);
+  const settings = resolveSettings(values);
+  const notice = hooks.onNotice ?? (() => {});
+  mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
+  if (settings.output) mkdirSync(path.dirname(settings.output), { recursive: true });
+  const { store, resumed } = await openJobCheckpoint(settings, { restart: options.restart === true, notice });
+  let stats: RunStats | undefined;
+  const report = () => {
+    if (stats) hooks.onProgress?.(stats);
+  };
+  const ticker = hooks.onProgress ? setInterval(report, hooks.progressIntervalMs ?? 1000) : undefined;
+  ticker?.unref();
+  try {
+    if (resumed) {
+      const { done, failed } = store.counts();
+      if (done + failed) notice(`resuming: ${num(done + failed)} rows already finished in ${settings.checkpoint}`);
+    }
+    const result = await runJob(
+      settings,
+      store,
+      {
+        stop: hooks.signal ?? new AbortController().signal,
+        drainMs: drainMs(values),
+        retryFailed: options.retryFailed === true,
+        events: { notice, download: hooks.downloadProgress },
+        exportTo: settings.output && settings.outputFormat ? { output: settings.output, format: settings.outputFormat } : undefined,
+      },
+      (h) => {
+        stats = h.stats;
+        hooks.onRun?.(h);
+      },
+    );
+    stats = result.stats;
+    report();
+    const s = result.stats;
+    const counts = store.counts();
+    const wallMs = Date.now() - s.startedAt;
+    const summary: RunSummary = {
+      state: result.state,
+      checkpoint: settings.checkpoint,
+      rows: { total: s.rowsTotal ?? null, labeled: counts.done, failed: counts.failed, thisRun: s.done + s.failed, reused: s.reused, truncated: counts.truncated },
+      retries: s.retries,
+      wallMs,
+      rowsPerSecond: Math.round(rate(s.done + s.failed, wallMs) * 10) / 10,
+      exitCode: ExitCode.interrupted,
+    };
+    if (result.state === 'interrupted') return summary;
+    // A fresh run wrote its export as it went; otherwise the export reads the input again.
+    let exported = result.exported;
+    if (settings.output && settings.outputFormat) {
+      exported ??= await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
+      summary.output = settings.output;
+      summary.outputRows = exported.rows;
+    }
+    summary.exitCode = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;
+    return summary;
+  } catch (err) {
+    if (err instanceof BatchlabelError && store.isOpen) {
+      const { done, failed } = store.counts();
+      err.checkpoint = { path: settings.checkpoint, finishedRows: done + failed };
+    }
+    throw err;
+  } finally {
+    if (ticker) clearInterval(ticker);
+    store.close();
+  }
+}

@@ -1,5 +1,0 @@
-export { readHubEnv, hubCacheDir, isTrueEnv, DEFAULT_ENDPOINT, type HubEnv } from './env.js';
-export { repoFolderName, repoCache, snapshotDir, isCommitHash } from './cache.js';
-export { resolveHubFiles, isHubRepoId, type FileRequest, type HubSnapshot, type HubResolveOptions } from './resolve.js';
-export { HubErrorCode, HubNetworkError } from './errors.js';
-export { stderrSink, type ProgressSink } from './progress.js';
