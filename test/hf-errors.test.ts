@@ -198,7 +198,7 @@ test('connection refused: retried, then the row fails as network', async (t) => 
 });
 
 test('timeouts: a slow answer is abandoned after timeoutMs and retried', async (t) => {
-  const { srv, ctx, clf } = await setup(t, { script: [{ status: 200, json: [expectedScores('x')], delayMs: 3000 }] }, { hf: { timeoutMs: 100 } });
+  const { ctx, clf } = await setup(t, { script: [{ status: 200, json: [expectedScores('x')], delayMs: 3000 }] }, { hf: { timeoutMs: 100 } });
   const started = Date.now();
   assert.deepEqual(await clf.classify(['x']), [okFor('x')]);
   // undici checks its headers timeout on a coarse (~0.5 s) clock.
@@ -234,7 +234,7 @@ for (const [style, status] of [
 
 test('still too long after truncating once: the row fails', async (t) => {
   const tooLong = { status: 422, json: { error: 'Input validation error: `inputs` must have less than 10 tokens. Given: 20' } };
-  const { srv, clf } = await setup(t, { respond: () => tooLong });
+  const { clf } = await setup(t, { respond: () => tooLong });
   const [out] = await clf.classify(['x'.repeat(300)]);
   assert.equal(out!.ok, false);
   if (!out!.ok) {

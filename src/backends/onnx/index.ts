@@ -108,7 +108,7 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     },
     close() {
       // Let a run in progress finish before freeing the native session under it.
-      closed ??= Promise.allSettled([...inflight])
+      closed ??= Promise.allSettled(inflight)
         .then(() => serial(async () => undefined))
         .then(() => Promise.all([model.release(), pool.close()]))
         .then(() => undefined);
