@@ -1,7 +1,7 @@
 /**
  * `npm run bench` runs every benchmark; `npm run bench -- <name> [<name>...]` runs some. Each prints a
  * table (figure, baseline measured in the same run, ratio, target, PASS/MISS) and appends it to
- * BENCHMARKS.md with the machine, the date and the command. See bench/README.md.
+ * bench/results/log.md with the machine, the date and the command. See bench/README.md.
  */
 import { checkpointBench } from './checkpoint.js';
 import { cleanup } from './lib/data.js';

@@ -7,7 +7,7 @@
  *   BENCH_MEMORY_MB=a,b,c   CSV sizes for the memory benchmark
  *   BENCH_ONNX_ROWS=N   IMDB reviews for the DistilBERT comparison
  *   BENCH_DATA_DIR=dir  keep generated data there (reused by later invocations) instead of a temp dir
- *   BENCH_NO_RECORD=1   do not append to BENCHMARKS.md
+ *   BENCH_NO_RECORD=1   do not append to bench/results/log.md
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,8 @@ export const SHARED = path.resolve(REPO, '../shared');
 export const IMDB_CSV = path.join(SHARED, 'datasets/imdb-train/imdb_train.csv');
 export const DISTILBERT = path.join(SHARED, 'models/distilbert-shape-random-int8');
 export const BOW = path.join(SHARED, 'models/selftrained-bow-bigram-sst2-imdb');
-export const BENCHMARKS_MD = path.join(REPO, 'BENCHMARKS.md');
+/** Each run's tables are appended here (not committed: BENCHMARKS.md keeps the method and the latest table). */
+export const RESULTS_LOG = path.join(REPO, 'bench', 'results', 'log.md');
 
 export const QUICK = process.env.BENCH_QUICK === '1';
 

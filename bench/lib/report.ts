@@ -1,10 +1,11 @@
 /**
- * What a benchmark hands back, how it is printed, and how it is appended to BENCHMARKS.md. Every row that
+ * What a benchmark hands back, how it is printed, and how it is appended to the local log bench/results/log.md. Every row that
  * carries a target is marked PASS or MISS from the measured figure, never by hand.
  */
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
-import { BENCHMARKS_MD } from './env.js';
+import { RESULTS_LOG } from './env.js';
 
 export interface Row {
   /** What was measured, e.g. "rows/s, 1 text per request". */
@@ -71,11 +72,16 @@ export function printResult(r: BenchResult): void {
   for (const n of r.notes) process.stdout.write(`  ${n}\n`);
 }
 
-const HEADER = `# Benchmarks\n\nAppended by \`npm run bench\` (see bench/README.md).\n`;
+const HEADER = `# Benchmark runs on this machine\n\nAppended by \`npm run bench\` (see bench/README.md); not committed.\n`;
+
+function openLog(): void {
+  mkdirSync(path.dirname(RESULTS_LOG), { recursive: true });
+  if (!existsSync(RESULTS_LOG)) writeFileSync(RESULTS_LOG, HEADER);
+}
 
 export function record(r: BenchResult, command: string, startedAt: Date): void {
   if (process.env.BENCH_NO_RECORD === '1') return;
-  if (!existsSync(BENCHMARKS_MD)) writeFileSync(BENCHMARKS_MD, HEADER);
+  openLog();
   const lines = [
     '',
     `### ${r.title} — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
@@ -87,7 +93,7 @@ export function record(r: BenchResult, command: string, startedAt: Date): void {
     ...r.notes.map((n) => (n === '' || n.startsWith('|') || n.startsWith('-') ? n : `- ${n}`)),
     '',
   ];
-  appendFileSync(BENCHMARKS_MD, lines.join('\n'));
+  appendFileSync(RESULTS_LOG, lines.join('\n'));
 }
 
 export function recordSummary(results: BenchResult[], command: string, startedAt: Date, wallMs: number): void {
@@ -96,9 +102,9 @@ export function recordSummary(results: BenchResult[], command: string, startedAt
   const table = markdownTable(rows, names);
   process.stdout.write(`\n== Summary (${(wallMs / 60000).toFixed(1)} min) ==\n${textTable(rows)}\n`);
   if (process.env.BENCH_NO_RECORD === '1') return;
-  if (!existsSync(BENCHMARKS_MD)) writeFileSync(BENCHMARKS_MD, HEADER);
+  openLog();
   appendFileSync(
-    BENCHMARKS_MD,
+    RESULTS_LOG,
     ['', `### Summary of the run of ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (${(wallMs / 60000).toFixed(1)} min)`, '', `Machine: ${machine()}. Command: \`${command}\`.`, '', table, ''].join('\n'),
   );
 }
