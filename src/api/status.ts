@@ -26,7 +26,7 @@ export async function status(checkpointOrJobFile: string): Promise<StatusReport>
 }
 
 export function statusReport(store: Checkpoint, settings: JobSettings): StatusReport {
-  const total = store.getMeta<number>('rows_total') ?? null;
+  const total = store.getMeta('rows_total') ?? null;
   const { done, failed, truncated } = store.counts();
   const runs = store.runs();
   const last = runs.at(-1);

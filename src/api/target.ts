@@ -22,7 +22,7 @@ function isSqlite(file: string): boolean {
 export function openTarget(target: string): { store: Checkpoint; settings: JobSettings } {
   const checkpoint = isSqlite(target) ? target : resolveSettings(loadJobFile(target)).checkpoint;
   const store = Checkpoint.open(checkpoint, { readonly: false });
-  const settings = store.getMeta<JobSettings>('settings');
+  const settings = store.getMeta('settings');
   if (!settings) {
     store.close();
     throw new CheckpointError(`${checkpoint}: this checkpoint has no job yet (its run never started). Run \`batchlabel run\` first.`);

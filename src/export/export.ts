@@ -37,13 +37,13 @@ function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRow | und
  * under its name only when complete (written to a temporary name, then renamed).
  */
 export async function exportResults(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
-  const total = store.getMeta<number>('rows_total');
+  const total = store.getMeta('rows_total');
   const { done, failed } = store.counts();
   if ((total === undefined || done + failed < total) && !opts.partial) {
     const of = total === undefined ? '' : ` of ${total}`;
     throw new ExportError(`the job is not finished (${done + failed}${of} rows done). Resume it with \`batchlabel run\`, or export what there is with --partial.`);
   }
-  const fp = store.getMeta<InputFingerprint>('fingerprint');
+  const fp = store.getMeta('fingerprint');
   const now = await fingerprintInput(settings.input);
   if (fp && (fp.size !== now.size || fp.sample !== now.sample)) {
     throw new CheckpointError(`${settings.input} changed since it was labeled (the checkpoint's rows would no longer match its rows). Restore the original input, or label the new one with \`batchlabel run --restart\`.`);

@@ -18,7 +18,7 @@ export async function openJobCheckpoint(
   const fingerprint = await fingerprintInput(settings.input);
   const store = Checkpoint.open(settings.checkpoint, { create: true });
   try {
-    const before = store.getMeta<InputFingerprint>('fingerprint');
+    const before = store.getMeta('fingerprint');
     if (before && opts.restart) {
       const { done, failed } = store.counts();
       opts.notice(`--restart: discarding ${done + failed} finished rows in ${settings.checkpoint} and starting over.`);
@@ -27,7 +27,7 @@ export async function openJobCheckpoint(
       const changes: string[] = [];
       if (before.size !== fingerprint.size) changes.push(`the input changed size (${before.size} → ${fingerprint.size} bytes)`);
       else if (before.sample !== fingerprint.sample) changes.push('the input content changed');
-      const was = store.getMeta<Record<string, unknown>>('result_settings') ?? {};
+      const was = store.getMeta('result_settings') ?? {};
       const now = resultSettings(settings);
       for (const key of Object.keys(now)) {
         if (JSON.stringify(was[key] ?? null) !== JSON.stringify(now[key] ?? null)) changes.push(`${key} changed (${describe(was[key])} → ${describe(now[key])})`);

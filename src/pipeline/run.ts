@@ -96,13 +96,13 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     from = { ordinal: 0, byte: 0, line: 1 };
   }
   const counts = store.counts();
-  const totalMeta = store.getMeta<number>('rows_total');
+  const totalMeta = store.getMeta('rows_total');
   const queue = new PQueue({ concurrency: settings.concurrency });
   const stats: RunStats = {
     startedAt: Date.now(),
     // A total counted under another --limit says nothing about this run's total.
-    rowsTotal: totalMeta !== undefined && (store.getMeta<number | null>('limit') ?? undefined) === settings.limit ? totalMeta : settings.limit,
-    bytesTotal: store.getMeta<{ size: number }>('fingerprint')?.size ?? 0,
+    rowsTotal: totalMeta !== undefined && (store.getMeta('limit') ?? undefined) === settings.limit ? totalMeta : settings.limit,
+    bytesTotal: store.getMeta('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
     finishedBefore: counts.done + counts.failed,
     done: 0,
@@ -311,7 +311,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
 function checkIdentity(store: Checkpoint, classifier: Classifier, finishedBefore: number): void {
   const now = classifier.identity;
   if (!now) return;
-  const was = store.getMeta<Record<string, string>>('model_identity');
+  const was = store.getMeta('model_identity');
   if (was && finishedBefore > 0) {
     const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
     if (changed.length) {

@@ -5,6 +5,7 @@ import type { FailureKind, Prediction } from '../core/types.js';
 import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
 import type { ReadPosition } from '../io/types.js';
 import { START } from '../io/types.js';
+import type { JobMeta } from './meta.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
 const SCHEMA_VERSION = '2';
@@ -79,7 +80,7 @@ export class Checkpoint {
   /** Created on first use: `status` and `export` never need it. */
   private textIndex: TextIndex | undefined;
   private readonly keyScratch = Buffer.alloc(TEXT_KEY_LENGTH);
-  private readonly commitTx: (rows: RowRecord[], meta: Record<string, unknown>) => void;
+  private readonly commitTx: (rows: RowRecord[], meta: Partial<JobMeta>) => void;
 
   private constructor(
     path: string,
@@ -101,7 +102,7 @@ export class Checkpoint {
     this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE ordinal = ? AND status = 1');
     for (const l of db.prepare('SELECT label FROM labels').pluck().all() as string[]) this.knownLabels.add(l);
     const group: unknown[] = [];
-    this.commitTx = db.transaction((rows: RowRecord[], meta: Record<string, unknown>) => {
+    this.commitTx = db.transaction((rows: RowRecord[], meta: Partial<JobMeta>) => {
       this.textIndex?.beginCommit();
       group.length = 0;
       for (const r of rows) {
@@ -197,17 +198,17 @@ export class Checkpoint {
     this.insertLabel.run(label);
   }
 
-  getMeta<T>(key: string): T | undefined {
+  getMeta<K extends keyof JobMeta>(key: K): JobMeta[K] | undefined {
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
-    return v === undefined ? undefined : (JSON.parse(v) as T);
+    return v === undefined ? undefined : (JSON.parse(v) as JobMeta[K]);
   }
 
-  setMeta(values: Record<string, unknown>): void {
+  setMeta(values: Partial<JobMeta>): void {
     this.commitTx([], values);
   }
 
   /** Writes finished rows and meta (frontier, totals) in one transaction. */
-  commit(rows: RowRecord[], meta: Record<string, unknown> = {}): void {
+  commit(rows: RowRecord[], meta: Partial<JobMeta> = {}): void {
     this.commitTx(rows, meta);
   }
 
@@ -223,7 +224,7 @@ export class Checkpoint {
 
   /** Where a resumed read starts: every row before it is finished. */
   frontier(): ReadPosition {
-    return this.getMeta<ReadPosition>('frontier') ?? START;
+    return this.getMeta('frontier') ?? START;
   }
 
   /**
