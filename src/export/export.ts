@@ -1,5 +1,5 @@
 import { CheckpointError, ExportError } from '../errors.js';
-import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
+import { fingerprintInput } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../io/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
