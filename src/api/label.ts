@@ -7,6 +7,8 @@ import { exportResults } from '../export/export.js';
 import type { LabelOptions } from '../job/options.js';
 import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
+import { checkJobPaths } from './preflight.js';
+import { lockJob } from '../store/lock.js';
 import { runJob, type RunHandle, type RunStats } from '../pipeline/run.js';
 
 export type { RunStats, RunHandle } from '../pipeline/run.js';
@@ -73,9 +75,18 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const values = jobValues(options);
   const settings = resolveSettings(values);
   const notice = hooks.onNotice ?? (() => {});
+  checkJobPaths(settings);
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
   if (settings.output) mkdirSync(path.dirname(settings.output), { recursive: true });
-  const { store, resumed } = await openJobCheckpoint(settings, { restart: options.restart === true, notice });
+  const lock = lockJob(settings.checkpoint);
+  let opened: Awaited<ReturnType<typeof openJobCheckpoint>>;
+  try {
+    opened = await openJobCheckpoint(settings, { restart: options.restart === true, notice });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const { store, resumed } = opened;
   let stats: RunStats | undefined;
   const report = () => {
     if (stats) hooks.onProgress?.(stats);
@@ -131,9 +142,23 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
       const { done, failed } = store.counts();
       err.checkpoint = { path: settings.checkpoint, finishedRows: done + failed };
     }
+    closeQuietly(store);
     throw err;
   } finally {
     if (ticker) clearInterval(ticker);
+    try {
+      store.close();
+    } finally {
+      lock.release();
+    }
+  }
+}
+
+/** Closing after a failure: the failure is what the caller needs to hear, not a second one while closing. */
+function closeQuietly(store: { close(): void }): void {
+  try {
     store.close();
+  } catch {
+    // the first error is already on its way
   }
 }

@@ -82,6 +82,11 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     if (err instanceof BatchlabelError && err.checkpoint) {
       err.message += ` (${num(err.checkpoint.finishedRows)} finished rows are safe in ${err.checkpoint.path}; fix the cause and run the same command to resume.)`;
     }
+    // A script reading --json gets an object even when the run fails.
+    if (flags.json && err instanceof BatchlabelError) {
+      const failed = { state: 'failed', checkpoint: err.checkpoint?.path ?? null, error: { code: err.code, message: err.message }, exitCode: err.exitCode };
+      process.stdout.write(`${JSON.stringify(failed)}\n`);
+    }
     throw err;
   } finally {
     process.off('SIGINT', onSignal);

@@ -7,6 +7,7 @@
 import { createWriteStream, readdirSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
@@ -122,21 +123,25 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
       return lines.length < CHUNK_ROWS || flush();
     },
     async drained() {
-      if (failure) throw failure;
-      if (out.writableNeedDrain) await once(out, 'drain');
+      if (failure) throw writeFailure(target.output, failure);
+      // once() rejects on 'error' while it waits; an error before it is in `failure`, checked above.
+      if (out.writableNeedDrain) await once(out, 'drain').catch((err: unknown) => Promise.reject(writeFailure(target.output, err)));
     },
     async finish() {
       try {
+        if (failure) throw failure;
         if (csvOut && !wroteHeader && header) writeHeader(header);
         flush();
         out.end();
-        await once(out, 'finish');
+        // finished(), not once('finish'): a stream that already failed never emits 'finish', and waiting
+        // for it let the process end with nothing pending, exit 0 and no file.
+        await finished(out);
         if (failure) throw failure;
         await rename(tmp, target.output);
         return summary;
       } catch (err) {
         await this.abort();
-        throw err;
+        throw writeFailure(target.output, err);
       }
     },
     async abort() {
@@ -144,6 +149,15 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
       await rm(tmp, { force: true });
     },
   };
+}
+
+/** A failed write of the export as the one line the user sees (an ExportError passes as it is). */
+function writeFailure(output: string, err: unknown): Error {
+  if (err instanceof ExportError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOSPC' ? 'the disk is full' : code === 'EFBIG' ? 'the file is over the size limit (ulimit -f)' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOENT' ? 'its folder no longer exists' : (err as Error).message;
+  return new ExportError(`cannot write ${output}: ${why}. Nothing was written under that name; fix the cause and run the same command (or \`batchlabel export\`) again.`, { cause: err });
 }
 
 /** Where an export is written until it is complete. */

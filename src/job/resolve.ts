@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
@@ -78,6 +78,14 @@ export function jobValues(options: LabelOptions & { job?: string }): JobValues {
   return out;
 }
 
+function isFolder(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv' || ext === '.tsv') return 'csv';
@@ -106,6 +114,7 @@ export function resolveSettings(values: JobValues): JobSettings {
   const input = path.resolve(v.input);
   const format = (v.format as JobSettings['format'] | undefined) ?? formatFromExtension(input, 'format');
   const output = typeof v.output === 'string' ? path.resolve(v.output) : undefined;
+  if (output && isFolder(output)) throw new UsageError(`--output ${output} is a folder: name a file (e.g. ${path.join(output, `labeled${path.extname(input) || '.csv'}`)}).`);
   const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
   const backend = (v.backend as JobSettings['backend'] | undefined) ?? DEFAULTS.backend;
   let delimiter = (v.delimiter as string | undefined) ?? (path.extname(input).toLowerCase() === '.tsv' ? '\t' : ',');

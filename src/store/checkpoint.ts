@@ -5,6 +5,7 @@ import type { FailureKind, Prediction } from '../core/types.js';
 import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
 import type { ReadPosition } from '../io/types.js';
 import { START } from '../io/types.js';
+import { commitFailure } from './errors.js';
 import type { JobMeta } from './meta.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
@@ -361,9 +362,15 @@ export class Checkpoint {
     return this.db.open;
   }
 
+  /** Closes the database; a last write that fails (the text index's, on a full disk) is a CheckpointError. */
   close(): void {
     if (!this.db.open) return;
-    this.textIndex?.close();
-    this.db.close();
+    try {
+      this.textIndex?.close();
+    } catch (err) {
+      throw commitFailure(this.path, err);
+    } finally {
+      this.db.close();
+    }
   }
 }
