@@ -139,12 +139,17 @@ async function main(): Promise<void> {
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
+          .option('escape-formulas', { type: 'boolean', describe: "CSV: prefix added cells that start like a spreadsheet formula with ' [default: as in the run, else true]" })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
         const { store, settings: stored } = openTarget(a.target as string);
         try {
-          const settings = { ...stored, columns: resolveColumns(jobValues(a), stored.columns) };
+          const settings = {
+            ...stored,
+            columns: resolveColumns(jobValues(a), stored.columns),
+            ...(typeof a.escapeFormulas === 'boolean' ? { escapeFormulas: a.escapeFormulas } : {}),
+          };
           const output = a.output !== undefined ? path.resolve(a.output as string) : settings.output;
           if (!output) throw new UsageError('no output: pass --output FILE.');
           const format = (a.outputFormat as 'csv' | 'jsonl' | undefined) ?? formatFromExtension(output, 'output-format');

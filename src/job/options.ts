@@ -55,6 +55,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: 'score_' },
   { key: 'truncatedColumn', flag: 'truncated-column', type: 'string', group: 'Output', describe: 'Name of the added column marking texts cut to fit the model', defaultText: 'truncated' },
   { key: 'errorColumn', flag: 'error-column', type: 'string', group: 'Output', describe: 'Name of the added error column', defaultText: 'error' },
+  { key: 'escapeFormulas', flag: 'escape-formulas', type: 'boolean', group: 'Output', describe: "CSV: prefix added cells that start like a spreadsheet formula (= + - @) with ' (--no-escape-formulas: write them as they are)", defaultText: 'true' },
 ];
 
 export type JobValues = Record<string, string | number | boolean | undefined>;

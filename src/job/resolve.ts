@@ -142,6 +142,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     outputFormat,
     checkpoint,
     columns,
+    escapeFormulas: v.escapeFormulas !== false,
   };
 }
 

@@ -28,6 +28,12 @@ export interface JobSettings {
   outputFormat?: 'csv' | 'jsonl';
   checkpoint: string;
   columns: OutputColumns;
+  /**
+   * In CSV output, prefix added string cells that a spreadsheet would run as a formula with `'`.
+   * Absent in checkpoints written before it existed: treated as on.
+   * @default true
+   */
+  escapeFormulas?: boolean;
 }
 
 export interface HfSettings {
