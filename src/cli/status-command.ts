@@ -1,5 +1,6 @@
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
+import { redactUrl } from '../util/redact-url.js';
 import { duration, num, rate, retriesText } from './format.js';
 
 export interface StatusReport {
@@ -40,7 +41,8 @@ export function statusReport(store: Checkpoint, settings: JobSettings): StatusRe
         }
       : null,
     runs: runs.length,
-    settings: { ...rest, ...(settings.backend === 'hf' ? { hf } : { onnx }) },
+    // Older checkpoints kept the endpoint as typed, credentials included.
+    settings: { ...rest, ...(settings.backend === 'hf' ? { hf: hf.endpoint ? { ...hf, endpoint: redactUrl(hf.endpoint) } : hf } : { onnx }) },
   };
 }
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
 import { JOB_OPTIONS, type JobValues } from './options.js';
+import { redactUrlsIn } from '../util/redact-url.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../backends/classifier.js';
 
@@ -99,7 +100,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     throw new UsageError('the hf backend needs --model MODEL_ID (e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english) or --endpoint URL.');
   }
   if (v.endpoint !== undefined && !/^https?:\/\//.test(v.endpoint as string)) {
-    throw new UsageError(`--endpoint must be an http(s) URL, got ${JSON.stringify(v.endpoint)}.`);
+    throw new UsageError(`--endpoint must be an http(s) URL, got ${redactUrlsIn(JSON.stringify(v.endpoint))}.`);
   }
   const columns = resolveColumns(v);
   if (v.endpointType === 'tei' && v.endpoint === undefined) {

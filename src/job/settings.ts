@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { FunctionToApply } from '../backends/classifier.js';
+import { redactUrl, urlHasSecrets } from '../util/redact-url.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
@@ -85,11 +87,19 @@ export function resultSettings(s: JobSettings): Record<string, unknown> {
     textColumn: s.textColumn,
     backend: s.backend,
     model: s.model ?? null,
-    endpoint: s.backend === 'hf' ? (s.hf.endpoint ?? null) : null,
+    // Stored for display, so without credentials; their digest still tells a changed endpoint (a URL
+    // without credentials keeps no digest, as checkpoints written before it did not).
+    endpoint: s.backend === 'hf' && s.hf.endpoint ? redactUrl(s.hf.endpoint) : null,
+    endpointDigest: s.backend === 'hf' && s.hf.endpoint && urlHasSecrets(s.hf.endpoint) ? createHash('sha256').update(s.hf.endpoint).digest('hex') : null,
     endpointType: s.backend === 'hf' ? s.hf.endpointType : null,
     onnxFile: s.backend === 'onnx' ? (s.onnx.onnxFile ?? null) : null,
     revision: s.backend === 'onnx' ? s.onnx.revision : null,
     topK: s.topK ?? null,
     functionToApply: s.functionToApply ?? null,
   };
+}
+
+/** The settings as a checkpoint keeps them for `status` and `export`: credentials in URLs hidden. */
+export function storedSettings(s: JobSettings): JobSettings {
+  return s.hf.endpoint && urlHasSecrets(s.hf.endpoint) ? { ...s, hf: { ...s.hf, endpoint: redactUrl(s.hf.endpoint) } } : s;
 }
