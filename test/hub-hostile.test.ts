@@ -105,6 +105,21 @@ test('an X-Repo-Commit that climbs out of the cache is refused: nothing created 
   assert.ok(!fs.existsSync(path.join(box.cache, 'models--acme--m', 'refs', 'main')), 'no ref recorded for a bogus commit');
 });
 
+test('an ETag that climbs out of blobs/ never names a file: the blob is named by its content hash instead', async (t) => {
+  const box = sandbox(t);
+  const hub = await rawHub(t, () => ({
+    status: 200,
+    headers: { 'x-repo-commit': COMMIT, 'x-linked-etag': '"../../../outside/config.json"', 'content-length': String(CONTENT.length) },
+    body: CONTENT,
+  }));
+  const before = box.before();
+  const snap = await resolveHubFiles(REPO, [{ anyOf: ['config.json'] }], { env: { HF_HUB_CACHE: box.cache, HF_ENDPOINT: hub.url }, sink: captureSink() });
+  assertUntouched(box, before);
+  const sha = createHash('sha256').update(CONTENT).digest('hex');
+  assert.deepEqual(fs.readdirSync(path.join(box.cache, 'models--acme--m', 'blobs')), [sha]);
+  assert.ok(fs.readFileSync(path.join(snap.folder, 'config.json')).equals(CONTENT));
+});
+
 test('a 404 carrying a hostile X-Repo-Commit truncates nothing outside the cache', async (t) => {
   const box = sandbox(t);
   const hub = await rawHub(t, () => ({ status: 404, headers: { 'x-error-code': 'EntryNotFound', 'x-repo-commit': '../../../outside', 'content-length': '0' } }));
