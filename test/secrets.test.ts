@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { redactUrl, redactUrlsIn } from '../src/util/redact-url.js';
 import { startHfServer, type HfServer } from './support/hf-server.js';
@@ -126,4 +127,34 @@ test('a token straddling the cut of an error excerpt is redacted before the cut:
   assertNoSecret(bytesOnDisk(dir), 'the checkpoint or export', [secret.slice(3)]);
   const status = await runCli(['status', path.join(dir, 'out.batchlabel.sqlite')]);
   assertNoSecret(status.stdout, 'status', [secret.slice(3)]);
+});
+
+test('a checkpoint written before redaction (endpoint credentials in plain text) is shown redacted by status and the refusal', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const file = input(dir, 2);
+  const ckpt = path.join(dir, 'old.sqlite');
+  const plain = `${s.url}/models/org/m`;
+  const r = await runCli(['run', '--input', file, '--endpoint', plain, '--checkpoint', ckpt]);
+  assert.equal(r.code, 0, r.stderr);
+  // What older versions stored: the endpoint as typed.
+  const secretUrl = `${s.url.replace('http://', `http://alice:${PASSWORD}@`)}/models/org/m?api_key=${API_KEY}`;
+  const db = new Database(ckpt);
+  const meta = (key: string) => JSON.parse(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string) as Record<string, any>;
+  const settings = meta('settings');
+  settings.hf.endpoint = secretUrl;
+  const result = meta('result_settings');
+  result.endpoint = secretUrl;
+  delete result.endpointDigest;
+  db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(JSON.stringify(settings), 'settings');
+  db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(JSON.stringify(result), 'result_settings');
+  db.close();
+
+  const status = await runCli(['status', ckpt, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assertNoSecret(status.stdout, 'status --json of an old checkpoint');
+  const refused = await runCli(['run', '--input', file, '--endpoint', plain, '--checkpoint', ckpt]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /endpoint changed \("http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/models\/org\/m\?api_key=\[redacted\]" → /);
+  assertNoSecret(refused.stderr, 'the refusal on an old checkpoint');
 });
