@@ -115,5 +115,5 @@ test('a checkpoint of another format is refused in one line that says what to do
   const db = new Database(file);
   db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID; INSERT INTO meta VALUES ('schema_version', '"1"');`);
   db.close();
-  assert.throws(() => Checkpoint.open(file), (err: Error) => /format "1" is not supported.*delete the file to start over/.test(err.message) && !err.message.includes('\n'));
+  assert.throws(() => Checkpoint.open(file), (err: Error) => /format "1" is not supported.*start a new job with another --checkpoint path/.test(err.message) && !err.message.includes('\n'));
 });

@@ -18,6 +18,8 @@ export interface ExportJobOptions {
   outputFormat?: 'csv' | 'jsonl';
   /** Export an unfinished job, leaving unlabeled rows blank. @default false */
   partial?: boolean;
+  /** CSV: prefix added cells that start like a spreadsheet formula with '. @default as in the run */
+  escapeFormulas?: boolean;
   /** Rename the added columns. @default as in the run */
   labelColumn?: string;
   scoreColumn?: string;
@@ -39,7 +41,7 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
       truncatedColumn: options.truncatedColumn,
       errorColumn: options.errorColumn,
     };
-    const settings = { ...stored, columns: resolveColumns(columns, stored.columns) };
+    const settings = { ...stored, columns: resolveColumns(columns, stored.columns), ...(options.escapeFormulas !== undefined ? { escapeFormulas: options.escapeFormulas } : {}) };
     const output = options.output !== undefined ? path.resolve(options.output) : settings.output;
     if (!output) throw new UsageError('no output: pass --output FILE.');
     const format = options.outputFormat ?? formatFromExtension(output, 'output-format');

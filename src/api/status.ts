@@ -1,4 +1,5 @@
 import { rate } from '../core/format.js';
+import { redactUrl } from '../core/redact-url.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
 import { openTarget } from './target.js';
@@ -52,6 +53,7 @@ export function statusReport(store: Checkpoint, settings: JobSettings): StatusRe
         }
       : null,
     runs: runs.length,
-    settings: { ...rest, ...(settings.backend === 'hf' ? { hf } : { onnx }) },
+    // Older checkpoints kept the endpoint as typed, credentials included.
+    settings: { ...rest, ...(settings.backend === 'hf' ? { hf: hf.endpoint ? { ...hf, endpoint: redactUrl(hf.endpoint) } : hf } : { onnx }) },
   };
 }

@@ -21,7 +21,8 @@ function isSqlite(file: string): boolean {
 /** `status` and `export` accept a checkpoint or the job file that names one. */
 export function openTarget(target: string): { store: Checkpoint; settings: JobSettings } {
   const checkpoint = isSqlite(target) ? target : resolveSettings(loadJobFile(target)).checkpoint;
-  const store = Checkpoint.open(checkpoint, { readonly: false });
+  // Read-only: status and export never change the file (which may not even be a checkpoint).
+  const store = Checkpoint.openReadOnly(checkpoint);
   const settings = store.getMeta('settings');
   if (!settings) {
     store.close();

@@ -132,6 +132,7 @@ async function main(): Promise<void> {
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
+          .option('escape-formulas', { type: 'boolean', describe: "CSV: prefix added cells that start like a spreadsheet formula with ' [default: as in the run, else true]" })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
           output: a.output as string | undefined,
           outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined,
           partial: a.partial === true,
+          escapeFormulas: typeof a.escapeFormulas === 'boolean' ? a.escapeFormulas : undefined,
           ...Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined])),
         });
         if (!a.quiet) process.stderr.write(`wrote ${r.output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);

@@ -1,6 +1,7 @@
 import { label, type RunHandle, type RunStats } from '../api/label.js';
 import { BatchlabelError, ExitCode } from '../errors.js';
 import type { JobValues } from '../job/options.js';
+import { redactUrlsIn } from '../core/redact-url.js';
 import { duration, num, rate, retriesText, shellQuote } from './format.js';
 import { startProgress } from './progress.js';
 import { stderrSink } from './stderr-sink.js';
@@ -14,10 +15,12 @@ export interface RunFlags {
   json: boolean;
 }
 
-/** The command that resumes this run: the same arguments, without --restart. */
+/** The command that resumes this run: the same arguments, without --restart, credentials in URLs hidden. */
 function resumeCommand(): string {
   const args = process.argv.slice(2).filter((a) => a !== '--restart');
-  return ['batchlabel', ...args].map(shellQuote).join(' ');
+  const shown = args.map(redactUrlsIn);
+  const hidden = shown.some((a, i) => a !== args[i]);
+  return `${['batchlabel', ...shown].map(shellQuote).join(' ')}${hidden ? '  (put back the credentials shown as [redacted])' : ''}`;
 }
 
 export async function runCommand(flags: RunFlags): Promise<number> {

@@ -38,6 +38,18 @@ export function addedColumns(columns: OutputColumns, labels: string[] | null): A
   };
 }
 
+/** What a spreadsheet takes for the start of a formula (OWASP's CSV injection list). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A string cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `@SUM(1)`, `-2+3`), prefixed with
+ * a single quote as OWASP advises, so it is shown as text. Numbers are left alone: a negative score is a
+ * number, not a formula.
+ */
+export function escapeFormula<T>(value: T): T | string {
+  return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
+}
+
 /** A clash with an input column would silently overwrite the user's data: refuse, and say how to rename. */
 export function checkClash(added: string[], existing: Iterable<string>, columns: OutputColumns, where: string): void {
   const have = new Set(existing);

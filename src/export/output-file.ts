@@ -4,7 +4,8 @@
  * export after a run (rows read again, results paged from the checkpoint) and the export a fresh run
  * writes as it goes (rows and results from the run itself), so both write the same bytes.
  */
-import { createWriteStream, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants, createWriteStream, openSync, readdirSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -13,7 +14,7 @@ import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../io/index.js';
 import type { StoredRow } from '../store/checkpoint.js';
-import { checkClash, type AddedColumns } from './columns.js';
+import { checkClash, escapeFormula, type AddedColumns } from './columns.js';
 import { csvRecords, type CsvRecord } from './csv-out.js';
 
 export interface ExportTarget {
@@ -60,8 +61,11 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   removeStaleTmp(target.output);
   const tmp = exportTmpPath(target.output);
   // Room for a few chunks, so the next chunk is built while the last one is written.
-  const out = createWriteStream(tmp, { highWaterMark: 8 * 1024 * 1024 });
+  const out = createWriteStream(tmp, { fd: createExclusive(tmp), highWaterMark: 8 * 1024 * 1024 });
   const csvOut = target.format === 'csv';
+  // Only the cells we add (labels and errors come from a server): the input's own cells are the user's.
+  const escape = csvOut && settings.escapeFormulas !== false;
+  const addedValues = escape ? (result: StoredRow | undefined) => added.values(result).map(escapeFormula) : added.values;
   const delimiter = outputDelimiter(target);
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
   let csvRows: CsvRecord[] = [];
@@ -102,13 +106,13 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
     addRaw(raw, result) {
       count(result);
       if (!wroteHeader) writeHeader(header!);
-      csvRows.push({ raw, more: added.values(result) });
+      csvRows.push({ raw, more: addedValues(result) });
       return csvRows.length < CHUNK_ROWS || flush();
     },
     add(row, result) {
       if (copiesRaw(row)) return this.addRaw(row.raw, result);
       count(result);
-      const values = added.values(result);
+      const values = addedValues(result);
       if (csvOut) {
         if (!header) {
           // JSONL in: the columns of the first object (an input header was checked on opening).
@@ -160,9 +164,24 @@ function writeFailure(output: string, err: unknown): Error {
   return new ExportError(`cannot write ${output}: ${why}. Nothing was written under that name; fix the cause and run the same command (or \`batchlabel export\`) again.`, { cause: err });
 }
 
-/** Where an export is written until it is complete. */
+/**
+ * Where an export is written until it is complete: the pid (so a dead process's leftovers can be told
+ * from a live one's) and a random part, so nobody can plant a file or symlink there in advance.
+ */
 function exportTmpPath(output: string): string {
-  return `${output}.tmp-${process.pid}`;
+  return `${output}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Creates the temporary file, failing if anything already has that name: O_EXCL never follows a symlink
+ * (not even a dangling one), so the export cannot be written through a link planted at that name.
+ */
+function createExclusive(tmp: string): number {
+  try {
+    return openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o666);
+  } catch (err) {
+    throw new ExportError(`cannot create the export's temporary file ${tmp} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check that its folder exists and is writable.`);
+  }
 }
 
 /**
@@ -179,7 +198,8 @@ function removeStaleTmp(output: string): void {
     return;
   }
   for (const n of names) {
-    const pid = Number(n.slice(prefix.length));
+    // `<pid>-<random>`, or `<pid>` as older versions named it.
+    const pid = Number(/^(\d+)(?:-[0-9a-f]+)?$/.exec(n.slice(prefix.length))?.[1]);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
     rmSync(path.join(dir, n), { force: true });
   }

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { BackendFatalError } from '../errors.js';
-import { blobPath, tempName, type RepoCache } from './cache.js';
+import { blobPath, isCommitHash, tempName, type RepoCache } from './cache.js';
 import type { HubEnv } from './env.js';
 import { EntryNotFoundError, HubErrorCode, HubNetworkError } from './errors.js';
 import { fileProgress, type ProgressSink } from './progress.js';
@@ -81,6 +81,13 @@ export function normalizeEtag(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   const etag = raw.replace(/^W\//, '').replace(/^"|"$/g, '');
   return /^[A-Za-z0-9._-]{1,200}$/.test(etag) && !/^\.+$/.test(etag) ? etag : undefined;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function contentLength(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const v = header(headers, 'content-length');
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
 /** Failures worth another attempt; a refused connection or unknown host will not fix itself in seconds. */
@@ -196,7 +203,8 @@ export async function fetchFileMetadata(repoId: string, revision: string, repoPa
         continue;
       }
       if (res.statusCode >= 200 && res.statusCode < 300) return finish(url);
-      throw statusError(res.statusCode, header(h, 'x-error-code'), repoId, revision, repoPath, opts.env, commit);
+      // A 404's commit names the .no_exist folder: only a real commit hash may.
+      throw statusError(res.statusCode, header(h, 'x-error-code'), repoId, revision, repoPath, opts.env, commit !== undefined && isCommitHash(commit) ? commit : undefined);
     }
     throw new BackendFatalError(`too many redirects resolving ${repoId}/${repoPath} on ${opts.env.endpoint}`, HubErrorCode.response);
 
@@ -204,6 +212,13 @@ export async function fetchFileMetadata(repoId: string, revision: string, repoPa
       if (!commit) {
         throw new BackendFatalError(
           `${opts.env.endpoint} does not answer like the Hugging Face Hub (no X-Repo-Commit header for ${repoId}/${repoPath}); check HF_ENDPOINT`,
+          HubErrorCode.response,
+        );
+      }
+      // It becomes a folder name in the cache: anything but 40 hex digits could point anywhere.
+      if (!isCommitHash(commit)) {
+        throw new BackendFatalError(
+          `${opts.env.endpoint} answered an X-Repo-Commit that is not a commit hash (${JSON.stringify(commit.slice(0, 60))}) for ${repoId}/${repoPath}; check HF_ENDPOINT`,
           HubErrorCode.response,
         );
       }
@@ -234,7 +249,13 @@ export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: s
           ? new TransientError(`HTTP ${res.statusCode}`)
           : new BackendFatalError(`${label}: download answered HTTP ${res.statusCode}`, HubErrorCode.response);
       }
-      const hash = meta.etag ? undefined : createHash('sha256');
+      // An LFS blob is named by its sha256: checked, so a cut or altered body never sits under that name.
+      const expectedSha256 = meta.etag !== undefined && SHA256.test(meta.etag) ? meta.etag : undefined;
+      const hash = meta.etag === undefined || expectedSha256 ? createHash('sha256') : undefined;
+      const announced = meta.size ?? contentLength(res.headers);
+      // Chunked framing ends with a last chunk (undici fails a body cut before it); without it or a
+      // length, the end of the connection is all that marks the end of the body, and a cut looks the same.
+      const framed = /\bchunked\b/i.test(header(res.headers, 'transfer-encoding') ?? '');
       const fh = await fs.open(tmp, 'w').catch((err: unknown) => {
         throw cacheError(blobsDir, err);
       });
@@ -253,10 +274,17 @@ export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: s
       } finally {
         await fh.close();
       }
-      if (meta.size !== undefined && received !== meta.size) {
-        throw new TransientError(`received ${received} of ${meta.size} bytes`);
+      if (announced !== undefined && received !== announced) {
+        throw new TransientError(`received ${received} of ${announced} bytes`);
       }
-      const etag = meta.etag ?? hash!.digest('hex');
+      const digest = hash?.digest('hex');
+      if (expectedSha256 !== undefined && digest !== expectedSha256) {
+        throw new TransientError(`the ${received} bytes received do not have the sha256 ${expectedSha256} the Hub announced`);
+      }
+      if (announced === undefined && !framed && expectedSha256 === undefined) {
+        throw new TransientError(`the connection ended after ${received} bytes, with no size announced to confirm the file is complete`);
+      }
+      const etag = meta.etag ?? digest!;
       await fs.rename(tmp, blobPath(repo, etag));
       progress.done();
       return etag;
@@ -290,6 +318,7 @@ async function getFollowingRedirects(start: string, opts: HubHttpOptions): Promi
 }
 
 export function cacheError(where: string, err: unknown): BackendFatalError {
+  if (err instanceof BackendFatalError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
   return new BackendFatalError(
     `cannot write the Hugging Face cache at ${where} (${code}); set HF_HUB_CACHE to a writable folder`,

@@ -11,6 +11,7 @@ import {
   cachedFile,
   hasBlob,
   isCommitHash,
+  isRepoPath,
   linkSnapshotFile,
   markMissing,
   readRef,
@@ -70,6 +71,12 @@ export async function resolveHubFiles(repoId: string, requests: readonly FileReq
   // Branch and tag names end up as paths under refs/: nothing that could climb out of the cache.
   if (!/^[A-Za-z0-9._\-/]+$/.test(revision) || revision.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) {
     throw new BackendFatalError(`"${revision}" is not a valid revision (a branch, tag or commit hash)`, HubErrorCode.notFound);
+  }
+  // File names (--onnx-file among them) become paths in the cache: none may climb out of it.
+  for (const candidate of requests.flatMap((r) => r.anyOf)) {
+    if (!isRepoPath(candidate)) {
+      throw new BackendFatalError(`"${candidate}" is not a file path inside a model repository (such as onnx/model.onnx: relative, without "." or ".." parts)`, HubErrorCode.notFound);
+    }
   }
   const env = readHubEnv(options.env);
   const repo = repoCache(env.cacheDir, repoId);

@@ -82,6 +82,8 @@ export interface LabelOptions {
   truncatedColumn?: string;
   /** Name of the added error column. @default "error" */
   errorColumn?: string;
+  /** CSV: prefix added cells that a spreadsheet would run as a formula (= + - @ …) with ' (OWASP). @default true */
+  escapeFormulas?: boolean;
 }
 
 /** Every default that does not depend on other settings; the rest are computed in resolveSettings. */
@@ -104,6 +106,7 @@ export const DEFAULTS = {
   scorePrefix: 'score_',
   truncatedColumn: 'truncated',
   errorColumn: 'error',
+  escapeFormulas: true,
 } as const;
 
 export interface OptionSpec {
@@ -158,6 +161,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: DEFAULTS.scorePrefix },
   { key: 'truncatedColumn', flag: 'truncated-column', type: 'string', group: 'Output', describe: 'Name of the added column marking texts cut to fit the model', defaultText: DEFAULTS.truncatedColumn },
   { key: 'errorColumn', flag: 'error-column', type: 'string', group: 'Output', describe: 'Name of the added error column', defaultText: DEFAULTS.errorColumn },
+  { key: 'escapeFormulas', flag: 'escape-formulas', type: 'boolean', group: 'Output', describe: "CSV: prefix added cells that start like a spreadsheet formula (= + - @) with ' (--no-escape-formulas: write them as they are)", defaultText: String(DEFAULTS.escapeFormulas) },
 ];
 
 /** Settings as read from a job file or flags, before validation and defaults. */

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
+import { redactUrlsIn } from '../core/redact-url.js';
 import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './options.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
@@ -130,7 +131,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     throw new UsageError('the hf backend needs --model MODEL_ID (e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english) or --endpoint URL.');
   }
   if (v.endpoint !== undefined && !/^https?:\/\//.test(v.endpoint as string)) {
-    throw new UsageError(`--endpoint must be an http(s) URL, got ${JSON.stringify(v.endpoint)}.`);
+    throw new UsageError(`--endpoint must be an http(s) URL, got ${redactUrlsIn(JSON.stringify(v.endpoint))}.`);
   }
   const columns = resolveColumns(v);
   if (v.endpointType === 'tei' && v.endpoint === undefined) {
@@ -173,6 +174,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     outputFormat,
     checkpoint,
     columns,
+    escapeFormulas: v.escapeFormulas !== false,
   };
 }
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { FunctionToApply } from '../core/types.js';
+import { redactUrl, urlHasSecrets } from '../core/redact-url.js';
 import { DEFAULTS } from './options.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
@@ -29,6 +31,12 @@ export interface JobSettings {
   outputFormat?: 'csv' | 'jsonl';
   checkpoint: string;
   columns: OutputColumns;
+  /**
+   * In CSV output, prefix added string cells that a spreadsheet would run as a formula with `'`.
+   * Absent in checkpoints written before it existed: treated as on.
+   * @default true
+   */
+  escapeFormulas?: boolean;
 }
 
 export interface HfSettings {
@@ -80,11 +88,19 @@ export function resultSettings(s: JobSettings): Record<string, unknown> {
     textColumn: s.textColumn,
     backend: s.backend,
     model: s.model ?? null,
-    endpoint: s.backend === 'hf' ? (s.hf.endpoint ?? null) : null,
+    // Stored for display, so without credentials; their digest still tells a changed endpoint (a URL
+    // without credentials keeps no digest, as checkpoints written before it did not).
+    endpoint: s.backend === 'hf' && s.hf.endpoint ? redactUrl(s.hf.endpoint) : null,
+    endpointDigest: s.backend === 'hf' && s.hf.endpoint && urlHasSecrets(s.hf.endpoint) ? createHash('sha256').update(s.hf.endpoint).digest('hex') : null,
     endpointType: s.backend === 'hf' ? s.hf.endpointType : null,
     onnxFile: s.backend === 'onnx' ? (s.onnx.onnxFile ?? null) : null,
     revision: s.backend === 'onnx' ? s.onnx.revision : null,
     topK: s.topK ?? null,
     functionToApply: s.functionToApply ?? null,
   };
+}
+
+/** The settings as a checkpoint keeps them for `status` and `export`: credentials in URLs hidden. */
+export function storedSettings(s: JobSettings): JobSettings {
+  return s.hf.endpoint && urlHasSecrets(s.hf.endpoint) ? { ...s, hf: { ...s.hf, endpoint: redactUrl(s.hf.endpoint) } } : s;
 }

@@ -1,10 +1,12 @@
 import { CheckpointError } from '../errors.js';
 import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
-import { resultSettings, type JobSettings } from '../job/settings.js';
+import { resultSettings, storedSettings, type JobSettings } from '../job/settings.js';
 import { Checkpoint } from '../store/checkpoint.js';
+import { redactUrlsIn } from '../core/redact-url.js';
 
+/** Checkpoints of older versions stored endpoints with their credentials: never print those. */
 function describe(v: unknown): string {
-  return v === null || v === undefined ? '(unset)' : JSON.stringify(v);
+  return v === null || v === undefined ? '(unset)' : redactUrlsIn(JSON.stringify(v));
 }
 
 /**
@@ -43,7 +45,7 @@ export async function openJobCheckpoint(
     store.setMeta({
       fingerprint,
       result_settings: resultSettings(settings),
-      settings,
+      settings: storedSettings(settings),
       ...(resumed ? {} : { created_at: new Date().toISOString() }),
     });
     return { store, fingerprint, resumed };

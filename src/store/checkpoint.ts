@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CheckpointError } from '../errors.js';
 import type { FailureKind, Prediction } from '../core/types.js';
 import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
@@ -61,6 +61,41 @@ export interface RunRecord {
   rowsReused: number;
   wallMs: number;
   retries: Record<string, number>;
+}
+
+function unreadable(path: string, err: unknown): CheckpointError {
+  return new CheckpointError(`${path}: cannot read this checkpoint (${(err as Error).message}); check that the file and its folder can be read.`);
+}
+
+/** A read-only look: the meta table with a schema version this code reads, or a refusal naming the file. */
+function checkIsCheckpoint(db: Database.Database, path: string): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+  const version = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined) : undefined;
+  if (version === undefined) {
+    throw new CheckpointError(`${path} is an SQLite file but not a batchlabel checkpoint (left as it is); pass the .sqlite file that \`batchlabel run\` wrote, or the job file.`);
+  }
+  if (JSON.parse(version) !== SCHEMA_VERSION) {
+    throw new CheckpointError(`${path}: checkpoint format ${version} is not supported by this batchlabel (it reads format ${SCHEMA_VERSION}). Finish or export the job with the batchlabel that started it.`);
+  }
+}
+
+/**
+ * The file's bytes as an in-memory database. Marked as a rollback-journal database (header bytes 18 and 19),
+ * which is what a WAL database is once its WAL is checkpointed: SQLite refuses a WAL image in memory.
+ */
+function inMemoryCopy(path: string): Database.Database {
+  // Committed rows still in the WAL are not in the main file, and a checkpoint cut short leaves it half-updated.
+  if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
+    throw new CheckpointError(
+      `${path}: its last writes are still in ${path}-wal and its folder is read-only, so SQLite cannot read them; copy the .sqlite and its -wal file together to a writable folder and point status or export there.`,
+    );
+  }
+  const bytes = readFileSync(path);
+  if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) {
+    bytes[18] = 1;
+    bytes[19] = 1;
+  }
+  return new Database(bytes);
 }
 
 /**
@@ -150,7 +185,7 @@ export class Checkpoint {
       const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
       if (version !== undefined && JSON.parse(version) !== SCHEMA_VERSION) {
         throw new CheckpointError(
-          `${path}: checkpoint format ${version} is not supported by this batchlabel (it writes format ${SCHEMA_VERSION}). Finish or export the job with the batchlabel that started it, or delete the file to start over.`,
+          `${path}: checkpoint format ${version} is not supported by this batchlabel (it writes format ${SCHEMA_VERSION}). Finish or export the job with the batchlabel that started it, or start a new job with another --checkpoint path.`,
         );
       }
       if (!opts.readonly) {
@@ -188,9 +223,42 @@ export class Checkpoint {
       }
     } catch (err) {
       if (err instanceof CheckpointError) throw err;
-      throw new CheckpointError(`${path}: not a usable batchlabel checkpoint (${(err as Error).message}). Pass another --checkpoint path, or delete this file to start over.`);
+      throw new CheckpointError(`${path}: not a usable batchlabel checkpoint (${(err as Error).message}). Pass another --checkpoint path; this file is left as it is.`);
     }
     return new Checkpoint(path, db, opts.textIndex ?? DEFAULT_TEXT_INDEX);
+  }
+
+  /**
+   * Opens a checkpoint for reading only (`status`, `export`): nothing is ever written to the file, so a
+   * read-only checkpoint can be read, and a file that is not a checkpoint is refused untouched (no tables
+   * added, no switch to WAL). A checkpoint in WAL mode needs its -shm file: in a read-only folder without
+   * one, SQLite cannot open it, and a private in-memory copy of the file is read instead (its size in
+   * memory, once; no other process is writing it, or the -shm file would exist).
+   */
+  static openReadOnly(path: string): Checkpoint {
+    if (!existsSync(path)) {
+      throw new CheckpointError(`${path}: no checkpoint there. Start the job with \`batchlabel run\` first, or give the checkpoint path (--checkpoint).`);
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      checkIsCheckpoint(db, path);
+    } catch (err) {
+      db?.close();
+      if (err instanceof CheckpointError) throw err;
+      // SQLITE_CANTOPEN or SQLITE_READONLY_CANTINIT: no -shm file, and none can be made.
+      const code = (err as { code?: string }).code ?? '';
+      if (code !== 'SQLITE_CANTOPEN' && !code.startsWith('SQLITE_READONLY')) throw unreadable(path, err);
+      try {
+        db = inMemoryCopy(path);
+        checkIsCheckpoint(db, path);
+      } catch (again) {
+        db?.close();
+        throw again instanceof CheckpointError ? again : unreadable(path, again);
+      }
+    }
+    return new Checkpoint(path, db, DEFAULT_TEXT_INDEX);
   }
 
   private noteLabel(label: string): void {

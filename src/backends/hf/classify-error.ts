@@ -32,7 +32,7 @@ const OLD_INFERENCE_HOST = 'api-inference.huggingface.co';
 
 export function judgeStatus(answer: HttpAnswer, ctx: ErrorContext): Verdict {
   const { status } = answer;
-  const body = parseErrorBody(answer.text);
+  const body = parseErrorBody(answer.text, ctx.redact);
   const message = ctx.redact(`HTTP ${status}: ${body.message}`);
   const hint = serverWaitMs(answer.headers);
   const transient = (retry: RetryKind, failure: FailureKind): Verdict => ({
@@ -94,9 +94,10 @@ function fatalError(answer: HttpAnswer, serverMessage: string, ctx: ErrorContext
     return new BackendFatalError(`endpoint ${where} is gone (HTTP 410: ${said}); ${advice}`, 'E_ENDPOINT_GONE');
   }
   if (status >= 300 && status < 400) {
-    const location = answer.headers.location;
+    // A redirect may carry a login URL with the token, or a presigned URL.
+    const location = answer.headers.location ? ctx.redact(String(answer.headers.location)) : undefined;
     return new BackendFatalError(
-      `endpoint ${where} redirects (HTTP ${status}${location ? ` to ${String(location)}` : ''}); pass the final URL with --endpoint`,
+      `endpoint ${where} redirects (HTTP ${status}${location ? ` to ${location}` : ''}); pass the final URL with --endpoint`,
       'E_ENDPOINT',
     );
   }
@@ -108,20 +109,23 @@ export interface ErrorBody {
   estimatedTime?: number;
 }
 
-/** `{"error": "…" | ["…", …], "estimated_time"?: s}`, or any other body as a one-line excerpt. */
-export function parseErrorBody(text: string): ErrorBody {
+/**
+ * `{"error": "…" | ["…", …], "estimated_time"?: s}`, or any other body as a one-line excerpt. The text is
+ * redacted before it is cut to its excerpt: a secret straddling the cut would no longer be recognised.
+ */
+export function parseErrorBody(text: string, redact: (text: string) => string = (t) => t): ErrorBody {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return { message: preview(text) };
+    return { message: preview(redact(text)) };
   }
-  if (body === null || typeof body !== 'object') return { message: preview(text) };
+  if (body === null || typeof body !== 'object') return { message: preview(redact(text)) };
   const { error, estimated_time: estimated } = body as { error?: unknown; estimated_time?: unknown };
   let message: string;
-  if (typeof error === 'string') message = preview(error, 300);
-  else if (Array.isArray(error) && error.every((e) => typeof e === 'string')) message = preview(error.join('; '), 300);
-  else message = preview(text);
+  if (typeof error === 'string') message = preview(redact(error), 300);
+  else if (Array.isArray(error) && error.every((e) => typeof e === 'string')) message = preview(redact(error.join('; ')), 300);
+  else message = preview(redact(text));
   return {
     message,
     ...(typeof estimated === 'number' && Number.isFinite(estimated) && estimated >= 0 ? { estimatedTime: estimated } : {}),

@@ -24,15 +24,15 @@ export function createHfClassifier(
   const target = resolveTarget(settings, env);
   const found = readToken(settings, env);
   const token = found?.token;
-  const redact = createRedactor(token);
+  const redact = createRedactor(token, target.urlSecrets);
   const engine: Engine = {
     settings,
     ctx,
     target,
     pool: createPool(target.origin, settings.concurrency, settings.hf.timeoutMs, ctx.signal),
-    headers: buildHeaders(settings, token),
+    headers: buildHeaders(settings, token, target.basicAuth),
     buildBody: bodyBuilder(settings),
-    errors: { target, tokenEnv: settings.hf.tokenEnv, tokenSource: found?.source, redact },
+    errors: { target, tokenEnv: settings.hf.tokenEnv, tokenSource: target.basicAuth ? 'the endpoint URL (user:password, sent as basic auth)' : found?.source, redact },
     shaping: shapingFor(settings),
     loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),
     aimd: createAimd(ctx.queue),

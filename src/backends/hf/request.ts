@@ -5,6 +5,7 @@
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError } from '../../errors.js';
 import { readHfToken } from '../../hub/env.js';
+import { redactUrl } from '../../core/redact-url.js';
 import { textOf, type Text } from '../classifier.js';
 import type { Shaping } from './response.js';
 
@@ -18,6 +19,14 @@ export interface Target {
   /** The URL without query or credentials, for messages. */
   url: string;
   type: 'hf' | 'tei';
+  /**
+   * `Basic …` from the URL's `user:password@`, sent instead of the token: credentials written into the
+   * endpoint URL are that server's own, and the Hugging Face token should not go to a server that asked
+   * for other ones.
+   */
+  basicAuth?: string;
+  /** The decoded user and password, for the redactor. */
+  urlSecrets: string[];
 }
 
 export function resolveTarget(settings: JobSettings, env: NodeJS.ProcessEnv): Target {
@@ -41,17 +50,35 @@ export function resolveTarget(settings: JobSettings, env: NodeJS.ProcessEnv): Ta
   try {
     url = new URL(raw);
   } catch {
-    throw new BackendFatalError(`not a valid endpoint URL: ${raw}`, 'E_ENDPOINT');
+    throw new BackendFatalError(`not a valid endpoint URL: ${redactUrl(raw)}`, 'E_ENDPOINT');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new BackendFatalError(`endpoint must be an http(s) URL: ${raw}`, 'E_ENDPOINT');
+    throw new BackendFatalError(`endpoint must be an http(s) URL: ${redactUrl(raw)}`, 'E_ENDPOINT');
   }
   // TEI serves classification on /predict; accept either its base URL or the full route.
   if (type === 'tei' && !url.pathname.replace(/\/+$/, '').endsWith('/predict')) {
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/predict`;
   }
+  const user = percentDecoded(url.username);
+  const password = percentDecoded(url.password);
+  const basicAuth = user || password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined;
   // Messages show origin and path only: a query string or userinfo may carry credentials.
-  return { origin: url.origin, path: `${url.pathname}${url.search}`, url: `${url.origin}${url.pathname}`, type };
+  return {
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    url: `${url.origin}${url.pathname}`,
+    type,
+    ...(basicAuth ? { basicAuth } : {}),
+    urlSecrets: [user, password, basicAuth?.slice('Basic '.length) ?? ''].filter((x) => x.length >= 4),
+  };
+}
+
+function percentDecoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /**
@@ -72,10 +99,14 @@ export interface RequestHeaders {
   waitForModel: Readonly<Record<string, string>>;
 }
 
-/** Built once per run: the headers never change between requests, so neither does this object. */
-export function buildHeaders(settings: JobSettings, token: string | undefined): RequestHeaders {
+/**
+ * Built once per run: the headers never change between requests, so neither does this object.
+ * `basicAuth` (from the endpoint URL) replaces the bearer token.
+ */
+export function buildHeaders(settings: JobSettings, token: string | undefined, basicAuth?: string): RequestHeaders {
   const plain: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (token) plain.authorization = `Bearer ${token}`;
+  if (basicAuth) plain.authorization = basicAuth;
+  else if (token) plain.authorization = `Bearer ${token}`;
   if (!settings.hf.useCache) plain['x-use-cache'] = 'false';
   return { plain: Object.freeze(plain), waitForModel: Object.freeze({ ...plain, 'x-wait-for-model': 'true' }) };
 }

@@ -17,14 +17,15 @@ export interface Shaping {
   topK?: number;
 }
 
-export function parseAnswer(text: string, count: number, shaping: Shaping): Answer {
+/** `redact`: applied to a body before it is cut to an excerpt for a message. */
+export function parseAnswer(text: string, count: number, shaping: Shaping, redact: (text: string) => string = (t) => t): Answer {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return malformed(`not JSON: ${preview(text)}`);
+    return malformed(`not JSON: ${preview(redact(text))}`);
   }
-  if (!Array.isArray(body) || body.length === 0) return malformed(`expected a list, got ${preview(text)}`);
+  if (!Array.isArray(body) || body.length === 0) return malformed(`expected a list, got ${preview(redact(text))}`);
 
   let lists: unknown[];
   if (count === 1) {
@@ -40,7 +41,7 @@ export function parseAnswer(text: string, count: number, shaping: Shaping): Answ
   const out: Prediction[][] = [];
   for (const list of lists) {
     const checked = checkList(list, shaping.applyLocally === undefined && shaping.probabilities);
-    if (typeof checked === 'string') return malformed(`${checked}: ${preview(text)}`);
+    if (typeof checked === 'string') return malformed(`${checked}: ${preview(redact(text))}`);
     out.push(shape(checked, shaping));
   }
   return { ok: true, lists: out };

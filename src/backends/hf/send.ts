@@ -130,7 +130,7 @@ async function attempt(engine: Engine, body: Buffer, count: number, waitForModel
     return { type: 'retry', retry: failure.kind, failure: 'network', message: engine.errors.redact(failure.message) };
   }
   if (answer.status < 200 || answer.status >= 300) return judgeStatus(answer, engine.errors);
-  const parsed = parseAnswer(answer.text, count, engine.shaping);
+  const parsed = parseAnswer(answer.text, count, engine.shaping, engine.errors.redact);
   if (parsed.ok) return { type: 'ok', lists: parsed.lists };
   if (parsed.reason === 'count') return { type: 'count', detail: parsed.detail };
   return {
