@@ -347,6 +347,11 @@ export class Checkpoint {
     this.knownLabels.clear();
   }
 
+  /** The connection, for the read-side queries in queries.ts (status, report, filtered exports). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   close(): void {
     if (!this.db.open) return;
     this.textIndex?.close();
