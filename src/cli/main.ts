@@ -155,7 +155,22 @@ async function main(): Promise<void> {
         }
       },
     )
-    .demandCommand(1, 'Name a command: run, status or export.')
+    .command(
+      'report <target>',
+      'Write a self-contained HTML report of a job: labels, scores, failures, rows to check',
+      (y) =>
+        y
+          .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
+          .option('output', { type: 'string', alias: 'o', describe: 'HTML file to write', demandOption: true })
+          .option('lowest', { type: 'number', describe: 'Least confident rows to list [default: 25]' })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' }),
+      async (argv) => {
+        // Loaded here: the charting libraries behind it stay out of every other command's start.
+        const { reportCommand } = await import('./report-command.js');
+        await reportCommand({ target: argv.target as string, output: argv.output as string, lowest: argv.lowest as number | undefined, quiet: argv.quiet === true });
+      },
+    )
+    .demandCommand(1, 'Name a command: run, plan, status, export or report.')
     .strict()
     .recommendCommands()
     .help()
