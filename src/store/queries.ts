@@ -35,8 +35,9 @@ export interface ScoreSummary {
 
 /**
  * Buckets per label for the quartiles: they are read off a histogram this fine instead of sorting each
- * label's scores (one grouped scan instead of one sort per label and quartile), so they are exact to
- * 1/4096 of the label's score range — far below the three decimals anyone reads.
+ * label's scores (one grouped scan instead of one sort per label and quartile). A quartile is then the
+ * score of the row at that rank (the lower one, rank ⌊q·(n−1)⌋) to within 1/4096 of the score range
+ * (0..1 for probabilities): below the three decimals anyone reads.
  */
 const FINE_BUCKETS = 4096;
 
