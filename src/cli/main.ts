@@ -2,7 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
-import { exportResults } from '../export/export.js';
+import { exportResults, type RowSelection } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { num } from './format.js';
@@ -56,6 +56,17 @@ function jobValues(argv: Record<string, unknown>): JobValues {
     if (v !== undefined) out[o.key] = v as string | number | boolean;
   }
   return out;
+}
+
+/** export's review filters, checked. */
+function rowSelection(a: Record<string, unknown>): RowSelection | undefined {
+  const { label, maxScore, sample, seed } = a as { label?: string; maxScore?: number; sample?: number; seed?: number };
+  if (maxScore !== undefined && !Number.isFinite(maxScore)) throw new UsageError('--max-score must be a number, e.g. 0.7.');
+  if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new UsageError(`--sample must be a whole number ≥ 1, got ${String(sample)}.`);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got ${String(seed)}.`);
+  if (seed !== undefined && sample === undefined) throw new UsageError('--seed goes with --sample N.');
+  if (label === undefined && maxScore === undefined && sample === undefined) return undefined;
+  return { label, maxScore, sample, seed };
 }
 
 function fail(err: unknown): never {
@@ -139,6 +150,10 @@ async function main(): Promise<void> {
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
+          .option('label', { type: 'string', describe: 'Only the rows predicted this label', group: 'Review exports:' })
+          .option('max-score', { type: 'number', describe: 'Only the rows whose top score is below this (a review queue)', group: 'Review exports:' })
+          .option('sample', { type: 'number', describe: 'A random sample of N labeled rows (of those the other filters keep)', group: 'Review exports:' })
+          .option('seed', { type: 'number', describe: 'Seed of --sample: the same seed, the same rows [default: 1]', group: 'Review exports:' })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
@@ -148,7 +163,7 @@ async function main(): Promise<void> {
           const output = a.output !== undefined ? path.resolve(a.output as string) : settings.output;
           if (!output) throw new UsageError('no output: pass --output FILE.');
           const format = (a.outputFormat as 'csv' | 'jsonl' | undefined) ?? formatFromExtension(output, 'output-format');
-          const r = await exportResults(store, settings, { output, format, partial: a.partial === true });
+          const r = await exportResults(store, settings, { output, format, partial: a.partial === true, select: rowSelection(a) });
           if (!a.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
         } finally {
           store.close();
