@@ -121,6 +121,24 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      'plan [job]',
+      'Dry run: rows, unique texts, lengths, requests and a timed estimate, before running (writes nothing)',
+      (y) =>
+        addJobOptions(y.positional('job', { type: 'string', describe: 'Job file, as for run; flags override it' }))
+          .option('probe', { type: 'boolean', default: true, describe: 'Time a short probe of the backend (at most 50 requests, or a few windows through the local model); --no-probe skips it', group: 'Behaviour:' })
+          .option('probe-requests', { type: 'number', describe: 'Requests the probe sends to the endpoint (≤ 50) [default: 50]', group: 'Behaviour:' })
+          .option('json', { type: 'boolean', describe: 'Machine-readable output', group: 'Behaviour:' }),
+      async (argv) => {
+        const { planCommand } = await import('./plan-command.js');
+        const n = argv['probe-requests'] as number | undefined;
+        if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 50)) throw new UsageError(`--probe-requests must be a whole number from 1 to 50, got ${String(n)}.`);
+        await planCommand(
+          { job: argv.job as string | undefined, values: jobValues(argv), probe: argv.probe !== false, probeRequests: n, json: argv.json === true },
+          (s) => process.stdout.write(`${s}\n`),
+        );
+      },
+    )
+    .command(
       'status <target>',
       'Show progress, failures and settings of a job (checkpoint file or job file)',
       (y) =>
