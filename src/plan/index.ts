@@ -110,8 +110,8 @@ export async function planSettings(settings: JobSettings, opts: PlanOptions = {}
   const tokenizer = await localTokenizer(settings);
   const scan = await scanInput(settings, { sampleSize });
   const withText = scan.rows - scan.emptyRows - scan.badRows;
-  const tokens = tokenizer && scan.sample.length ? tokenStats(tokenizer, scan.sample, withText) : null;
-  const requests = settings.backend === 'hf' ? Math.ceil(scan.uniqueTexts / Math.max(1, settings.batchSize)) : await modelRuns(scan.uniqueTexts, settings.batchSize, tokens?.lengths);
+  const counted = tokenizer && scan.sample.length ? tokenStats(tokenizer, scan.sample, withText) : null;
+  const requests = settings.backend === 'hf' ? Math.ceil(scan.uniqueTexts / Math.max(1, settings.batchSize)) : await modelRuns(scan.uniqueTexts, settings.batchSize, counted?.lengths);
   let probe: ProbeResult | null = null;
   if (opts.probe !== false && scan.sample.length) {
     probe =
@@ -121,7 +121,6 @@ export async function planSettings(settings: JobSettings, opts: PlanOptions = {}
   }
   const estimate = estimateFrom(probe, settings, scan.uniqueTexts, requests, scan.readMs);
   const compute = probe?.computeTime;
-  const { lengths: _lengths, ...tokenFigures } = tokens ?? { lengths: undefined };
   return {
     input: settings.input,
     backend: settings.backend,
@@ -137,7 +136,7 @@ export async function planSettings(settings: JobSettings, opts: PlanOptions = {}
     uniqueExact: scan.uniqueExact,
     duplicateRows: Math.max(0, withText - scan.uniqueTexts),
     chars: scan.chars,
-    tokens: tokens ? (tokenFigures as TokenStats) : null,
+    tokens: counted?.stats ?? null,
     requests,
     requestsAre: settings.backend === 'hf' ? 'requests' : 'model runs',
     bytes: scan.bytes,

@@ -60,7 +60,8 @@ export function wilson(k: number, n: number): { value: number; low: number; high
   return { value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
-export function tokenStats(tokenizer: LocalTokenizer, sample: readonly string[], rowsWithText: number): TokenStats & { lengths: number[] } {
+/** The sample's token figures, and each text's token count (for the model-run estimate). */
+export function tokenStats(tokenizer: LocalTokenizer, sample: readonly string[], rowsWithText: number): { stats: TokenStats; lengths: number[] } {
   const hist = new LengthHistogram();
   const lengths: number[] = [];
   let truncated = 0;
@@ -72,13 +73,13 @@ export function tokenStats(tokenizer: LocalTokenizer, sample: readonly string[],
   }
   const share = wilson(truncated, sample.length);
   const exact = sample.length >= rowsWithText;
-  return {
+  const stats: TokenStats = {
     sampled: sample.length,
     tokens: hist.summary() ?? { count: 0, min: 0, mean: 0, median: 0, p90: 0, p99: 0, max: 0 },
     maxLength: tokenizer.maxLength,
     truncatedShare: exact ? { value: share.value, low: share.value, high: share.value } : share,
     truncatedRows: exact ? truncated : Math.round(share.value * rowsWithText),
     exact,
-    lengths,
   };
+  return { stats, lengths };
 }
