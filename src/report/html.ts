@@ -140,14 +140,17 @@ async function failureSection(d: ReportData): Promise<string> {
 
 function lowestSection(d: ReportData): string {
   if (!d.lowest.length) return '';
+  // The id column only when the job has ids; four decimals, as these scores crowd just above the floor.
+  const ids = d.lowest.some((r) => r.id !== null);
   const rows = d.lowest.map((r) => [
     r.line === null ? `row ${num(r.ordinal + 1)}` : num(r.line),
-    r.id === null ? '' : escapeHtml(r.id),
+    ...(ids ? [r.id === null ? '' : escapeHtml(r.id)] : []),
     escapeHtml(r.label),
-    score(r.score),
+    r.score.toFixed(4),
     r.text === null ? '' : `${escapeHtml(r.text)}${r.chars !== null && r.chars > r.text.length ? ` <span class="note">(${num(r.chars)} characters)</span>` : ''}`,
   ]);
-  const html = table(['line', 'id', 'label', 'score', 'text'], rows, { 0: 'n', 3: 'n', 4: 'text' });
+  const head = ['line', ...(ids ? ['id'] : []), 'label', 'score', 'text'];
+  const html = table(head, rows, { 0: 'n', [head.length - 2]: 'n', [head.length - 1]: 'text' });
   return `<section id="lowest"><h2>The ${num(d.lowest.length)} least confident rows</h2>
 <p class="note">Check these first. All of them: <code>batchlabel export … --max-score ${score(Math.min(1, d.lowest.at(-1)!.score + 0.0005))}</code>.</p>
 ${d.textsNote ? `<p class="note">${escapeHtml(d.textsNote)}.</p>` : ''}${html}</section>`;
