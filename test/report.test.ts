@@ -5,8 +5,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { report } from '../src/report/index.js';
 import { escapeHtml } from '../src/report/html.js';
-import { expectedScores } from './support/hf-server.js';
-import { runCli, tempDir } from './support/cli.js';
+import { expectedScores, startHfServer } from './support/hf-server.js';
+import { REPO, runCli, tempDir } from './support/cli.js';
 import { labelReportJob, REJECT_MARKER, REPORT_TOKEN } from './support/report-job.js';
 
 interface InputRow {
@@ -108,4 +108,38 @@ test('report CLI: from the job file; no --output is a usage error; a changed inp
   assert.equal(data.lowest.length, 3);
   assert.ok(data.lowest.every((l) => l.text === null && l.score > 0));
   assert.match(data.textsNote ?? '', /changed since it was labeled/);
+});
+
+test('report of a job that keeps every score: each label\'s spread, and the labels reaching the threshold together', async (t) => {
+  const dir = tempDir(t);
+  const labels = ['joy', 'anger', 'fear', 'surprise'];
+  const server = await startHfServer({ token: REPORT_TOKEN, labels });
+  t.after(() => server.close());
+  const input = path.join(REPO, 'data/reviews.csv');
+  const output = path.join(dir, 'emotions.csv');
+  const r = await runCli(['run', '--input', input, '--model', 'org/emotions', '--all-scores', '--output', output], { HF_INFERENCE_ENDPOINT: server.url, HF_TOKEN: REPORT_TOKEN });
+  assert.equal(r.code, 0, r.stderr);
+  const threshold = 0.3;
+  const { data, html } = await report(path.join(dir, 'emotions.batchlabel.sqlite'), { threshold, lowest: 5 });
+
+  const texts = inputRows(input).map((row) => row.text);
+  const above = new Map(labels.map((l) => [l, 0]));
+  const pairs = new Map<string, number>();
+  const bins = new Map(labels.map((l) => [l, Array(20).fill(0) as number[]]));
+  for (const text of texts) {
+    const scores = expectedScores(text, labels);
+    const high = scores.filter((s) => s.score >= threshold).map((s) => s.label).sort();
+    for (const l of high) above.set(l, above.get(l)! + 1);
+    for (let i = 0; i < high.length; i++) for (let j = i + 1; j < high.length; j++) pairs.set(`${high[i]}|${high[j]}`, (pairs.get(`${high[i]}|${high[j]}`) ?? 0) + 1);
+    for (const s of scores) bins.get(s.label)![Math.min(19, Math.floor(s.score * 20))]!++;
+  }
+  const e = data.everyLabel!;
+  assert.equal(e.threshold, threshold);
+  assert.deepEqual(new Map(e.labels.map((l) => [l.label, l.above])), above);
+  assert.ok(e.labels.every((l) => l.rows === texts.length), 'every row has every label');
+  for (const l of e.labels) assert.deepEqual(l.histogram.map((h) => h.count), bins.get(l.label));
+  assert.ok(pairs.size > 0, 'the threshold lets labels co-occur');
+  assert.deepEqual(new Map(e.pairs.map((p) => [`${p.a}|${p.b}`, p.rows])), pairs);
+  assert.match(html, /<section id="every-label">/);
+  assert.equal(html.match(/<figure class="chart"/g)?.length, 4, 'labels, top scores, every label, runs (no failures)');
 });

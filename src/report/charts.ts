@@ -61,17 +61,17 @@ export function labelChart(labels: LabelCount[], fmt: (l: LabelCount) => string)
   return barChart(labels.map((l) => ({ name: l.label, value: l.count, text: fmt(l) })), 'rows →');
 }
 
-/** One small histogram per label, sharing the score axis, stacked vertically. */
-export async function scoreHistograms(summaries: ScoreSummary[]): Promise<string> {
+/** One small histogram per label, sharing the score axis, stacked vertically; a red rule at each median given. */
+export async function scoreHistograms(summaries: (Pick<ScoreSummary, 'label' | 'histogram'> & { median?: number })[], xLabel = 'top score →'): Promise<string> {
   const { Plot } = await load();
   const bins = summaries.flatMap((s) => s.histogram.map((h) => ({ label: s.label, from: h.from, to: h.to, count: h.count })));
-  const medians = summaries.map((s) => ({ label: s.label, median: s.median }));
+  const medians = summaries.filter((s) => s.median !== undefined).map((s) => ({ label: s.label, median: s.median }));
   const longest = Math.max(...summaries.map((s) => s.label.length), 4);
   return draw({
     height: 40 + summaries.length * 110,
     marginLeft: 56,
     marginRight: Math.min(200, 14 + longest * 7),
-    x: { label: 'top score →' },
+    x: { label: xLabel },
     y: { label: '↑ rows', grid: true, nice: true, ticks: 3 },
     fy: { label: null, domain: summaries.map((s) => s.label) },
     marks: [

@@ -6,7 +6,7 @@ import type { FailureKind } from '../backends/classifier.js';
 import type { InputFingerprint } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
-import { labelDistribution, lowestConfidence, scoreSummaries, type LabelCount, type ScoreSummary } from '../store/queries.js';
+import { everyLabelScores, labelDistribution, lowestConfidence, scoreSummaries, type LabelCount, type LabelPair, type LabelScoreSpread, type ScoreSummary } from '../store/queries.js';
 import { readRowTexts } from './row-texts.js';
 
 export interface ReportData {
@@ -27,6 +27,8 @@ export interface ReportData {
   rows: { total: number | null; done: number; failed: number; pending: number | null; truncated: number };
   labels: LabelCount[];
   scores: ScoreSummary[];
+  /** Jobs that keep every label's score (--all-scores, --top-k > 1): each label's spread, and labels reaching the threshold together. */
+  everyLabel: { threshold: number; labels: LabelScoreSpread[]; pairs: LabelPair[] } | null;
   runs: RunSummary[];
   failures: { kind: FailureKind | string; count: number; examples: { line: number | null; id: string | null; error: string }[] }[];
   lowest: LowRow[];
@@ -64,6 +66,8 @@ export interface ReportOptions {
   textChars?: number;
   /** Histogram bins per label. @default 20 */
   bins?: number;
+  /** Score at which a label counts as predicted, for the co-occurrence of labels (multi-label jobs). @default 0.5 */
+  threshold?: number;
 }
 
 /** `https://user:pw@host/path?key=…` → `https://host/path`. */
@@ -123,6 +127,7 @@ export async function gatherReport(store: Checkpoint, settings: JobSettings, opt
     rows: { total, done, failed, pending, truncated },
     labels: labelDistribution(db),
     scores: scoreSummaries(db, opts.bins ?? 20),
+    everyLabel: settings.allScores || (settings.topK ?? 1) > 1 ? { threshold: opts.threshold ?? 0.5, ...everyLabelScores(db, opts.bins ?? 20, opts.threshold ?? 0.5) } : null,
     runs: store.runs().map((r) => ({
       id: r.id,
       startedAt: r.startedAt,

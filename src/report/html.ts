@@ -114,6 +114,25 @@ async function scoreSection(d: ReportData): Promise<string> {
   }</p>${figure(await scoreHistograms(shown), 'score histograms')}</section>`;
 }
 
+async function everyLabelSection(d: ReportData): Promise<string> {
+  const e = d.everyLabel;
+  if (!e || !e.labels.length) return '';
+  const t = String(e.threshold);
+  const shown = e.labels.slice(0, MAX_HISTOGRAMS);
+  const rows = e.labels.map((l) => [escapeHtml(l.label), num(l.rows), num(l.above), pct(d.rows.done ? l.above / d.rows.done : 0)]);
+  let pairs = '';
+  if (e.pairs.length) {
+    pairs = `<h3>Labels at ${t} or more on the same row</h3>${table(
+      ['label', 'and label', 'rows'],
+      e.pairs.slice(0, 30).map((p) => [escapeHtml(p.a), escapeHtml(p.b), num(p.rows)]),
+      numeric(2),
+    )}${e.pairs.length > 30 ? `<p class="note">The 30 most frequent of ${num(e.pairs.length)} pairs.</p>` : ''}`;
+  }
+  return `<section id="every-label"><h2>Every label's score</h2><p class="note">Each label's score on every row that has one (the job kept them all); a label counts as predicted at ${t} or more.</p>
+${figure(await scoreHistograms(shown, 'score →'), 'score histograms of every label')}
+${table(['label', 'rows with a score', `rows ≥ ${t}`, 'of labeled rows'], rows, numeric(1, 2, 3))}${pairs}</section>`;
+}
+
 async function runSection(d: ReportData): Promise<string> {
   if (!d.runs.length) return '';
   const chart = await barChart(
@@ -158,7 +177,7 @@ ${d.textsNote ? `<p class="note">${escapeHtml(d.textsNote)}.</p>` : ''}${html}</
 
 export async function renderReport(d: ReportData): Promise<string> {
   const title = `batchlabel report: ${d.job.input.split(/[\\/]/).pop() ?? d.job.input}`;
-  const sections = [await summarySection(d), await labelSection(d), await scoreSection(d), lowestSection(d), await failureSection(d), await runSection(d)];
+  const sections = [await summarySection(d), await labelSection(d), await scoreSection(d), await everyLabelSection(d), lowestSection(d), await failureSection(d), await runSection(d)];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>

@@ -161,3 +161,62 @@ export function countSelected(db: Database.Database, sel: RowSelection): number 
   const { sql, params } = whereOf(sel);
   return db.prepare(`SELECT COUNT(*) FROM rows WHERE ${sql}`).pluck().get(...params) as number;
 }
+
+export interface LabelScoreSpread {
+  label: string;
+  /** Rows that have a score for this label (with --top-k, only the rows where it was among the K). */
+  rows: number;
+  /** Rows scoring at least the threshold. */
+  above: number;
+  /** `bins` equal-width bins over 0..1; scores outside it fall in the end bins. */
+  histogram: { from: number; to: number; count: number }[];
+}
+
+export interface LabelPair {
+  a: string;
+  b: string;
+  /** Rows where both labels score at least the threshold. */
+  rows: number;
+}
+
+/**
+ * Every label's score, for jobs that keep them all (--all-scores, --top-k > 1: the `scores` column):
+ * a histogram per label, and how often two labels both reach `threshold` on the same row (what a
+ * multi-label job predicts together). Read with SQLite's json_each, in two grouped scans.
+ */
+export function everyLabelScores(db: Database.Database, bins = 20, threshold = 0.5): { labels: LabelScoreSpread[]; pairs: LabelPair[] } {
+  const grouped = db
+    .prepare(
+      // Not "AS label": GROUP BY would take rows.label, the predicted label, instead.
+      `SELECT json_extract(j.value, '$.label') AS scored_label, MAX(0, MIN(CAST(json_extract(j.value, '$.score') * ? AS INTEGER), ? - 1)) AS bin,
+              COUNT(*) AS count, SUM(json_extract(j.value, '$.score') >= ?) AS above
+       FROM rows, json_each(rows.scores) AS j WHERE rows.status = 1 AND rows.scores IS NOT NULL GROUP BY scored_label, bin`,
+    )
+    .raw(true)
+    .all(bins, bins, threshold) as [string, number, number, number][];
+  const byLabel = new Map<string, LabelScoreSpread>();
+  for (const [label, bin, count, above] of grouped) {
+    let s = byLabel.get(label);
+    if (!s) {
+      s = { label, rows: 0, above: 0, histogram: Array.from({ length: bins }, (_, i) => ({ from: i / bins, to: (i + 1) / bins, count: 0 })) };
+      byLabel.set(label, s);
+    }
+    s.rows += count;
+    s.above += above;
+    s.histogram[bin]!.count += count;
+  }
+  const pairs = db
+    .prepare(
+      `SELECT json_extract(x.value, '$.label') AS first, json_extract(y.value, '$.label') AS second, COUNT(*) AS together
+       FROM rows, json_each(rows.scores) AS x, json_each(rows.scores) AS y
+       WHERE rows.status = 1 AND rows.scores IS NOT NULL AND json_extract(x.value, '$.score') >= ? AND json_extract(y.value, '$.score') >= ?
+         AND json_extract(x.value, '$.label') < json_extract(y.value, '$.label')
+       GROUP BY first, second ORDER BY together DESC, first, second`,
+    )
+    .raw(true)
+    .all(threshold, threshold) as [string, string, number][];
+  return {
+    labels: [...byLabel.values()].sort((x, y) => y.above - x.above || x.label.localeCompare(y.label)),
+    pairs: pairs.map(([a, b, rows]) => ({ a, b, rows })),
+  };
+}
