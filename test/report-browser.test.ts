@@ -58,6 +58,7 @@ test('the report opens in headless Chromium offline: no console errors, every ch
   const shot = path.join(dir, 'report.png');
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok(statSync(shot).size > 20_000, 'a screenshot with something on it');
+  t.diagnostic(`screenshot: ${shot} (removed with the test's folder)`);
   assert.deepEqual(problems, []);
   assert.deepEqual(fetched, [], 'the report fetches nothing');
 });
