@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { exportResults, type ExportSummary } from '../export/export.js';
+import { exportResults, type ExportSummary, type RowSelection } from '../export/export.js';
 import type { JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { openTarget } from './target.js';
@@ -18,6 +18,8 @@ export interface ExportJobOptions {
   outputFormat?: 'csv' | 'jsonl';
   /** Export an unfinished job, leaving unlabeled rows blank. @default false */
   partial?: boolean;
+  /** Only some rows (a review queue, an audit sample): see RowSelection. @default every row */
+  select?: RowSelection;
   /** CSV: prefix added cells that start like a spreadsheet formula with '. @default as in the run */
   escapeFormulas?: boolean;
   /** Rename the added columns. @default as in the run */
@@ -45,7 +47,7 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
     const output = options.output !== undefined ? path.resolve(options.output) : settings.output;
     if (!output) throw new UsageError('no output: pass --output FILE.');
     const format = options.outputFormat ?? formatFromExtension(output, 'output-format');
-    const r = await exportResults(store, settings, { output, format, partial: options.partial === true });
+    const r = await exportResults(store, settings, { output, format, partial: options.partial === true, select: options.select });
     return { ...r, output };
   } finally {
     store.close();

@@ -2,6 +2,7 @@ import { rate } from '../core/format.js';
 import { redactUrl } from '../core/redact-url.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
+import { labelDistribution, scoreSummaries } from '../store/queries.js';
 import { openTarget } from './target.js';
 
 /** What status() resolves to, and what `batchlabel status --json` prints. */
@@ -10,10 +11,28 @@ export interface StatusReport {
   input: string;
   rows: { total: number | null; done: number; failed: number; pending: number | null; truncated: number };
   finished: boolean;
+  /** Labeled rows per predicted label, most frequent first, with the quartiles of their top score. */
+  labels: LabelStatus[];
   failures: { kind: string; count: number; examples: { line: number | null; id: string | null; error: string }[] }[];
   lastRun: { state: string; startedAt: string; wallMs: number; rows: number; rowsPerSecond: number; etaMs: number | null; retries: Record<string, number> } | null;
   runs: number;
   settings: Record<string, unknown>;
+}
+
+export interface LabelStatus {
+  label: string;
+  count: number;
+  share: number;
+  score: { min: number; q1: number; median: number; q3: number; max: number } | null;
+}
+
+function labelStatus(store: Checkpoint): LabelStatus[] {
+  const db = store.database;
+  const scores = new Map(scoreSummaries(db, 1).map((s) => [s.label, s]));
+  return labelDistribution(db).map((l) => {
+    const s = scores.get(l.label);
+    return { label: l.label, count: l.count, share: l.share, score: s ? { min: s.min, q1: s.q1, median: s.median, q3: s.q3, max: s.max } : null };
+  });
 }
 
 /** The progress, failures and settings of a job, from its checkpoint or the job file that names it. Reads only. */
@@ -40,6 +59,7 @@ export function statusReport(store: Checkpoint, settings: JobSettings): StatusRe
     input: settings.input,
     rows: { total, done, failed, pending, truncated },
     finished: pending === 0,
+    labels: labelStatus(store),
     failures: store.failuresByKind().map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) })),
     lastRun: last
       ? {

@@ -3,7 +3,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { exportJob } from '../api/export.js';
 import { status } from '../api/status.js';
-import { BatchlabelError, ExitCode } from '../errors.js';
+import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
+import type { RowSelection } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { num } from './format.js';
 import { runCommand } from './run-command.js';
@@ -54,6 +55,17 @@ function jobValues(argv: Record<string, unknown>): JobValues {
     if (v !== undefined) out[o.key] = v as string | number | boolean;
   }
   return out;
+}
+
+/** export's review filters, checked. */
+function rowSelection(a: Record<string, unknown>): RowSelection | undefined {
+  const { label, maxScore, sample, seed } = a as { label?: string; maxScore?: number; sample?: number; seed?: number };
+  if (maxScore !== undefined && !Number.isFinite(maxScore)) throw new UsageError('--max-score must be a number, e.g. 0.7.');
+  if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new UsageError(`--sample must be a whole number ≥ 1, got ${String(sample)}.`);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got ${String(seed)}.`);
+  if (seed !== undefined && sample === undefined) throw new UsageError('--seed goes with --sample N.');
+  if (label === undefined && maxScore === undefined && sample === undefined) return undefined;
+  return { label, maxScore, sample, seed };
 }
 
 function fail(err: unknown): never {
@@ -108,6 +120,24 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      'plan [job]',
+      'Dry run: rows, unique texts, lengths, requests and a timed estimate, before running (writes nothing)',
+      (y) =>
+        addJobOptions(y.positional('job', { type: 'string', describe: 'Job file, as for run; flags override it' }))
+          .option('probe', { type: 'boolean', default: true, describe: 'Time a short probe of the backend (at most 50 requests, or a few windows through the local model); --no-probe skips it', group: 'Behaviour:' })
+          .option('probe-requests', { type: 'number', describe: 'Requests the probe sends to the endpoint (≤ 50) [default: 50]', group: 'Behaviour:' })
+          .option('json', { type: 'boolean', describe: 'Machine-readable output', group: 'Behaviour:' }),
+      async (argv) => {
+        const { planCommand } = await import('./plan-command.js');
+        const n = argv['probe-requests'] as number | undefined;
+        if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 50)) throw new UsageError(`--probe-requests must be a whole number from 1 to 50, got ${String(n)}.`);
+        await planCommand(
+          { job: argv.job as string | undefined, values: jobValues(argv), probe: argv.probe !== false, probeRequests: n, json: argv.json === true },
+          (s) => process.stdout.write(`${s}\n`),
+        );
+      },
+    )
+    .command(
       'status <target>',
       'Show progress, failures and settings of a job (checkpoint file or job file)',
       (y) =>
@@ -133,6 +163,10 @@ async function main(): Promise<void> {
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
           .option('escape-formulas', { type: 'boolean', describe: "CSV: prefix added cells that start like a spreadsheet formula with ' [default: as in the run, else true]" })
+          .option('label', { type: 'string', describe: 'Only the rows predicted this label', group: 'Review exports:' })
+          .option('max-score', { type: 'number', describe: 'Only the rows whose top score is below this (a review queue)', group: 'Review exports:' })
+          .option('sample', { type: 'number', describe: 'A random sample of N labeled rows (of those the other filters keep)', group: 'Review exports:' })
+          .option('seed', { type: 'number', describe: 'Seed of --sample: the same seed, the same rows [default: 1]', group: 'Review exports:' })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
@@ -142,12 +176,29 @@ async function main(): Promise<void> {
           outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined,
           partial: a.partial === true,
           escapeFormulas: typeof a.escapeFormulas === 'boolean' ? a.escapeFormulas : undefined,
+          select: rowSelection(a),
           ...Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined])),
         });
         if (!a.quiet) process.stderr.write(`wrote ${r.output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
       },
     )
-    .demandCommand(1, 'Name a command: run, status or export.')
+    .command(
+      'report <target>',
+      'Write a self-contained HTML report of a job: labels, scores, failures, rows to check',
+      (y) =>
+        y
+          .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
+          .option('output', { type: 'string', alias: 'o', describe: 'HTML file to write', demandOption: true })
+          .option('lowest', { type: 'number', describe: 'Least confident rows to list [default: 25]' })
+          .option('threshold', { type: 'number', describe: 'Score at which a label counts as predicted, for labels predicted together (jobs keeping every score) [default: 0.5]' })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' }),
+      async (argv) => {
+        // Loaded here: the charting libraries behind it stay out of every other command's start.
+        const { reportCommand } = await import('./report-command.js');
+        await reportCommand({ target: argv.target as string, output: argv.output as string, lowest: argv.lowest as number | undefined, threshold: argv.threshold as number | undefined, quiet: argv.quiet === true });
+      },
+    )
+    .demandCommand(1, 'Name a command: run, plan, status, export or report.')
     .strict()
     .recommendCommands()
     .help()

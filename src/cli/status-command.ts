@@ -7,6 +7,17 @@ export function printStatus(r: StatusReport, out: (s: string) => void): void {
   out(`input       ${r.input}`);
   out(`rows        ${t.total === null ? `? total (input not fully read yet)` : `${num(t.total)} total`}, ${num(t.done)} labeled, ${num(t.failed)} failed, ${t.pending === null ? 'rest' : num(t.pending)} pending${t.truncated ? `, ${num(t.truncated)} truncated` : ''}`);
   out(`state       ${r.finished ? 'finished' : 'unfinished (run the same `batchlabel run` command to resume)'}`);
+  if (r.labels.length) {
+    out('labels      rows, share, top score min / q1 / median / q3 / max:');
+    const width = Math.max(...r.labels.map((l) => l.label.length));
+    const counts = r.labels.map((l) => num(l.count));
+    const countWidth = Math.max(...counts.map((c) => c.length));
+    r.labels.forEach((l, i) => {
+      const q = l.score;
+      const quartiles = q ? `   min ${q.min.toFixed(3)}  q1 ${q.q1.toFixed(3)}  median ${q.median.toFixed(3)}  q3 ${q.q3.toFixed(3)}  max ${q.max.toFixed(3)}` : '';
+      out(`  ${l.label.padEnd(width)}  ${counts[i]!.padStart(countWidth)}  ${`${(l.share * 100).toFixed(1)}%`.padStart(6)}${quartiles}`);
+    });
+  }
   if (r.failures.length) {
     out('failures:');
     for (const f of r.failures) {

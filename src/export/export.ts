@@ -3,14 +3,42 @@ import { fingerprintInput } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../io/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
+import { sampledOrdinals, type RowSelection } from '../store/queries.js';
 import { addedColumns } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
 
 export type { ExportSummary } from './output-file.js';
+export type { RowSelection } from '../store/queries.js';
 
 export interface ExportOptions extends ExportTarget {
   /** Export an unfinished job, leaving unlabeled rows blank. */
   partial: boolean;
+  /**
+   * A review export: only the labeled rows this selects (by label, top score below a bound, a seeded
+   * random sample), with the same columns. @default every row
+   */
+  select?: RowSelection;
+}
+
+function selects(sel: RowSelection | undefined): sel is RowSelection {
+  return sel !== undefined && (sel.label !== undefined || sel.maxScore !== undefined || sel.sample !== undefined);
+}
+
+/**
+ * Whether a row's result belongs in a review export. A sample is drawn in the checkpoint first (its n
+ * ordinals are all this holds); label and score are checked on each result as it is paged in.
+ */
+function selectionFilter(store: Checkpoint, sel: RowSelection): { keep: (r: StoredRow | undefined) => boolean; last: number } {
+  const ordinals = sel.sample !== undefined ? sampledOrdinals(store.database, { ...sel, sample: sel.sample }) : undefined;
+  const picked = ordinals && new Set(ordinals);
+  const keep = (r: StoredRow | undefined) =>
+    r !== undefined &&
+    r.status === 1 &&
+    (sel.label === undefined || r.label === sel.label) &&
+    (sel.maxScore === undefined || (r.score !== null && r.score < sel.maxScore)) &&
+    (picked === undefined || picked.has(r.ordinal));
+  // Past the last sampled row there is nothing left to write: the rest of the input is not read.
+  return { keep, last: ordinals ? (ordinals.at(-1) ?? -1) : Infinity };
 }
 
 /** Pages through the checkpoint in ordinal order, in step with the input. */
@@ -58,6 +86,15 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     const file = openOutputFile(settings, opts, source.header, added);
     const lookup = resultsInOrder(store);
     try {
+      if (selects(opts.select)) {
+        const { keep, last } = selectionFilter(store, opts.select);
+        for await (const row of source.rows) {
+          if ((total !== undefined && row.ordinal >= total) || row.ordinal > last) break;
+          const result = lookup(row.ordinal);
+          if (keep(result) && !file.add(row, result)) await file.drained();
+        }
+        return await file.finish();
+      }
       for await (const row of source.rows) {
         if (total !== undefined && row.ordinal >= total) break;
         if (!file.add(row, lookup(row.ordinal))) await file.drained();

@@ -430,6 +430,11 @@ export class Checkpoint {
     return this.db.open;
   }
 
+  /** The connection, for the read-side queries in queries.ts (status, report, filtered exports). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   /** Closes the database; a last write that fails (the text index's, on a full disk) is a CheckpointError. */
   close(): void {
     if (!this.db.open) return;

@@ -104,6 +104,8 @@ export interface HfServerOptions {
   rateLimit?: string;
   /** Replies for the first requests, in order; then the normal behaviour. */
   script?: ScriptedReply[];
+  /** Headers sent with every successful answer, e.g. the serverless API's `x-compute-time`. */
+  answerHeaders?: Record<string, string>;
   /** Full control: a reply for this request, or undefined for the normal behaviour. Runs after `script`. */
   respond?: (req: RequestInfo) => ScriptedReply | undefined;
 }
@@ -281,11 +283,11 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
         };
         if (!list) {
           const scores = scored(texts[0]!);
-          return send({ status: 200, json: tei || options.shape === 'flat' ? scores : [scores] }, action);
+          return send({ status: 200, json: tei || options.shape === 'flat' ? scores : [scores], headers: options.answerHeaders }, action);
         }
         if (!tei && options.lists === 'reject') return send(error(400, 'Input should be a valid string'), 'list_rejected');
         if (!tei && options.lists === 'flat') return send({ status: 200, json: texts.map((t) => scored(t)[0]) }, action);
-        return send({ status: 200, json: texts.map(scored) }, action);
+        return send({ status: 200, json: texts.map(scored), headers: options.answerHeaders }, action);
       }
     });
   });
