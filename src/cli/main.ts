@@ -7,6 +7,7 @@ import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { num } from './format.js';
 import { runCommand } from './run-command.js';
+import { shardsExport, shardsStatus } from './shards-command.js';
 import { printStatus, statusReport } from './status-command.js';
 import { openTarget } from './target.js';
 import path from 'node:path';
@@ -116,8 +117,13 @@ async function main(): Promise<void> {
         y
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
           .option('json', { type: 'boolean', describe: 'Machine-readable output' })
+          .option('shards', { type: 'number', describe: 'The job ran as N shards (run --shard I/N): show each and the total' })
           .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
-      (argv) => {
+      async (argv) => {
+        if (argv.shards !== undefined) {
+          process.exitCode = await shardsStatus(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${s}\n`));
+          return;
+        }
         const { store, settings } = openTarget(argv.target as string);
         try {
           const report = statusReport(store, settings);
@@ -138,10 +144,17 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
+          .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
+        if (a.shards !== undefined) {
+          const columns = jobValues(a);
+          const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${s}\n`));
+          await shardsExport({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined, partial: a.partial === true, columns }, say);
+          return;
+        }
         const { store, settings: stored } = openTarget(a.target as string);
         try {
           const settings = { ...stored, columns: resolveColumns(jobValues(a), stored.columns) };

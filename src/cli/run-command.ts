@@ -6,6 +6,7 @@ import type { JobValues } from '../job/options.js';
 import { drainMs, loadJobFile, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../runner/prepare.js';
 import { runJob, type RunHandle, type RunStats } from '../runner/run.js';
+import { describeShard } from '../shard/shard.js';
 import { duration, num, rate, retriesText, shellQuote } from './format.js';
 import { startProgress } from './progress.js';
 
@@ -33,8 +34,11 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   let stats: RunStats | undefined;
   const progress = startProgress(() => stats, { quiet: flags.quiet });
 
+  if (settings.shard) say(`${describeShard(settings.shard)}: checkpoint ${settings.checkpoint}; the job's export is written by \`batchlabel export … --shards ${settings.shard.count}\`.`);
+  // A shard never writes the job's export: the merge does.
+  const output = settings.shard ? undefined : settings.output;
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
-  if (settings.output) mkdirSync(path.dirname(settings.output), { recursive: true });
+  if (output) mkdirSync(path.dirname(output), { recursive: true });
   const { store, resumed } = await openJobCheckpoint(settings, { restart: flags.restart, notice: say });
   const stop = new AbortController();
   let handle: RunHandle | undefined;
@@ -68,7 +72,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         drainMs: drainMs(values),
         retryFailed: flags.retryFailed,
         events: { notice: say },
-        exportTo: settings.output && settings.outputFormat ? { output: settings.output, format: settings.outputFormat } : undefined,
+        exportTo: output && settings.outputFormat ? { output, format: settings.outputFormat } : undefined,
       },
       (h) => {
         handle = h;
@@ -98,9 +102,9 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
     // A fresh run wrote its export as it went; otherwise the export reads the input again.
     let exported = result.exported;
-    if (settings.output && settings.outputFormat) {
-      exported ??= await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
-      summary.output = settings.output;
+    if (output && settings.outputFormat) {
+      exported ??= await exportResults(store, settings, { output, format: settings.outputFormat, partial: false });
+      summary.output = output;
     }
     const code = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;
     if (!flags.quiet) {
@@ -108,7 +112,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         `done: ${num(counts.done)} rows labeled, ${num(counts.failed)} failed${s.reused ? `, ${num(s.reused)} reused from identical texts` : ''}${counts.truncated ? `, ${num(counts.truncated)} truncated` : ''}.`,
         `this run: ${num(s.done + s.failed)} rows in ${duration(wall)} (${num(rate(s.done + s.failed, wall))} rows/s); retries: ${retriesText(s.retries)}.`,
       ];
-      if (exported) lines.push(`wrote ${settings.output} (${num(exported.rows)} rows).`);
+      if (exported) lines.push(`wrote ${output} (${num(exported.rows)} rows).`);
+      else if (settings.shard) lines.push(`shard ${settings.shard.index} of ${settings.shard.count} finished: once every shard has, merge with \`batchlabel export JOB --shards ${settings.shard.count} --output FILE\` (\`batchlabel status JOB --shards ${settings.shard.count}\` shows them all).`);
       else lines.push(`no --output given: export with \`batchlabel export ${shellQuote(settings.checkpoint)} --output FILE\`.`);
       if (counts.failed) lines.push(`some rows failed: see \`batchlabel status ${shellQuote(settings.checkpoint)}\`; re-attempt them with --retry-failed.`);
       process.stderr.write(`${lines.join('\n')}\n`);

@@ -5,6 +5,7 @@ import { JobFileError, UsageError } from '../errors.js';
 import { JOB_OPTIONS, type JobValues } from './options.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../backends/classifier.js';
+import { parseShard, shardCheckpoint } from '../shard/shard.js';
 
 const PATH_KEYS = ['input', 'output', 'checkpoint'];
 
@@ -90,11 +91,13 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
   const topK = positiveInt(v.topK, 'top-k');
-  const checkpoint = typeof v.checkpoint === 'string'
+  const jobCheckpoint = typeof v.checkpoint === 'string'
     ? path.resolve(v.checkpoint)
     : output
       ? path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`)
       : `${input}.batchlabel.sqlite`;
+  const shard = typeof v.shard === 'string' ? parseShard(v.shard) : undefined;
+  const checkpoint = shard ? shardCheckpoint(jobCheckpoint, shard) : jobCheckpoint;
   if (backend === 'hf' && v.model === undefined && v.endpoint === undefined) {
     throw new UsageError('the hf backend needs --model MODEL_ID (e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english) or --endpoint URL.');
   }
@@ -142,6 +145,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     outputFormat,
     checkpoint,
     columns,
+    ...(shard ? { shard } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { FunctionToApply } from '../backends/classifier.js';
+import type { ShardSpec } from '../shard/shard.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
@@ -28,6 +29,8 @@ export interface JobSettings {
   outputFormat?: 'csv' | 'jsonl';
   checkpoint: string;
   columns: OutputColumns;
+  /** Label only this shard's rows, into its own checkpoint (see src/shard); never writes the export. @default the whole job */
+  shard?: ShardSpec;
 }
 
 export interface HfSettings {

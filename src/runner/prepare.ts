@@ -2,6 +2,7 @@ import { CheckpointError } from '../errors.js';
 import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
 import { resultSettings, type JobSettings } from '../job/settings.js';
 import { Checkpoint } from '../store/checkpoint.js';
+import { checkShardMeta } from '../shard/shards.js';
 
 function describe(v: unknown): string {
   return v === null || v === undefined ? '(unset)' : JSON.stringify(v);
@@ -40,7 +41,9 @@ export async function openJobCheckpoint(
       }
     }
     const resumed = before !== undefined && !opts.restart;
+    const shard = checkShardMeta(store, settings, resumed); // shard: one of N tasks of the job
     store.setMeta({
+      ...shard,
       fingerprint,
       result_settings: resultSettings(settings),
       settings,

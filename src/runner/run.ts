@@ -9,6 +9,7 @@ import { hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
+import { ownsRow, shardRowsOf } from '../shard/shard.js';
 import { Frontier } from './frontier.js';
 import { queueBacklog, queueControl } from './queue-control.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from './writer.js';
@@ -99,7 +100,7 @@ export async function runJob(
   const stats: RunStats = {
     startedAt: Date.now(),
     // A total counted under another --limit says nothing about this run's total.
-    rowsTotal: totalMeta !== undefined && (store.getMeta<number | null>('limit') ?? undefined) === settings.limit ? totalMeta : settings.limit,
+    rowsTotal: totalMeta !== undefined && (store.getMeta<number | null>('limit') ?? undefined) === settings.limit ? totalMeta : shardRowsOf(settings.limit, settings.shard), // shard: its share
     bytesTotal: store.getMeta<{ size: number }>('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
     finishedBefore: counts.done + counts.failed,
@@ -213,10 +214,12 @@ export async function runJob(
   const onStop = () => wake?.();
   opts.stop.addEventListener('abort', onStop, { once: true });
   abort.signal.addEventListener('abort', onStop, { once: true });
-  const exportTo = opts.exportTo && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
+  const exportTo = opts.exportTo && !settings.shard && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
   // An export copying raw rows needs no decoded fields, and both backends take a text as bytes.
   const copies = exportTo !== undefined && copiesRawRows(settings, exportTo);
-  const source = await openInput(settings, from, { raw: copies, lazyText: copies });
+  // shard: other shards' rows are skipped undecoded (owns, below).
+  const owns = ownsRow(settings.shard);
+  const source = await openInput(settings, from, { raw: copies, lazyText: copies || settings.shard !== undefined });
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
@@ -263,7 +266,7 @@ export async function runJob(
       }
       const full = stream?.ready();
       if (full) await orStopped(full);
-      if (isFinished(row.ordinal)) {
+      if (!owns(row.ordinal) || isFinished(row.ordinal)) { // shard: another shard's row counts as finished here
         frontier.finish(row.ordinal);
         continue;
       }
@@ -296,7 +299,7 @@ export async function runJob(
     if (readAll && !opts.stop.aborted && !fatal) {
       dispatch();
       // Everything has been read: the total is now known for status, ETA and export.
-      stats.rowsTotal = frontier.nextOrdinal;
+      stats.rowsTotal = shardRowsOf(frontier.nextOrdinal, settings.shard)!; // shard: its share
       store.setMeta({ rows_total: stats.rowsTotal, limit: settings.limit ?? null });
       await orStopped(queue.onIdle());
     }
