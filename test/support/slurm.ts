@@ -6,7 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,7 +128,16 @@ export async function startSlurm(): Promise<SlurmCluster> {
   const stop = async () => {
     stopping = true;
     await client('scancel', ['--user=root']).catch(() => {});
+    await waitFor(async () => (await client('squeue', ['-h', '-o', '%i']).catch(() => '')).trim() === '', 15_000, () => '').catch(() => {});
     for (const d of [...daemons].reverse()) await stopDaemon(d.child);
+    // A job step outlives slurmd if it was still running: its processes carry this cluster's SLURM_CONF.
+    for (const pid of processesOf(conf)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -174,6 +183,21 @@ export async function startSlurm(): Promise<SlurmCluster> {
     logs,
     stop,
   };
+}
+
+/** Pids of the processes started with SLURM_CONF=conf: the daemons' children, jobs included. */
+function processesOf(conf: string): number[] {
+  const mark = Buffer.from(`\0SLURM_CONF=${conf}\0`);
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`), Buffer.from([0])]).includes(mark)) pids.push(Number(name));
+    } catch {
+      // exited, or not ours to read
+    }
+  }
+  return pids;
 }
 
 /** Polls `ok` every 100 ms until it is true; throws `message()` after `timeoutMs`. */
