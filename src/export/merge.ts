@@ -22,7 +22,7 @@ function problem(s: ShardState, count: number): string {
     case 'missing':
       return `shard ${s.index} missing (no ${s.checkpoint})`;
     case 'unfinished':
-      return `shard ${s.index} unfinished (${num(s.rows.done + s.rows.failed)}${s.rows.total === null ? '' : ` of ${num(s.rows.total)}`} rows)`;
+      return `shard ${s.index} unfinished (${num(s.rows.done + s.rows.failed)}${s.rows.total === null ? '' : ` of ${num(s.rows.total)}`} rows done)`;
     case 'other-job':
       return `shard ${s.index} of ${count} is from another job (${s.reason})`;
     default:
