@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startHfServer } from './support/hf-server.js';
-import { CLI, runCli, tempDir } from './support/cli.js';
+import { CLI, REPO, runCli, tempDir } from './support/cli.js';
 import { sampleCsv, sampleRows } from './support/sample-data.js';
 import { slurmInstalled, startSlurm, waitFor } from './support/slurm.js';
 import { shardOf, shardRows } from '../src/shard/shard.js';
@@ -122,4 +122,37 @@ test('Slurm array of `run --shard auto/4`: a task killed with SIGKILL and resubm
   const one = await runCli(['run', job, '--output', single, '--quiet'], env);
   assert.equal(one.code, 0, one.stderr);
   assert.ok(readFileSync(merged).equals(readFileSync(single)), 'the merged export differs from the single-process export');
+});
+
+test('Slurm example as documented: examples/slurm/submit.sh queues the array and the merge (afterok); the merge equals one process', async (t) => {
+  assert.ok(slurmInstalled(), 'Slurm is not installed: `.ci/run` installs slurmctld slurmd slurm-client munge with apt');
+  const dir = tempDir(t);
+  mkdirSync(path.join(dir, 'jobs'));
+  mkdirSync(path.join(dir, 'data'));
+  const examples = path.join(REPO, 'examples');
+  copyFileSync(path.join(examples, 'reviews.yaml'), path.join(dir, 'jobs', 'reviews.yaml'));
+  const rows = 1500;
+  writeFileSync(path.join(dir, 'data', 'reviews.csv'), sampleCsv(sampleRows(rows)));
+  const server = await startHfServer({ token: TOKEN, delayMs: 1 });
+  t.after(() => server.close());
+  const cluster = await startSlurm();
+  t.after(() => cluster.stop());
+  const env = {
+    HF_INFERENCE_ENDPOINT: server.url,
+    HF_TOKEN: TOKEN,
+    HF_TOKEN_PATH: path.join(tmpdir(), 'batchlabel-tests-no-token-file'),
+    BATCHLABEL_PROGRESS_INTERVAL_MS: '60000',
+    BATCHLABEL: `${process.execPath} ${CLI}`,
+  };
+  const out = await cluster.client('sh', [path.join(examples, 'slurm', 'submit.sh')], env, dir);
+  const [, array, merge] = /shards: job (\d+) \(tasks 0-3\); merge: job (\d+), after all of them/.exec(out)!;
+  await cluster.idle(180_000);
+  const states = await cluster.taskStates(array!);
+  assert.deepEqual([0, 1, 2, 3].map((i) => states.get(i)), ['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED'], cluster.logs());
+  const mergeLog = readFileSync(path.join(dir, 'logs', `batchlabel-merge-${merge}.log`), 'utf8');
+  assert.match(mergeLog, new RegExp(`${rows.toLocaleString('en-US')} rows from 4 shards`));
+  const single = path.join(dir, 'single.csv');
+  const one = await runCli(['run', path.join(dir, 'jobs', 'reviews.yaml'), '--output', single, '--quiet'], env);
+  assert.equal(one.code, 0, one.stderr);
+  assert.ok(readFileSync(path.join(dir, 'out', 'reviews-labeled.csv')).equals(readFileSync(single)));
 });

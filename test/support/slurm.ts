@@ -19,7 +19,7 @@ export interface SlurmCluster {
   /** Environment for Slurm's clients (SLURM_CONF) and the jobs they submit. */
   env: NodeJS.ProcessEnv;
   /** Runs a Slurm client (sbatch, squeue, scancel, scontrol...) against this cluster; its stdout. */
-  client(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string>;
+  client(cmd: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<string>;
   /** Submits a batch script; the job id. */
   sbatch(args: string[], env?: NodeJS.ProcessEnv): Promise<string>;
   /** Each task's state ("RUNNING", "COMPLETED", ...) by array index, from scontrol. */
@@ -118,7 +118,7 @@ export async function startSlurm(): Promise<SlurmCluster> {
   let stopping = false;
   let startupError: string | undefined;
 
-  const client = async (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) => (await run(cmd, args, { env: { ...env, ...extra } })).stdout;
+  const client = async (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}, cwd?: string) => (await run(cmd, args, { env: { ...env, ...extra }, cwd })).stdout;
   const logs = () =>
     ['slurmctld.log', 'slurmd.log', 'munged.log']
       .map((f) => path.join(dir, 'log', f))
