@@ -86,6 +86,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const summary: Record<string, unknown> = {
       state: result.state,
       checkpoint: settings.checkpoint,
+      ...(settings.shard ? { shard: { index: settings.shard.index, count: settings.shard.count } } : {}),
       rows: { total: s.rowsTotal ?? null, labeled: counts.done, failed: counts.failed, thisRun: s.done + s.failed, reused: s.reused, truncated: counts.truncated },
       retries: s.retries,
       wallMs: wall,
