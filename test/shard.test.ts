@@ -126,6 +126,10 @@ test('CSV: 4 shards run side by side merge into the single-process export, byte 
   assert.equal(report.finished, true);
   assert.deepEqual(report.shards.map((x) => [x.state, x.rows.done, x.rows.pending]), [0, 1, 2, 3].map((i) => ['finished', shardRows(ROWS, { index: i, count: 4 }), 0]));
   assert.deepEqual([report.total.done, report.total.pending, report.total.missing, report.total.etaMs], [ROWS, 0, [], 0]);
+  // Any shard's checkpoint names the job too (no job file needed).
+  const byCheckpoint = await runCli(['status', j.checkpoint(2), '--shards', '4', '--json']);
+  assert.equal(byCheckpoint.code, 0, byCheckpoint.stderr);
+  assert.deepEqual(JSON.parse(byCheckpoint.stdout).total, report.total);
   const text = await runCli(['status', j.file, '--shards', '4']);
   assert.match(text.stdout, /^shard 3\/4 {2}finished, 696 labeled, 0 failed, 0 pending of 696/m);
   assert.match(text.stdout, /^total {7}3,000 labeled, 0 failed, 0 pending/m);

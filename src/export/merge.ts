@@ -8,7 +8,6 @@ import type { JobSettings } from '../job/settings.js';
 import { shardOf } from '../shard/shard.js';
 import type { ShardSet, ShardState } from '../shard/shards.js';
 import type { StoredRow } from '../store/checkpoint.js';
-import { num } from '../cli/format.js';
 import { resultsInOrder, writeExport, type ExportOptions } from './export.js';
 import type { ExportSummary } from './output-file.js';
 
@@ -22,7 +21,7 @@ function problem(s: ShardState, count: number): string {
     case 'missing':
       return `shard ${s.index} missing (no ${s.checkpoint})`;
     case 'unfinished':
-      return `shard ${s.index} unfinished (${num(s.rows.done + s.rows.failed)}${s.rows.total === null ? '' : ` of ${num(s.rows.total)}`} rows done)`;
+      return `shard ${s.index} unfinished (${s.rows.done + s.rows.failed}${s.rows.total === null ? '' : ` of ${s.rows.total}`} rows done)`;
     case 'other-job':
       return `shard ${s.index} of ${count} is from another job (${s.reason})`;
     default:
