@@ -130,6 +130,11 @@ test('CSV: 4 shards run side by side merge into the single-process export, byte 
   const byCheckpoint = await runCli(['status', j.checkpoint(2), '--shards', '4', '--json']);
   assert.equal(byCheckpoint.code, 0, byCheckpoint.stderr);
   assert.deepEqual(JSON.parse(byCheckpoint.stdout).total, report.total);
+  // A job file naming one task's shard (auto: no scheduler variable here) still names the whole job.
+  const perTask = path.join(j.dir, 'per-task.json');
+  writeFileSync(perTask, JSON.stringify({ ...JSON.parse(readFileSync(j.file, 'utf8')), shard: 'auto/4' }));
+  const byTaskFile = await runCli(['status', perTask, '--shards', '4', '--json']);
+  assert.equal(byTaskFile.code, 0, byTaskFile.stderr);
   const text = await runCli(['status', j.file, '--shards', '4']);
   assert.match(text.stdout, /^shard 3\/4 {2}finished, 696 labeled, 0 failed, 0 pending of 696/m);
   assert.match(text.stdout, /^total {7}3,000 labeled, 0 failed, 0 pending/m);

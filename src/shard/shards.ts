@@ -63,10 +63,10 @@ export interface ShardSet {
  */
 export function jobOfTarget(target: string): { jobCheckpoint: string; settings: JobSettings | undefined } {
   if (/\.sqlite3?$/i.test(target)) return { jobCheckpoint: jobCheckpointOf(path.resolve(target)), settings: undefined };
-  const settings = resolveSettings(loadJobFile(target));
-  const { shard: _ignored, ...job } = settings;
-  const base = { ...job, checkpoint: settings.shard ? jobCheckpointOf(settings.checkpoint) : settings.checkpoint };
-  return { jobCheckpoint: base.checkpoint, settings: base };
+  // A job file may name one task's shard; status and merge look at all of them.
+  const { shard: _oneTask, ...values } = loadJobFile(target);
+  const settings = resolveSettings(values);
+  return { jobCheckpoint: settings.checkpoint, settings };
 }
 
 /** A shard's checkpoint path back to the job's (unchanged if it is the job's). */
