@@ -8,6 +8,7 @@ import type { LabelOptions } from '../job/options.js';
 import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
 import { checkJobPaths } from './preflight.js';
+import { describeShard } from '../shard/shard.js';
 import { lockJob } from '../store/lock.js';
 import { runJob, type RunHandle, type RunStats } from '../pipeline/run.js';
 
@@ -51,6 +52,8 @@ export interface RunSummary {
   output?: string;
   /** Rows written to the output. */
   outputRows?: number;
+  /** Set when the run labeled one shard of the job (the job's export is then the merge's). */
+  shard?: { index: number; count: number };
   /** 0 every row labeled, 4 some rows failed, 130 interrupted (see ExitCode). */
   exitCode: number;
 }
@@ -76,8 +79,11 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const settings = resolveSettings(values);
   const notice = hooks.onNotice ?? (() => {});
   checkJobPaths(settings);
+  // A shard never writes the job's export: the merge does.
+  const output = settings.shard ? undefined : settings.output;
+  if (settings.shard) notice(`${describeShard(settings.shard)}: checkpoint ${settings.checkpoint}; the job's export is written by \`batchlabel export … --shards ${settings.shard.count}\`.`);
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
-  if (settings.output) mkdirSync(path.dirname(settings.output), { recursive: true });
+  if (output) mkdirSync(path.dirname(output), { recursive: true });
   const lock = lockJob(settings.checkpoint);
   let opened: Awaited<ReturnType<typeof openJobCheckpoint>>;
   try {
@@ -106,7 +112,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
         drainMs: drainMs(values),
         retryFailed: options.retryFailed === true,
         events: { notice, download: hooks.downloadProgress },
-        exportTo: settings.output && settings.outputFormat ? { output: settings.output, format: settings.outputFormat } : undefined,
+        exportTo: output && settings.outputFormat ? { output, format: settings.outputFormat } : undefined,
       },
       (h) => {
         stats = h.stats;
@@ -125,14 +131,15 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
       retries: s.retries,
       wallMs,
       rowsPerSecond: Math.round(rate(s.done + s.failed, wallMs) * 10) / 10,
+      ...(settings.shard ? { shard: { index: settings.shard.index, count: settings.shard.count } } : {}),
       exitCode: ExitCode.interrupted,
     };
     if (result.state === 'interrupted') return summary;
     // A fresh run wrote its export as it went; otherwise the export reads the input again.
     let exported = result.exported;
-    if (settings.output && settings.outputFormat) {
-      exported ??= await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
-      summary.output = settings.output;
+    if (output && settings.outputFormat) {
+      exported ??= await exportResults(store, settings, { output, format: settings.outputFormat, partial: false });
+      summary.output = output;
       summary.outputRows = exported.rows;
     }
     summary.exitCode = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;

@@ -8,6 +8,7 @@ import type { RowSelection } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { num } from './format.js';
 import { runCommand } from './run-command.js';
+import { shardsExport, shardsStatus } from './shards-command.js';
 import { printStatus } from './status-command.js';
 
 const EXIT_CODES = `Exit codes:
@@ -144,8 +145,13 @@ async function main(): Promise<void> {
         y
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
           .option('json', { type: 'boolean', describe: 'Machine-readable output' })
+          .option('shards', { type: 'number', describe: 'The job ran as N shards (run --shard I/N): show each and the total' })
           .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
       async (argv) => {
+        if (argv.shards !== undefined) {
+          process.exitCode = await shardsStatus(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${s}\n`));
+          return;
+        }
         const report = await status(argv.target as string);
         if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else printStatus(report, (line) => process.stdout.write(`${line}\n`));
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
+          .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
           .option('escape-formulas', { type: 'boolean', describe: "CSV: prefix added cells that start like a spreadsheet formula with ' [default: as in the run, else true]" })
           .option('label', { type: 'string', describe: 'Only the rows predicted this label', group: 'Review exports:' })
@@ -170,6 +177,12 @@ async function main(): Promise<void> {
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
         const a = argv as Record<string, unknown>;
+        if (a.shards !== undefined) {
+          const columns = Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined]));
+          const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${s}\n`));
+          await shardsExport({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined, partial: a.partial === true, columns }, say);
+          return;
+        }
         const r = await exportJob({
           checkpoint: a.target as string,
           output: a.output as string | undefined,

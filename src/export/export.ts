@@ -41,8 +41,8 @@ function selectionFilter(store: Checkpoint, sel: RowSelection): { keep: (r: Stor
   return { keep, last: ordinals ? (ordinals.at(-1) ?? -1) : Infinity };
 }
 
-/** Pages through the checkpoint in ordinal order, in step with the input. */
-function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRow | undefined {
+/** Pages through the checkpoint in ordinal order, in step with the input (the ordinals asked must increase). */
+export function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRow | undefined {
   let page: StoredRow[] = [];
   let i = 0;
   let next = 0;
@@ -65,6 +65,8 @@ function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRow | und
  * under its name only when complete (written to a temporary name, then renamed).
  */
 export async function exportResults(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
+  const shard = store.getMeta('shard');
+  if (shard) throw new ExportError(`${store.path} holds shard ${shard.index} of ${shard.count} of a job, not the whole job: merge the shards with \`batchlabel export JOB --shards ${shard.count} --output FILE\`.`);
   const total = store.getMeta('rows_total');
   const { done, failed } = store.counts();
   if ((total === undefined || done + failed < total) && !opts.partial) {
@@ -78,16 +80,32 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   }
 
   const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
-  const added = addedColumns(settings.columns, keepAll ? store.labels() : null);
+  const selection = selects(opts.select) ? selectionFilter(store, opts.select) : undefined;
+  return writeExport(settings, opts, keepAll ? store.labels() : null, total, resultsInOrder(store), selection);
+}
+
+/**
+ * The export itself: the input read again from its first row (up to `total` rows, if given), each row
+ * written with `lookup(ordinal)`'s result. `labels`: the job's labels, when it exports a column per label.
+ */
+export async function writeExport(
+  settings: JobSettings,
+  target: ExportTarget,
+  labels: string[] | null,
+  total: number | undefined,
+  lookup: (ordinal: number) => StoredRow | undefined,
+  /** Only the rows it keeps (a review export); none are read past `last`. */
+  selection?: { keep: (r: StoredRow | undefined) => boolean; last: number },
+): Promise<ExportSummary> {
+  const added = addedColumns(settings.columns, labels);
   // Rows copied as they are need no decoded text: the results come from the checkpoint.
-  const copies = copiesRawRows(settings, opts);
+  const copies = copiesRawRows(settings, target);
   const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });
   try {
-    const file = openOutputFile(settings, opts, source.header, added);
-    const lookup = resultsInOrder(store);
+    const file = openOutputFile(settings, target, source.header, added);
     try {
-      if (selects(opts.select)) {
-        const { keep, last } = selectionFilter(store, opts.select);
+      if (selection) {
+        const { keep, last } = selection;
         for await (const row of source.rows) {
           if ((total !== undefined && row.ordinal >= total) || row.ordinal > last) break;
           const result = lookup(row.ordinal);

@@ -67,6 +67,12 @@ export interface LabelOptions {
   checkpoint?: string;
   /** On stop (Ctrl-C, an aborted signal), wait this long for in-flight requests, seconds. @default 15 */
   drainTimeout?: number;
+  /**
+   * Label only one shard of the job, into its own checkpoint: "I/N" (0-based; "auto/N" takes I from the
+   * scheduler's environment) or `{ index, count }`. Merge the shards with exportJob({ shards: N }).
+   * @default the whole job
+   */
+  shard?: string | { index: number; count: number };
 
   /** Scored CSV/TSV/JSONL to write when the run finishes. */
   output?: string;
@@ -152,6 +158,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'batchSize', flag: 'batch-size', type: 'number', group: 'Run', describe: 'Texts per request (hf) or per model run (onnx; 1 = batch-independent scores)', defaultText: `${DEFAULTS.batchSize.hf} (hf), ${DEFAULTS.batchSize.onnx} (onnx)` },
   { key: 'maxRetries', flag: 'max-retries', type: 'number', group: 'Run', describe: 'Retries per request for transient errors before a row is marked failed', defaultText: String(DEFAULTS.maxRetries) },
   { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: '<output>.batchlabel.sqlite, else <input>.batchlabel.sqlite' },
+  { key: 'shard', flag: 'shard', type: 'string', group: 'Run', describe: 'Label only shard I of N (0-based; I=auto reads SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or CLOUD_RUN_TASK_INDEX) into its own checkpoint; merge with `export --shards N`', defaultText: 'the whole job' },
   { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: String(DEFAULTS.drainTimeout) },
 
   { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL to write when the run finishes' },

@@ -6,6 +6,7 @@ import { redactUrlsIn } from '../core/redact-url.js';
 import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './options.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
+import { parseShard, shardCheckpoint } from '../shard/shard.js';
 
 const PATH_KEYS = ['input', 'output', 'checkpoint'];
 
@@ -70,8 +71,9 @@ const RUN_CONTROL_KEYS = new Set(['job', 'restart', 'retryFailed']);
 /** The settings of label()'s options: the job file they name, overridden by the options themselves. */
 export function jobValues(options: LabelOptions & { job?: string }): JobValues {
   const out: JobValues = options.job ? loadJobFile(options.job) : {};
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined || RUN_CONTROL_KEYS.has(key)) continue;
+  for (const [key, given] of Object.entries(options)) {
+    if (given === undefined || RUN_CONTROL_KEYS.has(key)) continue;
+    const value = key === 'shard' && typeof given === 'object' && given !== null ? `${(given as { index: unknown }).index}/${(given as { count: unknown }).count}` : given;
     const problem = checkSetting(key, value);
     if (problem) throw new UsageError(problem);
     out[key] = value as string | number | boolean;
@@ -122,11 +124,13 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
   const topK = positiveInt(v.topK, 'top-k');
-  const checkpoint = typeof v.checkpoint === 'string'
+  const jobCheckpoint = typeof v.checkpoint === 'string'
     ? path.resolve(v.checkpoint)
     : output
       ? path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`)
       : `${input}.batchlabel.sqlite`;
+  const shard = typeof v.shard === 'string' ? parseShard(v.shard) : undefined;
+  const checkpoint = shard ? shardCheckpoint(jobCheckpoint, shard) : jobCheckpoint;
   if (backend === 'hf' && v.model === undefined && v.endpoint === undefined) {
     throw new UsageError('the hf backend needs --model MODEL_ID (e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english) or --endpoint URL.');
   }
@@ -175,6 +179,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     checkpoint,
     columns,
     escapeFormulas: v.escapeFormulas !== false,
+    ...(shard ? { shard } : {}),
   };
 }
 

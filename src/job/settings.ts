@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FunctionToApply } from '../core/types.js';
 import { redactUrl, urlHasSecrets } from '../core/redact-url.js';
 import { DEFAULTS } from './options.js';
+import type { ShardSpec } from '../shard/shard.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
@@ -37,6 +38,8 @@ export interface JobSettings {
    * @default true
    */
   escapeFormulas?: boolean;
+  /** Label only this shard's rows, into its own checkpoint (see src/shard); never writes the export. @default the whole job */
+  shard?: ShardSpec;
 }
 
 export interface HfSettings {

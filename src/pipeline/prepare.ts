@@ -3,6 +3,7 @@ import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
 import { resultSettings, storedSettings, type JobSettings } from '../job/settings.js';
 import { Checkpoint } from '../store/checkpoint.js';
 import { redactUrlsIn } from '../core/redact-url.js';
+import { checkShardMeta } from '../shard/shards.js';
 
 /** Checkpoints of older versions stored endpoints with their credentials: never print those. */
 function describe(v: unknown): string {
@@ -42,7 +43,9 @@ export async function openJobCheckpoint(
       }
     }
     const resumed = before !== undefined && !opts.restart;
+    const shard = checkShardMeta(store, settings, resumed); // shard: one of N tasks of the job
     store.setMeta({
+      ...shard,
       fingerprint,
       result_settings: resultSettings(settings),
       settings: storedSettings(settings),

@@ -16,6 +16,7 @@ import { openInput } from '../io/index.js';
 import { hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
+import { ownsRow, shardRows, shardRowsOf } from '../shard/shard.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from '../store/writer.js';
 import { Batcher } from './batcher.js';
 import { Dedupe, type Pending, type RowRef } from './dedupe.js';
@@ -91,7 +92,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   }
   // Rows missing below the frontier (a checkpoint written by a version that lost a failed commit's rows):
   // read from the start, so the finished rows are skipped and the missing ones redone.
-  if (store.missingBelow(from.ordinal)) {
+  if (store.missingBelow(from.ordinal, shardRows(from.ordinal, settings.shard))) {
     notice(`${store.path}: some rows before row ${from.ordinal + 1} were never committed; re-reading the input to redo them.`);
     from = { ordinal: 0, byte: 0, line: 1 };
   }
@@ -101,7 +102,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   const stats: RunStats = {
     startedAt: Date.now(),
     // A total counted under another --limit says nothing about this run's total.
-    rowsTotal: totalMeta !== undefined && (store.getMeta('limit') ?? undefined) === settings.limit ? totalMeta : settings.limit,
+    rowsTotal: totalMeta !== undefined && (store.getMeta('limit') ?? undefined) === settings.limit ? totalMeta : shardRowsOf(settings.limit, settings.shard), // a shard's total is its share
     bytesTotal: store.getMeta('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
     finishedBefore: counts.done + counts.failed,
@@ -206,10 +207,12 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   };
 
   const watch = new StopWatch(opts.stop, abort.signal);
-  const exportTo = opts.exportTo && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
+  const exportTo = opts.exportTo && !settings.shard && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
   // An export copying raw rows needs no decoded fields, and both backends take a text as bytes.
   const copies = exportTo !== undefined && copiesRawRows(settings, exportTo);
-  const source = await openInput(settings, from, { raw: copies, lazyText: copies });
+  // Other shards' rows are skipped without decoding their text (owns, below).
+  const owns = ownsRow(settings.shard);
+  const source = await openInput(settings, from, { raw: copies, lazyText: copies || settings.shard !== undefined });
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
@@ -243,7 +246,8 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       }
       const full = stream?.ready();
       if (full) await watch.until(full);
-      if (isFinished(row.ordinal)) {
+      // Another shard's row counts as finished here: the frontier moves over it.
+      if (!owns(row.ordinal) || isFinished(row.ordinal)) {
         frontier.finish(row.ordinal);
         continue;
       }
@@ -266,7 +270,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     if (readAll && !opts.stop.aborted && !fatal) {
       batcher.flush();
       // Everything has been read: the total is now known for status, ETA and export.
-      stats.rowsTotal = frontier.nextOrdinal;
+      stats.rowsTotal = shardRowsOf(frontier.nextOrdinal, settings.shard)!; // shard: its share
       store.setMeta({ rows_total: stats.rowsTotal, limit: settings.limit ?? null });
       await watch.until(queue.onIdle());
     }

@@ -298,11 +298,12 @@ export class Checkpoint {
 
   /**
    * Whether a row before `ordinal` is missing: every row before the frontier must be in the checkpoint, but
-   * a version that lost the rows of a failed commit left holes. One count over the primary key.
+   * a version that lost the rows of a failed commit left holes. `expected`: the rows owned below it (a
+   * shard owns only some). One count over the primary key.
    */
-  missingBelow(ordinal: number): boolean {
-    if (ordinal <= 0) return false;
-    return (this.db.prepare('SELECT COUNT(*) FROM rows WHERE ordinal < ?').pluck().get(ordinal) as number) < ordinal;
+  missingBelow(ordinal: number, expected = ordinal): boolean {
+    if (expected <= 0) return false;
+    return (this.db.prepare('SELECT COUNT(*) FROM rows WHERE ordinal < ?').pluck().get(ordinal) as number) < expected;
   }
 
   /** A finished result for the same text (dedupe across the whole job, resumed runs included). */

@@ -20,4 +20,6 @@ export interface JobMeta {
   model_identity: Record<string, string>;
   /** The first row not finished yet, where a resumed read starts. */
   frontier: ReadPosition;
+  /** The shard of the job this checkpoint labels; null for the whole job. */
+  shard: { index: number; count: number; block: number } | null;
 }
