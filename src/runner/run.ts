@@ -108,7 +108,7 @@ export async function runJob(
     reused: 0,
     retries: {},
     get concurrency() {
-      return queue.concurrency; // AIMD moves it
+      return control.concurrency; // the backend moves it; tasks parked aside are not counted
     },
     status: undefined,
   };

@@ -357,7 +357,11 @@ function faultReply(kind: Exclude<FaultKind, 'slow'>, model: string, options: Hf
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 
-/** Settings for an HF run against `server`: the CLI's defaults, with waits small enough for tests. */
+/**
+ * Settings for an HF run against `server`: the CLI's defaults, with waits small enough for tests. The
+ * breaker is off unless a test turns it on: these tests drive one request through its retries, where the
+ * one text failing is all the backend there is.
+ */
 export function hfTestSettings(server: { url: string } | undefined, overrides: DeepPartial<JobSettings> = {}): JobSettings {
   const { hf, onnx, columns, ...rest } = overrides;
   const base = resolveSettings({ input: '/dev/null', format: 'csv', model: 'org/model', concurrency: 4 });
@@ -370,6 +374,8 @@ export function hfTestSettings(server: { url: string } | undefined, overrides: D
       timeoutMs: 2_000,
       loadingBudgetMs: 5_000,
       backoffCapMs: 20,
+      breakerFailures: 0,
+      breakerWindowMs: 0,
       ...hf,
     },
     onnx: { ...base.onnx, ...onnx },
