@@ -47,7 +47,7 @@ test('waits never exceed the cap', () => {
 
 test('concurrency limit: starts low, doubles while unloaded, cuts to 0.9x once per overload epoch, floor 1', () => {
   const ctx = recordingContext(32);
-  const limit = createConcurrencyLimit(ctx.queue);
+  const limit = createConcurrencyLimit(ctx.queue, ctx.signal);
   const answerAll = (n: number) => {
     const samples = Array.from({ length: n }, () => limit.start());
     for (const s of samples) {
@@ -55,6 +55,7 @@ test('concurrency limit: starts low, doubles while unloaded, cuts to 0.9x once p
       limit.answered(s);
     }
   };
+  assert.equal(limit.admit(), undefined);
   limit.start();
   limit.end();
   assert.equal(ctx.queue.concurrency, 4, 'slow start from 4');

@@ -36,7 +36,7 @@ export function createHfClassifier(
     errors: { target, tokenEnv: settings.hf.tokenEnv, tokenSource: found?.source, redact },
     shaping: shapingFor(settings),
     loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),
-    limit: createConcurrencyLimit(ctx.queue),
+    limit: createConcurrencyLimit(ctx.queue, ctx.signal),
     quota: createQuotaBudget(),
     rejections: createRejectionWatch(),
     breaker: createBreaker({ failures: settings.hf.breakerFailures, windowMs: settings.hf.breakerWindowMs }, target.url),

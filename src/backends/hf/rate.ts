@@ -76,7 +76,13 @@ export interface Sample {
 }
 
 export interface ConcurrencyLimit {
-  /** A request is about to be sent. */
+  /**
+   * Resolves when a request may be sent (fewer than `limit` in flight); undefined when it may go at once.
+   * The limit is kept here, not only by the queue's concurrency: tasks the queue started before a cut
+   * must not all send.
+   */
+  admit(): Promise<void> | undefined;
+  /** A request is being sent (after admit). */
   start(): Sample;
   /** A request sent is answered or failed. */
   end(): void;
@@ -109,17 +115,31 @@ const MIN_QUEUE_DELAY_MS = 5;
  *   than 0.5 because overload here is a soft limit the server states per request, not lost packets.
  * - Latency, TCP Vegas-style: once per round trip (`limit` answers), the queue the server holds for us is
  *   estimated as limit × (1 − noLoad / rtt), where noLoad is the lowest round-trip average seen (the
- *   average, not the lowest single answer, so network jitter does not read as queueing). Above
+ *   average, not the lowest single answer, so network jitter does not read as queueing) and rtt the
+ *   better of the last two round trips (a queue persists; a stall of the machine does not). Above
  *   beta = 6·log10(limit) the limit drops by one, below alpha = 3·log10(limit) it grows by one (doubles in
  *   slow start), in between it holds. This is what stops a server that queues instead of rejecting
  *   (latency growing with load) from being driven to --concurrency with nothing gained. Gradient2 was the
  *   other candidate; its baseline is a long-term average that follows a standing queue upward, so it
  *   keeps growing against a queueing server, where Vegas holds a few requests above the server's width.
  * The limit grows only while it is used (at least half of it in flight), as in Netflix's AIMD.
+ * Measured on the loopback server (15 ms a request): against 8 workers with a queue behind them, the
+ * limit holds at 9–13 from --concurrency 32; against a max-in-flight of 8, it moves between 8 and 9.
  */
-export function createConcurrencyLimit(queue: QueueControl): ConcurrencyLimit {
+export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal): ConcurrencyLimit {
   let limit = Math.min(queue.maxConcurrency, INITIAL_LIMIT);
   let started = false;
+  const waiting: Array<() => void> = [];
+  /** Let waiting requests go while there is room; all of them once the run stops (they then see it stopped). */
+  const wake = () => {
+    while (waiting.length > 0 && (signal.aborted || inFlight + admitted < Math.floor(limit))) {
+      admitted++;
+      waiting.shift()!();
+    }
+  };
+  /** Admitted but not yet started: counted so one wake does not let in more than the room. */
+  let admitted = 0;
+  signal.addEventListener('abort', wake, { once: true });
   let slowStart = true;
   let epoch = 0;
   let inFlight = 0;
@@ -128,46 +148,67 @@ export function createConcurrencyLimit(queue: QueueControl): ConcurrencyLimit {
   let windowCount = 0;
   let noLoad = Infinity;
   let latency = 0;
-  const apply = () => queue.setConcurrency(Math.max(1, Math.floor(limit)));
+  const apply = () => {
+    queue.setConcurrency(Math.max(1, Math.floor(limit)));
+    wake();
+  };
   const resetWindow = () => {
     windowSum = 0;
     windowCount = 0;
     busiest = inFlight;
   };
+  let previousRtt = Infinity;
   const endOfWindow = () => {
-    const rtt = windowSum / windowCount;
-    noLoad = Math.min(noLoad, rtt);
+    const windowRtt = windowSum / windowCount;
+    noLoad = Math.min(noLoad, windowRtt);
+    // A queue lasts; a pause of the event loop or the machine (one slow round trip) does not: the
+    // better of the last two round trips is the one read.
+    const rtt = Math.min(windowRtt, previousRtt);
+    previousRtt = windowRtt;
     const used = busiest * 2 >= Math.floor(limit);
     resetWindow();
     const log = Math.log10(Math.max(10, limit));
-    const queued = rtt - noLoad >= MIN_QUEUE_DELAY_MS ? limit * (1 - noLoad / rtt) : 0;
+    const queueOf = (r: number) => (r - noLoad >= MIN_QUEUE_DELAY_MS ? limit * (1 - noLoad / r) : 0);
+    const queued = queueOf(rtt);
+    if (process.env.DEBUG_LIMIT) console.error('window', JSON.stringify({ limit, rtt: rtt.toFixed(1), noLoad: noLoad.toFixed(1), queued: queued.toFixed(1), used, slowStart }));
+    if (slowStart && queueOf(windowRtt) > 3 * log) slowStart = false; // doubling on would overshoot by a round trip
     if (queued >= 6 * log) {
+      // Straight to the server's width (limit × noLoad / rtt, what it gets through per unloaded round
+      // trip) plus beta, or one less: from 32 against 8 workers, one round trip instead of twenty.
       slowStart = false;
-      limit = Math.max(1, limit - 1);
+      limit = Math.max(1, Math.min(limit - 1, (limit * noLoad) / rtt + 6 * log));
     } else if (queued <= 3 * log && used) {
       limit = Math.min(queue.maxConcurrency, slowStart ? limit * 2 : limit + 1);
-    } else if (queued > 3 * log) {
-      slowStart = false;
     }
     apply();
   };
   return {
-    start() {
+    admit() {
       if (!started) {
         started = true;
         apply(); // the runner opened the queue to --concurrency; start low and climb
       }
+      if (waiting.length === 0 && inFlight + admitted < Math.floor(limit)) {
+        admitted++;
+        return undefined;
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    start() {
+      admitted--;
       inFlight++;
       if (inFlight > busiest) busiest = inFlight;
       return { sentAt: performance.now(), epoch };
     },
     end() {
       inFlight--;
+      wake();
     },
     answered(sample) {
       const ms = performance.now() - sample.sentAt;
       latency = latency === 0 ? ms : latency * 0.9 + ms * 0.1;
-      if (sample.epoch !== epoch) return; // sent before the last cut: says nothing about the new limit
+      // Every answer counts, whichever epoch it was sent in: a cut must not stop the climb back, or
+      // random refusals (a few percent of requests at hundreds a second) would hold the limit down.
       windowSum += ms;
       if (++windowCount >= Math.max(1, Math.floor(limit))) endOfWindow();
     },
@@ -176,7 +217,6 @@ export function createConcurrencyLimit(queue: QueueControl): ConcurrencyLimit {
       epoch++;
       slowStart = false;
       limit = Math.max(1, limit * BACKOFF_RATIO);
-      resetWindow();
       apply();
     },
     get latencyMs() {

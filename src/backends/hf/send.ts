@@ -70,6 +70,10 @@ export async function send(engine: Engine, texts: readonly Text[]): Promise<Send
       if (engine.limiter) await engine.limiter.take(ctx.signal);
       if (!waitedForQuota) await withinQuota(engine);
       waitedForQuota = false;
+      const admitted = engine.limit.admit();
+      if (admitted) await admitted;
+      if (engine.fatal) throw engine.fatal;
+      if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
       const sample = engine.limit.start();
       let result: AttemptResult;
       try {
