@@ -147,6 +147,9 @@ export async function send(engine: Engine, texts: readonly Text[]): Promise<Send
   }
 }
 
+/** Overload refusals one request may meet before they count as retries (the breaker bounds a server refusing everyone). */
+const OVERLOAD_REFUSALS = 20;
+
 interface RetryPlan {
   waitMs: number;
   /** Pause the whole queue for the wait: a spent quota. */
@@ -169,7 +172,9 @@ function planRetry(engine: Engine, result: Retry, sample: Sample, retries: numbe
   }
   if (result.pressure === 'overload') {
     engine.limit.overloaded(sample);
-    if (rateLimited) return { waitMs: overloadWaitMs(engine.limit.latencyMs, refusals, cap), overload: true };
+    // A refusal for load says nothing about the row, and near the limit a resent request can meet a full
+    // server several times; only past OVERLOAD_REFUSALS do they spend its retries.
+    if (rateLimited) return { waitMs: overloadWaitMs(engine.limit.latencyMs, refusals, cap), overload: true, free: refusals < OVERLOAD_REFUSALS };
     return { waitMs: backoffMs(retries, cap) };
   }
   if (hint !== undefined) return { waitMs: hintedWaitMs(hint, cap), aside: rateLimited };
