@@ -9,6 +9,7 @@ import { commandLine, printResult, record, recordSummary, type BenchResult } fro
 import { memoryBench } from './memory.js';
 import { onnxBench } from './onnx.js';
 import { pipelineBench } from './pipeline.js';
+import { rateBench } from './rate.js';
 import { resumeBench } from './resume.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   resume: resumeBench,
   memory: memoryBench,
   onnx: onnxBench,
+  rate: rateBench,
 };
 
 async function main(): Promise<number> {

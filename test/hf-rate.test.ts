@@ -120,7 +120,8 @@ test('overload past 8 in flight (TEI overloaded 429): the concurrency converges 
   const late = r.concurrency.slice(Math.floor(r.concurrency.length / 2));
   assert.ok(late.every((c) => c >= 5 && c <= 12), `held near the server's 8 in the second half: ${late.join(' ')}`);
   assert.ok(srv.load().mean >= 5, `the server was kept busy: ${srv.load().mean.toFixed(1)} in flight on average (${r.concurrency.join(' ')})`);
-  assert.ok(count(srv, 429) < texts.length * 0.25, `${count(srv, 429)} overload refusals for ${texts.length} rows`);
+  // About one refusal a round trip is the price of keeping the server full (see REFUSALS_TO_CUT); a storm would be far above.
+  assert.ok(count(srv, 429) < texts.length * 0.4, `${count(srv, 429)} overload refusals for ${texts.length} rows`);
   assert.equal(r.pauses, 0, 'an overload slows down, it does not stop the queue');
 });
 

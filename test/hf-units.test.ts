@@ -62,10 +62,12 @@ test('concurrency limit: starts low, doubles while unloaded, cuts to 0.9x once p
   answerAll(4);
   assert.equal(ctx.queue.concurrency, 8, 'doubled after a round trip with no queueing');
   const burst = Array.from({ length: 8 }, () => limit.start());
-  for (const s of burst) limit.overloaded(s); // the whole burst is refused: one cut
+  limit.overloaded(burst[0]!);
+  assert.equal(limit.limit, 8, 'one refusal a round trip is tolerated');
+  for (const s of burst.slice(1)) limit.overloaded(s); // the whole burst is refused: one cut
   for (let i = 0; i < 8; i++) limit.end();
   assert.equal(limit.limit, 7, '0.9 × 8, once');
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 80; i++) {
     const s = limit.start();
     limit.end();
     limit.overloaded(s);

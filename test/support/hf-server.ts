@@ -33,6 +33,9 @@ export interface LoggedRequest {
   action: string;
   /** The texts the request carried (inputs normalised to a list). */
   texts: string[];
+  /** performance.now() when the request had arrived whole, and when its answer was sent (NaN until then). */
+  at: number;
+  answeredAt: number;
 }
 
 /** Fault kinds, each with its real status and body. */
@@ -201,12 +204,15 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
       firstRequestAt ??= Date.now();
       if (loadStarted === 0) loadStarted = performance.now();
       const othersInFlight = inFlight;
+      const arrivedAt = performance.now();
+      let logged: LoggedRequest | undefined;
       changeLoad(1);
       let finished = false;
       const finish = () => {
         if (finished) return;
         finished = true;
         changeLoad(-1);
+        if (logged) logged.answeredAt = performance.now();
       };
       res.on('close', finish);
       let body: unknown;
@@ -217,8 +223,10 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
       }
       const rawInputs = (body as { inputs?: unknown } | undefined)?.inputs;
       const texts = normaliseInputs(rawInputs, tei);
-      const log = (status: number, action: string) =>
-        requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status, action, texts: texts ?? [] });
+      const log = (status: number, action: string) => {
+        logged = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status, action, texts: texts ?? [], at: arrivedAt, answeredAt: Number.NaN };
+        requests.push(logged);
+      };
 
       const send = (reply: ScriptedReply, action: string, at = { immediate: false }) => {
         log(reply.drop ? 0 : reply.status, action);

@@ -67,7 +67,7 @@ export function createBreaker(options: BreakerOptions, where: string, now: () =>
       const seconds = Math.max(1, Math.round(elapsed / 1000));
       const what = keys.size === 1 ? cause.alone(seconds) : `no request succeeded for ${seconds} s (last: ${last.last})`;
       return new BackendFatalError(
-        `stopped: ${what}; ${count} failures in a row at ${where}. Rows not labeled stay pending: fix the endpoint (or wait) and run the same command to resume`,
+        `stopped: ${what}; ${count} failures in a row at ${where}, rows not labeled stay pending`,
         'E_BACKEND_DOWN',
       );
     },

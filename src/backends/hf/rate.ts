@@ -105,12 +105,20 @@ export interface ConcurrencyLimit {
 const INITIAL_LIMIT = 4;
 /** Multiplicative decrease on overload: Netflix concurrency-limits' AIMD ratio; halving (TCP Reno) gave a sawtooth between N/2 and N, 0.38 of an 8-slot server's capacity. */
 const BACKOFF_RATIO = 0.9;
+/**
+ * Overload refusals in one round trip before the limit is cut. One is the price of holding the server
+ * full: our count of requests in flight includes answers the server has sent and we have not yet read,
+ * so a limit equal to the server's leaves it short (6.6 of 8 busy, measured); tolerating one refusal a
+ * round trip holds the limit a request or two above and the server at 7.5 of 8. Also what keeps random
+ * unhinted 429s (a few percent) from cutting the limit every few round trips.
+ */
+const REFUSALS_TO_CUT = 2;
 /** Below this much queueing delay (ms) latency is noise: loopback answers in 0.2 ms, and the event loop alone adds more. */
 const MIN_QUEUE_DELAY_MS = 5;
 
 /**
  * The concurrency controller. Two signals, as in Netflix's concurrency-limits library:
- * - Drops: an overload answer cuts the limit to 0.9×, once per congestion epoch (requests in flight when
+ * - Drops: overload answers (the second in a round trip) cut the limit to 0.9×, once per congestion epoch (requests in flight when
  *   we cut will be rejected too; reacting to each would collapse the limit from one burst). 0.9 rather
  *   than 0.5 because overload here is a soft limit the server states per request, not lost packets.
  * - Latency, TCP Vegas-style: once per round trip (`limit` answers), the queue the server holds for us is
@@ -146,6 +154,7 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
   let busiest = 0;
   let windowSum = 0;
   let windowCount = 0;
+  let refusedInWindow = 0;
   let noLoad = Infinity;
   let latency = 0;
   const apply = () => {
@@ -155,6 +164,7 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
   const resetWindow = () => {
     windowSum = 0;
     windowCount = 0;
+    refusedInWindow = 0;
     busiest = inFlight;
   };
   let previousRtt = Infinity;
@@ -170,7 +180,6 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
     const log = Math.log10(Math.max(10, limit));
     const queueOf = (r: number) => (r - noLoad >= MIN_QUEUE_DELAY_MS ? limit * (1 - noLoad / r) : 0);
     const queued = queueOf(rtt);
-    if (process.env.DEBUG_LIMIT) console.error('window', JSON.stringify({ limit, rtt: rtt.toFixed(1), noLoad: noLoad.toFixed(1), queued: queued.toFixed(1), used, slowStart }));
     if (slowStart && queueOf(windowRtt) > 3 * log) slowStart = false; // doubling on would overshoot by a round trip
     if (queued >= 6 * log) {
       // Straight to the server's width (limit × noLoad / rtt, what it gets through per unloaded round
@@ -213,7 +222,8 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
       if (++windowCount >= Math.max(1, Math.floor(limit))) endOfWindow();
     },
     overloaded(sample) {
-      if (sample.epoch !== epoch) return;
+      if (sample.epoch !== epoch || ++refusedInWindow < REFUSALS_TO_CUT) return;
+      refusedInWindow = 0;
       epoch++;
       slowStart = false;
       limit = Math.max(1, limit * BACKOFF_RATIO);
@@ -231,9 +241,13 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
   };
 }
 
-/** A short jittered delay before resending a request an overloaded server refused: about one answer's time, doubling per refusal. */
+/**
+ * A short jittered delay before resending a request an overloaded server refused: about one answer's
+ * time, one more per refusal. Linear, not doubling: near the limit a quarter of the sends are refused, so
+ * a request meets several refusals in a row by chance, and doubling left the run's last rows waiting.
+ */
 export function overloadWaitMs(latencyMs: number, refusals: number, capMs: number, random: () => number = Math.random): number {
-  const scale = Math.max(5, latencyMs) * 2 ** Math.min(refusals, 6);
+  const scale = Math.max(5, latencyMs) * Math.min(1 + refusals, 16);
   return Math.round(Math.min(capMs, scale * (0.5 + random())));
 }
 

@@ -174,7 +174,9 @@ function planRetry(engine: Engine, result: Retry, sample: Sample, retries: numbe
     engine.limit.overloaded(sample);
     // A refusal for load says nothing about the row, and near the limit a resent request can meet a full
     // server several times; only past OVERLOAD_REFUSALS do they spend its retries.
-    if (rateLimited) return { waitMs: overloadWaitMs(engine.limit.latencyMs, refusals, cap), overload: true, free: refusals < OVERLOAD_REFUSALS };
+    // It waits aside: holding its place in the queue while it sleeps would leave the server a request
+    // short of the limit each time (measured: 6.6 in flight against a limit of 8).
+    if (rateLimited) return { waitMs: overloadWaitMs(engine.limit.latencyMs, refusals, cap), overload: true, aside: true, free: refusals < OVERLOAD_REFUSALS };
     return { waitMs: backoffMs(retries, cap) };
   }
   if (hint !== undefined) return { waitMs: hintedWaitMs(hint, cap), aside: rateLimited };
