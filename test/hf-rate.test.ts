@@ -108,7 +108,8 @@ test('isolated 429s (5%, half with Retry-After): the queue never pauses, hinted 
   // The unhinted ones are read as overload and cost 0.9x each, while the limit climbs back between them.
   const late = r.concurrency.slice(Math.floor(r.concurrency.length / 2));
   const mean = late.reduce((a, b) => a + b, 0) / late.length;
-  assert.ok(mean >= 10, `held high, not halved per 429: mean ${mean.toFixed(1)} of 16 (${r.concurrency.join(' ')})`);
+  // Halving per 429 (the old rule) held it at 2–4; latency noise of a loaded machine moves it a little.
+  assert.ok(mean >= 8, `held high, not halved per 429: mean ${mean.toFixed(1)} of 16 (${r.concurrency.join(' ')})`);
   assert.ok(srv.requests.length < texts.length * 1.1, `${srv.requests.length} requests: no retry storm`);
 });
 
