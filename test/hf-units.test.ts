@@ -81,9 +81,9 @@ test('quota budget: counts requests against RateLimit r, narrows the reset from 
   let now = 10_000;
   const quota = createQuotaBudget(() => now);
   assert.equal(quota.take(), 0, 'nothing known: send');
-  quota.observe('"inference";r=2;t=2', 0); // reset in (11 000, 12 000]
+  quota.observe('"inference";r=2;t=2'); // reset in (11 000, 12 000]
   now += 400;
-  quota.observe('"inference";r=2;t=1', 0); // (10 400, 11 400]: together (11 000, 11 400]
+  quota.observe('"inference";r=2;t=1'); // (10 400, 11 400]: together (11 000, 11 400]
   assert.equal(quota.take(), 0);
   assert.equal(quota.take(), 0);
   assert.equal(quota.take(), 11_400 + 25 - now, 'spent: wait for the narrowed reset, plus a margin');

@@ -269,8 +269,12 @@ const QUOTA_MARGIN_MS = 25;
  * a second of every 2 s window.
  */
 export interface QuotaBudget {
-  /** Read the RateLimit header of an answer; `inFlight`: other requests sent and not yet answered. */
-  observe(rateLimit: string | undefined, inFlight: number): void;
+  /**
+   * Read the RateLimit header of an answer. Its r already counts the requests that reached the server
+   * before the answer left, which is nearly all of ours in flight: subtracting them as well left ~8% of
+   * every window unused (measured: 0.91 of a 200-per-2-s quota at --concurrency 16).
+   */
+  observe(rateLimit: string | undefined): void;
   /** ms to wait before sending (the window is spent), or 0 to send now; a 0 counts one request. */
   take(): number;
 }
@@ -280,14 +284,14 @@ export function createQuotaBudget(now: () => number = Date.now): QuotaBudget {
   let lo = 0;
   let hi = 0;
   return {
-    observe(value, inFlight) {
+    observe(value) {
       const state = parseRateLimit(value);
       if (!state) return;
       const t = now();
       const whole = Number.isInteger(state.resetSeconds);
       const newHi = t + state.resetSeconds * 1000;
       const newLo = whole ? t + Math.max(0, state.resetSeconds - 1) * 1000 : newHi;
-      const left = Math.max(0, state.remaining - inFlight);
+      const left = state.remaining;
       if (remaining !== undefined && newLo <= hi && newHi >= lo) {
         lo = Math.max(lo, newLo);
         hi = Math.min(hi, newHi);

@@ -260,7 +260,7 @@ async function attempt(engine: Engine, body: Buffer, count: number, waitForModel
     }
     return { type: 'retry', retry: failure.kind, failure: 'network', message: engine.errors.redact(failure.message), code: failure.code };
   }
-  engine.quota.observe(answer.rateLimit, engine.limit.inFlight - 1);
+  engine.quota.observe(answer.rateLimit);
   if (answer.status < 200 || answer.status >= 300) return judgeStatus(answer, engine.errors);
   const parsed = parseAnswer(answer.text, count, engine.shaping);
   if (parsed.ok) return { type: 'ok', lists: parsed.lists };
