@@ -47,7 +47,7 @@ export interface HfSettings {
   backoffCapMs: number;
   /**
    * The run stops when this many attempts in a row, across requests, failed for the backend's sake
-   * (network, 5xx, 429, malformed answers); 0 turns this test off.
+   * (network, 5xx, malformed answers; a 429 counts only toward the window); 0 turns this test off.
    * @default 20
    */
   breakerFailures: number;

@@ -7,7 +7,7 @@
 import { BackendFatalError } from '../../errors.js';
 
 export interface BreakerOptions {
-  /** Consecutive failed attempts, across requests, that stop the run; 0 turns the breaker off. */
+  /** Consecutive failed attempts (network, 5xx, malformed answers), across requests, that stop the run; 0: off. */
   failures: number;
   /** No success for this long (ms), counted from the first failure of a streak, stops the run; 0: off. */
   windowMs: number;
@@ -17,6 +17,12 @@ export interface BreakerOptions {
 export interface FailureCause {
   /** Same key = same failure ("HTTP 500", "ECONNREFUSED", "malformed"). */
   key: string;
+  /**
+   * Counted toward --breaker-failures. A 429 is not: the server is up and says so at once, and an
+   * overloaded one refuses twenty resends in the 30 ms before its next answer (measured: the run
+   * stopped at start-up against an 8-slot server). A 429 that never ends trips the time window.
+   */
+  counted: boolean;
   /** How to say it when it is the only cause: "cannot connect to 127.0.0.1:9 (ECONNREFUSED)". */
   alone: (seconds: number) => string;
   /** How to name it as the last of several: "HTTP 500: CUDA error". */
@@ -54,8 +60,8 @@ export function createBreaker(options: BreakerOptions, where: string, now: () =>
       const t = now();
       if (streakStart === undefined) {
         streakStart = t;
-        count = 1;
-      } else if (sentAt >= streakStart) {
+        count = cause.counted ? 1 : 0;
+      } else if (sentAt >= streakStart && cause.counted) {
         count++;
       }
       keys.add(cause.key);
@@ -67,7 +73,7 @@ export function createBreaker(options: BreakerOptions, where: string, now: () =>
       const seconds = Math.max(1, Math.round(elapsed / 1000));
       const what = keys.size === 1 ? cause.alone(seconds) : `no request succeeded for ${seconds} s (last: ${last.last})`;
       return new BackendFatalError(
-        `stopped: ${what}; ${count} failures in a row at ${where}, rows not labeled stay pending`,
+        `stopped: ${what} at ${where}; rows not labeled stay pending`,
         'E_BACKEND_DOWN',
       );
     },

@@ -221,7 +221,7 @@ function causeOf(engine: Engine, result: Retry): FailureCause {
         : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE'
           ? () => `every connection to ${host} was dropped (${code})`
           : () => `cannot connect to ${host} (${code})`;
-    return { key: code, alone, last: result.message };
+    return { key: code, alone, last: result.message, counted: true };
   }
   if (result.status !== undefined) {
     const status = result.status;
@@ -229,12 +229,13 @@ function causeOf(engine: Engine, result: Retry): FailureCause {
       status === 429
         ? (s: number) => `every request was refused with HTTP 429 (rate limited) for ${s} s`
         : (s: number) => `every request answered HTTP ${status} for ${s} s`;
-    return { key: `HTTP ${status}`, alone, last: result.message };
+    return { key: `HTTP ${status}`, alone, last: result.message, counted: status !== 429 };
   }
   return {
     key: result.failure,
     alone: (s) => `no answer was a classification result for ${s} s (${result.message})`,
     last: result.message,
+    counted: true,
   };
 }
 
