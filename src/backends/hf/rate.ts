@@ -88,8 +88,6 @@ export interface ConcurrencyLimit {
   end(): void;
   /** It was answered with a result: its latency is a sample of the server's. */
   answered(sample: Sample): void;
-  /** Requests sent and not yet answered. */
-  readonly inFlight: number;
   /** The server said it is overloaded (TEI's `overloaded` 429, a 429 or 503 without hints). */
   overloaded(sample: Sample): void;
   /** Smoothed latency of answered requests, ms (a scale for short retry delays). */
@@ -235,9 +233,6 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
     },
     get latencyMs() {
       return latency;
-    },
-    get inFlight() {
-      return inFlight;
     },
     get limit() {
       return Math.max(1, Math.floor(limit));
