@@ -9,6 +9,7 @@ import { commandLine, printResult, record, recordSummary, type BenchResult } fro
 import { memoryBench } from './memory.js';
 import { onnxBench } from './onnx.js';
 import { pipelineBench } from './pipeline.js';
+import { rateBench } from './rate.js';
 import { resumeBench } from './resume.js';
 import { shardsBench } from './shards.js';
 
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   memory: memoryBench,
   onnx: onnxBench,
   shards: shardsBench,
+  rate: rateBench,
 };
 
 async function main(): Promise<number> {

@@ -32,6 +32,8 @@ export const ErrorCode = {
   endpointGone: 'E_ENDPOINT_GONE',
   /** The endpoint could not be reached at all. */
   connect: 'E_CONNECT',
+  /** Nothing succeeded for a while (the circuit breaker): the server is down, broken or refusing everything. */
+  backendDown: 'E_BACKEND_DOWN',
   /** The model stayed cold longer than the loading budget. */
   modelLoading: 'E_MODEL_LOADING',
   /** Offline (HF_HUB_OFFLINE) and the model or one of its files is not in the cache. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffMs, hintedWaitMs, loadingWaitMs } from '../src/backends/hf/backoff.js';
 import { judgeStatus, parseErrorBody, tooLongRatio, truncateText, type ErrorContext } from '../src/backends/hf/classify-error.js';
-import { createAimd, parseRateLimitReset, parseRetryAfter, serverWaitMs } from '../src/backends/hf/rate.js';
+import { createConcurrencyLimit, createQuotaBudget, createRejectionWatch, parseRateLimitReset, parseRetryAfter, serverWaitMs } from '../src/backends/hf/rate.js';
 import { createRedactor } from '../src/backends/hf/redact.js';
 import { bodyBuilder, jsonString, needsNoEscapeButQuotes, resolveTarget } from '../src/backends/hf/request.js';
 import { parseAnswer } from '../src/backends/hf/response.js';
@@ -45,17 +45,58 @@ test('waits never exceed the cap', () => {
   assert.ok(w >= 15_000 && w <= 25_000);
 });
 
-test('AIMD: halve once per congestion event, +1 after a run of successes, floor 1', () => {
-  const ctx = recordingContext(8);
-  const aimd = createAimd(ctx.queue);
-  const epoch = aimd.epoch();
-  aimd.rateLimited(epoch);
-  aimd.rateLimited(epoch); // a second 429 from the same burst
-  assert.equal(ctx.queue.concurrency, 4);
-  for (let i = 0; i < 5; i++) aimd.rateLimited(aimd.epoch());
-  assert.equal(ctx.queue.concurrency, 1);
-  for (let i = 0; i < 10; i++) aimd.success();
-  assert.equal(ctx.queue.concurrency, 2);
+test('concurrency limit: starts low, doubles while unloaded, cuts to 0.9x once per overload epoch, floor 1', () => {
+  const ctx = recordingContext(32);
+  const limit = createConcurrencyLimit(ctx.queue, ctx.signal);
+  const answerAll = (n: number) => {
+    const samples = Array.from({ length: n }, () => limit.start());
+    for (const s of samples) {
+      limit.end();
+      limit.answered(s);
+    }
+  };
+  assert.equal(limit.admit(), undefined);
+  limit.start();
+  limit.end();
+  assert.equal(ctx.queue.concurrency, 4, 'slow start from 4');
+  answerAll(4);
+  assert.equal(ctx.queue.concurrency, 8, 'doubled after a round trip with no queueing');
+  const burst = Array.from({ length: 8 }, () => limit.start());
+  limit.overloaded(burst[0]!);
+  assert.equal(limit.limit, 8, 'one refusal a round trip is tolerated');
+  for (const s of burst.slice(1)) limit.overloaded(s); // the whole burst is refused: one cut
+  for (let i = 0; i < 8; i++) limit.end();
+  assert.equal(limit.limit, 7, '0.9 × 8, once');
+  for (let i = 0; i < 80; i++) {
+    const s = limit.start();
+    limit.end();
+    limit.overloaded(s);
+  }
+  assert.equal(limit.limit, 1);
+  answerAll(1);
+  assert.equal(limit.limit, 2, 'additive increase after slow start: +1 a round trip');
+});
+
+test('quota budget: counts requests against RateLimit r, narrows the reset from whole seconds, waits for it', () => {
+  let now = 10_000;
+  const quota = createQuotaBudget(() => now);
+  assert.equal(quota.take(), 0, 'nothing known: send');
+  quota.observe('"inference";r=2;t=2'); // reset in (11 000, 12 000]
+  now += 400;
+  quota.observe('"inference";r=2;t=1'); // (10 400, 11 400]: together (11 000, 11 400]
+  assert.equal(quota.take(), 0);
+  assert.equal(quota.take(), 0);
+  assert.equal(quota.take(), 11_400 + 25 - now, 'spent: wait for the narrowed reset, plus a margin');
+  now = 11_500;
+  assert.equal(quota.take(), 0, 'a new window');
+});
+
+test('rejection watch: a few 429s among many answers are isolated, most answers 429 is a crowd', () => {
+  const watch = createRejectionWatch();
+  for (let i = 0; i < 40; i++) watch.answered(i % 20 === 0);
+  assert.equal(watch.crowded(), false);
+  for (let i = 0; i < 8; i++) watch.answered(true);
+  assert.equal(watch.crowded(), true);
 });
 
 test('error bodies: string, list of strings, anything else', () => {
@@ -83,7 +124,7 @@ test('too-long messages give the fraction to keep', () => {
 test('410 from the retired api-inference host says to use the router', () => {
   const settings = hfTestSettings(undefined, { hf: { endpoint: 'https://api-inference.huggingface.co/models/org/model' } });
   const ctx: ErrorContext = { target: resolveTarget(settings, {}), tokenEnv: 'HF_TOKEN', tokenSource: 'HF_TOKEN', redact: (s) => s };
-  const verdict = judgeStatus({ status: 410, headers: {}, text: '{"error":"gone"}' }, ctx);
+  const verdict = judgeStatus({ status: 410, headers: {}, rateLimit: undefined, text: '{"error":"gone"}' }, ctx);
   assert.equal(verdict.type, 'fatal');
   if (verdict.type !== 'fatal') return;
   assert.equal(verdict.error.code, 'E_ENDPOINT_GONE');

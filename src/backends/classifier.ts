@@ -18,6 +18,11 @@ export interface QueueControl {
   readonly maxConcurrency: number;
   /** Start no new task before `Date.now() + ms`; overlapping pauses extend, never shorten. */
   pauseFor(ms: number): void;
+  /**
+   * The calling task waits without using the server (a request told to come back later): one more task
+   * may run until the returned function is called. Optional: without it the task keeps its place.
+   */
+  park?(): () => void;
 }
 
 /** Progress and summary hooks; every field optional so a backend can be used on its own. */

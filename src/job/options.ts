@@ -50,6 +50,10 @@ export interface LabelOptions {
   loadingBudget?: number;
   /** Longest single retry wait, seconds. @default 60 */
   backoffCap?: number;
+  /** Stop the run after this many failed requests in a row (network, 5xx, malformed answers); 0 = never. @default 20 */
+  breakerFailures?: number;
+  /** Stop the run when nothing succeeded for this long (429s included), seconds; 0 = never. @default 60 */
+  breakerWindow?: number;
   /** ONNX file inside the model folder. @default the quantized file on CPU */
   onnxFile?: string;
   /** Where to run the local model. @default "cpu" */
@@ -57,7 +61,7 @@ export interface LabelOptions {
   /** Hub revision to download (onnx). @default "main" */
   revision?: string;
 
-  /** Requests (hf) or model windows (onnx) in flight at once; lowered automatically on 429. @default 8 (hf), 2 (onnx) */
+  /** Most requests (hf) or model windows (onnx) in flight at once; the hf backend finds the server's limit up to this. @default 8 (hf), 2 (onnx) */
   concurrency?: number;
   /** Texts per request (hf) or per model run (onnx; 1 = batch-independent scores). @default 1 (hf), 32 (onnx) */
   batchSize?: number;
@@ -103,6 +107,8 @@ export const DEFAULTS = {
   timeout: 120,
   loadingBudget: 600,
   backoffCap: 60,
+  breakerFailures: 20,
+  breakerWindow: 60,
   maxRetries: 6,
   drainTimeout: 15,
   concurrency: { hf: 8, onnx: 2 },
@@ -150,11 +156,13 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'timeout', flag: 'timeout', type: 'number', group: 'Model', describe: 'Per-request timeout, seconds', defaultText: String(DEFAULTS.timeout) },
   { key: 'loadingBudget', flag: 'loading-budget', type: 'number', group: 'Model', describe: 'Longest total wait for a cold model per run, seconds', defaultText: String(DEFAULTS.loadingBudget) },
   { key: 'backoffCap', flag: 'backoff-cap', type: 'number', group: 'Model', describe: 'Longest single retry wait, seconds', defaultText: String(DEFAULTS.backoffCap) },
+  { key: 'breakerFailures', flag: 'breaker-failures', type: 'number', group: 'Model', describe: 'Stop the run after this many failed requests in a row (network, 5xx, malformed answers); 0 = never', defaultText: String(DEFAULTS.breakerFailures) },
+  { key: 'breakerWindow', flag: 'breaker-window', type: 'number', group: 'Model', describe: 'Stop the run when nothing succeeded for this long (429s included), seconds; 0 = never', defaultText: String(DEFAULTS.breakerWindow) },
   { key: 'onnxFile', flag: 'onnx-file', type: 'string', group: 'Model', describe: 'ONNX file inside the model folder', defaultText: 'the quantized file on CPU' },
   { key: 'device', flag: 'device', type: 'string', group: 'Model', choices: ['cpu', 'cuda'], describe: 'onnx: where to run the model', defaultText: DEFAULTS.device },
   { key: 'revision', flag: 'revision', type: 'string', group: 'Model', describe: 'onnx: Hub revision to download', defaultText: DEFAULTS.revision },
 
-  { key: 'concurrency', flag: 'concurrency', type: 'number', group: 'Run', describe: 'Requests in flight at once (lowered automatically on 429)', defaultText: `${DEFAULTS.concurrency.hf} (hf), ${DEFAULTS.concurrency.onnx} (onnx)` },
+  { key: 'concurrency', flag: 'concurrency', type: 'number', group: 'Run', describe: 'Most requests in flight at once (hf: found automatically up to this, lowered on overload)', defaultText: `${DEFAULTS.concurrency.hf} (hf), ${DEFAULTS.concurrency.onnx} (onnx)` },
   { key: 'batchSize', flag: 'batch-size', type: 'number', group: 'Run', describe: 'Texts per request (hf) or per model run (onnx; 1 = batch-independent scores)', defaultText: `${DEFAULTS.batchSize.hf} (hf), ${DEFAULTS.batchSize.onnx} (onnx)` },
   { key: 'maxRetries', flag: 'max-retries', type: 'number', group: 'Run', describe: 'Retries per request for transient errors before a row is marked failed', defaultText: String(DEFAULTS.maxRetries) },
   { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: '<output>.batchlabel.sqlite, else <input>.batchlabel.sqlite' },

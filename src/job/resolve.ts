@@ -102,9 +102,12 @@ function positiveInt(v: unknown, flag: string, min = 1): number | undefined {
   return v;
 }
 
-function seconds(v: unknown, flag: string, fallback: number): number {
+/** Seconds as ms; `zero` allows 0 (a limit turned off). */
+function seconds(v: unknown, flag: string, fallback: number, zero?: 0): number {
   if (v === undefined) return fallback * 1000;
-  if (typeof v !== 'number' || !(v > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${String(v)}.`);
+  if (typeof v !== 'number' || !(v > 0 || (zero === 0 && v === 0))) {
+    throw new UsageError(`--${flag} must be a ${zero === 0 ? 'non-negative' : 'positive'} number of seconds, got ${String(v)}.`);
+  }
   return Math.round(v * 1000);
 }
 
@@ -161,6 +164,8 @@ export function resolveSettings(values: JobValues): JobSettings {
       timeoutMs: seconds(v.timeout, 'timeout', DEFAULTS.timeout),
       loadingBudgetMs: seconds(v.loadingBudget, 'loading-budget', DEFAULTS.loadingBudget),
       backoffCapMs: seconds(v.backoffCap, 'backoff-cap', DEFAULTS.backoffCap),
+      breakerFailures: positiveInt(v.breakerFailures, 'breaker-failures', 0) ?? DEFAULTS.breakerFailures,
+      breakerWindowMs: seconds(v.breakerWindow, 'breaker-window', DEFAULTS.breakerWindow, 0),
     },
     onnx: {
       onnxFile: v.onnxFile as string | undefined,

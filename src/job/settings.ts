@@ -57,6 +57,17 @@ export interface HfSettings {
   loadingBudgetMs: number;
   /** Longest single backoff wait, ms. */
   backoffCapMs: number;
+  /**
+   * The run stops when this many attempts in a row, across requests, failed for the backend's sake
+   * (network, 5xx, malformed answers; a 429 counts only toward the window); 0 turns this test off.
+   * @default 20
+   */
+  breakerFailures: number;
+  /**
+   * The run stops when nothing succeeded for this long (ms) since the first of those failures; 0: off.
+   * @default 60_000
+   */
+  breakerWindowMs: number;
 }
 
 export interface OnnxSettings {

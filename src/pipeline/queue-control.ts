@@ -1,8 +1,16 @@
 import type PQueue from 'p-queue';
 import type { QueueControl } from '../backends/classifier.js';
 
-/** The runner's p-queue as backends see it: AIMD concurrency and whole-queue pauses (429). */
+/**
+ * The runner's p-queue as backends see it: a concurrency the backend steers, whole-queue pauses (a spent
+ * quota), and tasks that step aside while they wait (parked tasks do not count against the concurrency).
+ */
 export function queueControl(queue: PQueue, maxConcurrency: number, signal: AbortSignal): QueueControl {
+  let limit = queue.concurrency;
+  let parked = 0;
+  const apply = () => {
+    queue.concurrency = limit + parked;
+  };
   let pausedUntil = 0;
   let timer: NodeJS.Timeout | undefined;
   const resume = () => {
@@ -17,11 +25,23 @@ export function queueControl(queue: PQueue, maxConcurrency: number, signal: Abor
   });
   return {
     get concurrency() {
-      return queue.concurrency;
+      return limit;
     },
     maxConcurrency,
     setConcurrency(n: number) {
-      queue.concurrency = Math.max(1, Math.min(maxConcurrency, Math.floor(n)));
+      limit = Math.max(1, Math.min(maxConcurrency, Math.floor(n)));
+      apply();
+    },
+    park() {
+      parked++;
+      apply();
+      let back = false;
+      return () => {
+        if (back) return;
+        back = true;
+        parked--;
+        apply();
+      };
     },
     pauseFor(ms: number) {
       if (signal.aborted) return;

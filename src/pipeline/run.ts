@@ -111,7 +111,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     reused: 0,
     retries: {},
     get concurrency() {
-      return queue.concurrency; // AIMD moves it
+      return control.concurrency; // the backend moves it; tasks parked aside are not counted
     },
     status: undefined,
   };

@@ -5,7 +5,9 @@
  * random faults per kind from a seeded generator (loading, 503, 502, 429, 500, 504, 424, dropped connections,
  * malformed 200s, slow answers), token checking, a max-tokens limit with the real messages, marker texts that
  * answer 400, endpoints that do not batch, TEI's /predict dialect, and scripted replies for exact sequences.
- * Binds 127.0.0.1 only.
+ * It can also play a server's capacity: a max-in-flight limit answering TEI's overloaded 429, a
+ * fixed-window quota with the Hub's RateLimit headers, a fixed number of workers (latency grows with
+ * load), and a body trickled byte by byte. Binds 127.0.0.1 only.
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -31,6 +33,9 @@ export interface LoggedRequest {
   action: string;
   /** The texts the request carried (inputs normalised to a list). */
   texts: string[];
+  /** performance.now() when the request had arrived whole, and when its answer was sent (NaN until then). */
+  at: number;
+  answeredAt: number;
 }
 
 /** Fault kinds, each with its real status and body. */
@@ -56,6 +61,8 @@ export interface ScriptedReply {
   /** Destroy the socket instead of answering. */
   drop?: boolean;
   delayMs?: number;
+  /** Send the body one byte every this many ms (headers at once). */
+  trickleMs?: number;
 }
 
 export interface RequestInfo {
@@ -100,6 +107,18 @@ export interface HfServerOptions {
   slowMs?: number;
   /** Retry-After header value sent with 429 and 503-unavailable faults. */
   retryAfter?: string;
+  /** With `retryAfter`: the share of random 429s that carry it (drawn per 429); the others carry no hint. */
+  retryAfterShare?: number;
+  /** More requests than this in flight are refused at once with TEI's `429 {"error":"Model is overloaded","error_type":"overloaded"}`. */
+  maxInFlight?: number;
+  /**
+   * A fixed-window quota like the Hub's: `limit` requests per `windowMs` from the first request. Every
+   * answer carries `RateLimit: "inference";r=<left>;t=<s to reset, rounded up>` and a RateLimit-Policy;
+   * past the limit, 429 with Retry-After.
+   */
+  quota?: { limit: number; windowMs: number };
+  /** Only this many requests are worked on at once, each for `delayMs`; the others wait their turn (latency grows with load). */
+  workers?: number;
   /** RateLimit header value sent with 429 faults, e.g. '"api";r=0;t=1'. */
   rateLimit?: string;
   /** Replies for the first requests, in order; then the normal behaviour. */
@@ -116,6 +135,8 @@ export interface HfServer {
   requests: LoggedRequest[];
   /** How many requests the server took each action for. */
   actions(): Record<string, number>;
+  /** Requests in flight: the most at once, and the time-weighted mean since the first request. */
+  load(): { peak: number; mean: number };
   close(): Promise<void>;
 }
 
@@ -152,6 +173,22 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
   const timers = new Set<NodeJS.Timeout>();
   let firstRequestAt: number | undefined;
   let arrivals = 0;
+  let inFlight = 0;
+  let peak = 0;
+  let loadArea = 0;
+  let loadSince = 0;
+  const changeLoad = (delta: number) => {
+    const now = performance.now();
+    if (inFlight > 0 || loadSince > 0) loadArea += inFlight * (now - loadSince);
+    loadSince = now;
+    inFlight += delta;
+    peak = Math.max(peak, inFlight);
+  };
+  let loadStarted = 0;
+  let busyWorkers = 0;
+  const waitingForWorker: Array<() => void> = [];
+  let quotaUsed = 0;
+  let quotaWindow = -1;
 
   const later = (ms: number, fn: () => void) => {
     const timer = setTimeout(() => {
@@ -167,6 +204,19 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
     req.on('end', () => {
       const index = arrivals++;
       firstRequestAt ??= Date.now();
+      if (loadStarted === 0) loadStarted = performance.now();
+      const othersInFlight = inFlight;
+      const arrivedAt = performance.now();
+      let logged: LoggedRequest | undefined;
+      changeLoad(1);
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        changeLoad(-1);
+        if (logged) logged.answeredAt = performance.now();
+      };
+      res.on('close', finish);
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -175,25 +225,50 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
       }
       const rawInputs = (body as { inputs?: unknown } | undefined)?.inputs;
       const texts = normaliseInputs(rawInputs, tei);
-      const log = (status: number, action: string) =>
-        requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status, action, texts: texts ?? [] });
+      const log = (status: number, action: string) => {
+        logged = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, status, action, texts: texts ?? [], at: arrivedAt, answeredAt: Number.NaN };
+        requests.push(logged);
+      };
 
-      const send = (reply: ScriptedReply, action: string) => {
+      const send = (reply: ScriptedReply, action: string, at = { immediate: false }) => {
         log(reply.drop ? 0 : reply.status, action);
+        let worker = false;
         const go = () => {
+          if (worker) releaseWorker();
           if (reply.drop) {
+            finish();
             req.socket.destroy();
             return;
           }
           const isText = reply.text !== undefined;
           const payload = isText ? reply.text! : JSON.stringify(reply.json ?? null);
           const type = isText ? (payload.startsWith('<') ? 'text/html' : 'text/plain') : 'application/json';
-          res.writeHead(reply.status, { 'content-type': type, ...reply.headers });
-          res.end(payload);
+          res.writeHead(reply.status, { 'content-type': type, ...quotaHeaders(), ...reply.headers });
+          if (reply.trickleMs === undefined) return res.end(payload);
+          const bytes = Buffer.from(payload);
+          let i = 0;
+          const drip = () => {
+            if (res.destroyed) return;
+            if (i >= bytes.length) return res.end();
+            res.write(bytes.subarray(i, ++i));
+            later(reply.trickleMs!, drip);
+          };
+          drip();
         };
-        const delay = (reply.delayMs ?? 0) + (options.delayMs ?? 0);
-        if (delay > 0) later(delay, go);
-        else go();
+        const delay = at.immediate ? 0 : (reply.delayMs ?? 0) + (options.delayMs ?? 0);
+        const start = () => (delay > 0 ? later(delay, go) : go());
+        if (options.workers !== undefined && !at.immediate) {
+          worker = true;
+          if (busyWorkers < options.workers) {
+            busyWorkers++;
+            start();
+          } else waitingForWorker.push(start);
+        } else start();
+      };
+      const releaseWorker = () => {
+        const next = waitingForWorker.shift();
+        if (next) next();
+        else busyWorkers--;
       };
       const model = decodeURIComponent((req.url ?? '').replace(/^\/models\//, '').split('?')[0] ?? '');
       const error = (status: number, message: string | string[], extra: Record<string, unknown> = {}): ScriptedReply => ({
@@ -202,6 +277,22 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
       });
 
       if (script.length > 0) return send(script.shift()!, 'script');
+      if (options.maxInFlight !== undefined && othersInFlight >= options.maxInFlight) {
+        return send({ status: 429, json: { error: 'Model is overloaded', error_type: 'overloaded' } }, 'overloaded', { immediate: true });
+      }
+      if (options.quota) {
+        const q = options.quota;
+        const windowIndex = Math.floor((Date.now() - firstRequestAt) / q.windowMs);
+        if (windowIndex !== quotaWindow) {
+          quotaWindow = windowIndex;
+          quotaUsed = 0;
+        }
+        if (quotaUsed >= q.limit) {
+          const wait = String(Math.ceil(quotaResetMs() / 1000));
+          return send({ status: 429, json: { error: 'You have exceeded your rate limit' }, headers: { 'retry-after': wait } }, 'quota', { immediate: true });
+        }
+        quotaUsed++;
+      }
       if (options.respond && texts) {
         const custom = options.respond({ index, texts, headers: req.headers, body });
         if (custom) return send(custom, 'respond');
@@ -250,7 +341,8 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
           if (u >= acc) continue;
           if (kind === 'loading' && waitForModel) break; // the real service holds such a request instead
           if (kind === 'slow') return later(options.slowMs ?? 200, () => answer('slow'));
-          return send(faultReply(kind, model, options), kind);
+          const hinted = kind !== 'rateLimited' || options.retryAfterShare === undefined || random() < options.retryAfterShare;
+          return send(faultReply(kind, model, hinted ? options : { ...options, retryAfter: undefined }), kind);
         }
       }
       return answer('ok');
@@ -291,6 +383,20 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
       }
     });
   });
+  function quotaResetMs(): number {
+    const q = options.quota!;
+    return q.windowMs - ((Date.now() - firstRequestAt!) % q.windowMs);
+  }
+  function quotaHeaders(): Record<string, string> {
+    const q = options.quota;
+    if (!q) return {};
+    const t = Math.ceil(quotaResetMs() / 1000);
+    return {
+      ratelimit: `"inference";r=${Math.max(0, q.limit - quotaUsed)};t=${t}`,
+      'ratelimit-policy': `"fixed window";"inference";q=${q.limit};w=${Math.ceil(q.windowMs / 1000)}`,
+    };
+  }
+
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -301,6 +407,11 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
       const out: Record<string, number> = {};
       for (const r of requests) out[r.action] = (out[r.action] ?? 0) + 1;
       return out;
+    },
+    load() {
+      changeLoad(0);
+      const span = performance.now() - loadStarted;
+      return { peak, mean: loadStarted && span > 0 ? loadArea / span : 0 };
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -359,7 +470,11 @@ function faultReply(kind: Exclude<FaultKind, 'slow'>, model: string, options: Hf
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 
-/** Settings for an HF run against `server`: the CLI's defaults, with waits small enough for tests. */
+/**
+ * Settings for an HF run against `server`: the CLI's defaults, with waits small enough for tests. The
+ * breaker is off unless a test turns it on: these tests drive one request through its retries, where the
+ * one text failing is all the backend there is.
+ */
 export function hfTestSettings(server: { url: string } | undefined, overrides: DeepPartial<JobSettings> = {}): JobSettings {
   const { hf, onnx, columns, ...rest } = overrides;
   const base = resolveSettings({ input: '/dev/null', format: 'csv', model: 'org/model', concurrency: 4 });
@@ -372,6 +487,8 @@ export function hfTestSettings(server: { url: string } | undefined, overrides: D
       timeoutMs: 2_000,
       loadingBudgetMs: 5_000,
       backoffCapMs: 20,
+      breakerFailures: 0,
+      breakerWindowMs: 0,
       ...hf,
     },
     onnx: { ...base.onnx, ...onnx },

@@ -6,14 +6,19 @@ import type { FailureKind, RetryKind } from '../classifier.js';
 import { BackendFatalError } from '../../errors.js';
 import type { HttpAnswer } from './pool.js';
 import { preview } from './response.js';
-import { serverWaitMs } from './rate.js';
+import { parseRateLimitReset, serverWaitMs } from './rate.js';
 import type { Target } from './request.js';
 
 export type Verdict =
   /** Cold start: wait about `estimatedMs`, then ask again with x-wait-for-model. */
   | { type: 'loading'; estimatedMs: number; message: string }
-  /** Transient: back off (or wait what the server asked) and resend, within the retry limit. */
-  | { type: 'retry'; retry: RetryKind; failure: FailureKind; message: string; serverWaitMs?: number }
+  /**
+   * Transient: back off (or wait what the server asked) and resend, within the retry limit. `pressure`
+   * says what a 429 or 503 means for the other requests: `quota`, a spent quota (every request would get
+   * the same answer until it resets); `overload`, a server shedding load (send a little less). Without
+   * it, a hinted 429 concerns this request unless other requests get the same answer.
+   */
+  | { type: 'retry'; retry: RetryKind; failure: FailureKind; message: string; serverWaitMs?: number; pressure?: 'quota' | 'overload'; status?: number }
   /** This input is bad: never resend it unchanged. `keepRatio` is set when it is merely too long. */
   | { type: 'bad_input'; message: string; keepRatio?: number }
   | { type: 'fatal'; error: BackendFatalError };
@@ -35,26 +40,54 @@ export function judgeStatus(answer: HttpAnswer, ctx: ErrorContext): Verdict {
   const body = parseErrorBody(answer.text, ctx.redact);
   const message = ctx.redact(`HTTP ${status}: ${body.message}`);
   const hint = serverWaitMs(answer.headers);
-  const transient = (retry: RetryKind, failure: FailureKind): Verdict => ({
+  const transient = (retry: RetryKind, failure: FailureKind, pressure?: 'quota' | 'overload'): Verdict => ({
     type: 'retry',
     retry,
     failure,
     message,
+    status,
     ...(hint !== undefined ? { serverWaitMs: hint } : {}),
+    ...(pressure !== undefined ? { pressure } : {}),
   });
 
   if (status === 503 && (body.estimatedTime !== undefined || /currently loading/i.test(body.message))) {
     const estimatedMs = body.estimatedTime !== undefined ? body.estimatedTime * 1000 : DEFAULT_LOADING_MS;
     return { type: 'loading', estimatedMs, message };
   }
-  if (status === 429) return transient('rate_limited', 'rate_limited');
-  if (status === 408) return transient('timeout', 'network');
-  if (status >= 500 || status === 424) return transient('server_error', 'server_error');
-  if (status === 400 || status === 413 || status === 422) {
+  if (status === 429) return transient('rate_limited', 'rate_limited', rateLimitPressure(answer, body, hint));
+  if (status === 503 && hint === undefined) return transient('server_error', 'server_error', 'overload');
+  if (status >= 500 || TRANSIENT_4XX.has(status)) return transient(status === 408 ? 'timeout' : 'server_error', status === 408 ? 'network' : 'server_error');
+  if (ROW_4XX.has(status)) {
     const keepRatio = tooLongRatio(status, body.message);
     return { type: 'bad_input', message, ...(keepRatio !== undefined ? { keepRatio } : {}) };
   }
   return { type: 'fatal', error: fatalError(answer, body.message, ctx) };
+}
+
+/**
+ * 4xx answers about this request's content: the same text would get the same answer, others would not.
+ * 451: the text itself is refused (a content filter), not the endpoint.
+ */
+const ROW_4XX = new Set([400, 413, 422, 451]);
+/**
+ * 4xx answers about a passing state of the server, worth a retry: 408 Request Timeout, 409 Conflict (an
+ * endpoint being updated or resumed), 423 Locked, 424 Failed Dependency (TEI/TGI's backend error), 425 Too
+ * Early. Every other 4xx (401, 402, 403, 404, 405 wrong method or URL, 406/415 the endpoint does not speak
+ * JSON, 407 proxy auth, 410, 411, 414, 421, 426, 428, 431, …) says the run is misconfigured: the same for
+ * every row, so the run stops with the server's message.
+ */
+const TRANSIENT_4XX = new Set([408, 409, 423, 424, 425]);
+
+/**
+ * What a 429 says about the other requests. TEI says it is overloaded in words (`error_type:
+ * "overloaded"`), whatever the headers; a RateLimit header with r=0 or a RateLimit-Policy is a quota; a
+ * 429 with no hint at all is read as overload (a short delay, a little less concurrency). A 429 with only
+ * Retry-After is left undecided: it is a quota if the other requests get it too (see send.ts).
+ */
+function rateLimitPressure(answer: HttpAnswer, body: ErrorBody, hint: number | undefined): 'quota' | 'overload' | undefined {
+  if (body.errorType === 'overloaded' || /\boverloaded\b/i.test(body.message)) return 'overload';
+  if (parseRateLimitReset(answer.headers) !== undefined || answer.headers['ratelimit-policy'] !== undefined) return 'quota';
+  return hint === undefined ? 'overload' : undefined;
 }
 
 function fatalError(answer: HttpAnswer, serverMessage: string, ctx: ErrorContext): BackendFatalError {
@@ -107,6 +140,8 @@ function fatalError(answer: HttpAnswer, serverMessage: string, ctx: ErrorContext
 export interface ErrorBody {
   message: string;
   estimatedTime?: number;
+  /** TEI's `error_type` ("overloaded", "validation", …). */
+  errorType?: string;
 }
 
 /**
@@ -121,7 +156,7 @@ export function parseErrorBody(text: string, redact: (text: string) => string = 
     return { message: preview(redact(text)) };
   }
   if (body === null || typeof body !== 'object') return { message: preview(redact(text)) };
-  const { error, estimated_time: estimated } = body as { error?: unknown; estimated_time?: unknown };
+  const { error, estimated_time: estimated, error_type: errorType } = body as { error?: unknown; estimated_time?: unknown; error_type?: unknown };
   let message: string;
   if (typeof error === 'string') message = preview(redact(error), 300);
   else if (Array.isArray(error) && error.every((e) => typeof e === 'string')) message = preview(redact(error.join('; ')), 300);
@@ -129,6 +164,7 @@ export function parseErrorBody(text: string, redact: (text: string) => string = 
   return {
     message,
     ...(typeof estimated === 'number' && Number.isFinite(estimated) && estimated >= 0 ? { estimatedTime: estimated } : {}),
+    ...(typeof errorType === 'string' ? { errorType } : {}),
   };
 }
 

@@ -9,7 +9,8 @@ import type { JobSettings } from '../../job/settings.js';
 import { truncateText } from './classify-error.js';
 import { createLoadingClock } from './loading.js';
 import { createPool } from './pool.js';
-import { createAimd, createRequestLimiter } from './rate.js';
+import { createBreaker } from './breaker.js';
+import { createConcurrencyLimit, createQuotaBudget, createRejectionWatch, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
 import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
@@ -35,11 +36,19 @@ export function createHfClassifier(
     errors: { target, tokenEnv: settings.hf.tokenEnv, tokenSource: target.basicAuth ? 'the endpoint URL (user:password, sent as basic auth)' : found?.source, redact },
     shaping: shapingFor(settings),
     loading: createLoadingClock(settings.hf.loadingBudgetMs, ctx.events),
-    aimd: createAimd(ctx.queue),
+    limit: createConcurrencyLimit(ctx.queue, ctx.signal),
+    quota: createQuotaBudget(),
+    rejections: createRejectionWatch(),
+    breaker: createBreaker({ failures: settings.hf.breakerFailures, windowMs: settings.hf.breakerWindowMs }, target.url),
     limiter: createRequestLimiter(settings.hf.maxRequestsPerMinute),
   };
 
   let batchSize = Math.max(1, settings.batchSize);
+  /**
+   * Batches refused although every row in them then succeeded alone, with no accepted full batch since.
+   * One such refusal may be a passing fault; two in a row mean the endpoint refuses batches that big.
+   */
+  let refusedBatches = 0;
   /** Batches only ever shrink, and the user hears about it once per step. */
   const shrinkBatches = (to: number, why: string) => {
     if (to >= batchSize) return;
@@ -71,6 +80,7 @@ export function createHfClassifier(
       return (await inSequence(chunks, classifyMany)).flat();
     }
     const result = await send(engine, texts);
+    if (result.type === 'ok' && texts.length >= batchSize) refusedBatches = 0;
     if (result.type === 'count') {
       shrinkBatches(1, `does not answer a batch with one list per text (${result.detail})`);
       return inSequence(texts, classifyOne);
@@ -81,8 +91,13 @@ export function createHfClassifier(
     const left = await classifyMany(texts.slice(0, mid));
     const right = await classifyMany(texts.slice(mid));
     const all = [...left, ...right];
-    // Every row is fine on its own, so it was the batch the endpoint refused.
-    if (all.every((o) => o.ok && !o.truncated)) shrinkBatches(mid, `rejected a batch of ${texts.length} (${result.message})`);
+    // Every row is fine on its own, so it was the batch the endpoint refused. Its size, if the answer says
+    // so (413, or a message about the batch) or if it happens again; once may be a passing fault.
+    const aboutSize = /HTTP 413|\bbatch/i.test(result.message);
+    if (all.every((o) => o.ok && !o.truncated) && (aboutSize || ++refusedBatches >= 2)) {
+      refusedBatches = 0;
+      shrinkBatches(mid, `rejected a batch of ${texts.length} (${result.message})`);
+    }
     return all;
   }
 

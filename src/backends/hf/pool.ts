@@ -6,12 +6,18 @@
  * post() settles only once the whole answer is in (or the request failed), so a retry never leaves a
  * half-read response holding a connection. The run's abort signal destroys the pool, which fails every
  * request in flight: one listener per run rather than one per request.
+ *
+ * The timeout bounds the whole exchange, headers and body: undici's bodyTimeout is the longest silence
+ * between two chunks, so a server trickling a byte a second never trips it. One sweep per pool checks the
+ * deadlines of the requests in flight, instead of a timer per request.
  */
 import { Pool, util, type Dispatcher } from 'undici';
 
 export interface HttpAnswer {
   status: number;
   readonly headers: Record<string, string | string[] | undefined>;
+  /** The RateLimit header, found without parsing the others (read on every answer, 200s included). */
+  readonly rateLimit: string | undefined;
   text: string;
 }
 
@@ -41,15 +47,28 @@ export function createPool(origin: string, connections: number, timeoutMs: numbe
     maxResponseSize: MAX_RESPONSE_BYTES,
   });
   // destroy, not close: close() would wait for in-flight requests, and a stopping run has none it wants.
-  const destroy = () => pool.destroy();
+  const inFlight = new Set<Exchange>();
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const exchange of inFlight) if (now >= exchange.deadline) exchange.expire();
+  }, Math.max(10, Math.min(1000, timeoutMs / 4)));
+  sweep.unref();
+  const destroy = () => {
+    clearInterval(sweep);
+    return pool.destroy();
+  };
   if (signal.aborted) void destroy();
   else signal.addEventListener('abort', destroy, { once: true });
   return {
     post({ path, headers, body, headersTimeoutMs }) {
       return new Promise((resolve, reject) => {
+        // A request the server may hold while the model loads gets that time on top of the ordinary timeout.
+        const deadline = performance.now() + timeoutMs + (headersTimeoutMs ?? 0);
+        const exchange = new Exchange(resolve, reject, deadline, timeoutMs, inFlight);
+        inFlight.add(exchange);
         pool.dispatch(
           { path, method: 'POST', headers, body, ...(headersTimeoutMs !== undefined ? { headersTimeout: headersTimeoutMs } : {}) },
-          new Exchange(resolve, reject),
+          exchange,
         );
       });
     },
@@ -58,6 +77,14 @@ export function createPool(origin: string, connections: number, timeoutMs: numbe
       await destroy();
     },
   };
+}
+
+/** The answer did not arrive whole within the timeout. */
+export class ResponseTimeoutError extends Error {
+  readonly code = 'UND_ERR_RESPONSE_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`the answer was not complete after ${Math.round(timeoutMs / 1000)} s`);
+  }
 }
 
 /**
@@ -69,15 +96,30 @@ class Exchange implements Dispatcher.DispatchHandler {
   private status = 0;
   private rawHeaders: Buffer[] = [];
   private chunks: Buffer[] = [];
+  private abort: ((err: Error) => void) | undefined;
+  private expired = false;
 
   constructor(
     private readonly resolve: (answer: HttpAnswer) => void,
     private readonly reject: (err: Error) => void,
+    readonly deadline: number,
+    private readonly timeoutMs: number,
+    private readonly inFlight: Set<Exchange>,
   ) {}
 
   /** Called again if undici resends the request on a fresh connection: start over. */
-  onConnect(): void {
+  onConnect(abort: (err: Error) => void): void {
     this.chunks = [];
+    this.abort = abort;
+  }
+
+  /** Past the deadline: abort the request (undici then calls onError), or fail it if it never got a connection. */
+  expire(): void {
+    if (this.expired) return;
+    this.expired = true;
+    const err = new ResponseTimeoutError(this.timeoutMs);
+    if (this.abort) this.abort(err);
+    else this.onError(err);
   }
 
   /** Also called for informational answers (103 Early Hints); the final one comes last and wins. */
@@ -93,10 +135,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.inFlight.delete(this);
     this.resolve(new Answer(this.status, this.rawHeaders, decodeBody(this.chunks)));
   }
 
   onError(err: Error): void {
+    this.inFlight.delete(this);
     this.reject(err);
   }
 }
@@ -114,7 +158,18 @@ class Answer implements HttpAnswer {
   get headers(): Record<string, string | string[] | undefined> {
     return (this.parsed ??= util.parseHeaders(this.rawHeaders));
   }
+
+  get rateLimit(): string | undefined {
+    const raw = this.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === RATELIMIT.length && name.toString('latin1').toLowerCase() === RATELIMIT) return raw[i + 1]!.toString('latin1');
+    }
+    return undefined;
+  }
 }
+
+const RATELIMIT = 'ratelimit';
 
 const BOM = [0xef, 0xbb, 0xbf];
 
@@ -125,9 +180,9 @@ function decodeBody(chunks: Buffer[]): string {
   return buf.toString('utf8', start);
 }
 
-export type NetworkFailure = { kind: 'timeout' | 'network'; message: string };
+export type NetworkFailure = { kind: 'timeout' | 'network'; message: string; code: string };
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_RESPONSE_TIMEOUT', 'ETIMEDOUT']);
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -154,8 +209,8 @@ export function networkFailure(err: unknown): (NetworkFailure | { kind: 'fatal';
   const code = errorCode(err) ?? errorCode((err as { cause?: unknown } | undefined)?.cause);
   if (code === undefined) return undefined;
   const message = `${code}: ${(err as Error).message}`;
-  if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', message: `timed out (${message})` };
-  if (NETWORK_CODES.has(code)) return { kind: 'network', message: `connection failed (${message})` };
+  if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', message: `timed out (${message})`, code };
+  if (NETWORK_CODES.has(code)) return { kind: 'network', message: `connection failed (${message})`, code };
   return { kind: 'fatal', message };
 }
 
