@@ -3,7 +3,7 @@ import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../readers/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
-import { addedColumns } from './columns.js';
+import { columnsForJob } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
 
 export type { ExportSummary } from './output-file.js';
@@ -49,8 +49,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     throw new CheckpointError(`${settings.input} changed since it was labeled (the checkpoint's rows would no longer match its rows). Restore the original input, or label the new one with \`batchlabel run --restart\`.`);
   }
 
-  const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
-  const added = addedColumns(settings.columns, keepAll ? store.labels() : null);
+  const added = columnsForJob(settings, () => store.labels());
   // Rows copied as they are need no decoded text: the results come from the checkpoint.
   const copies = copiesRawRows(settings, opts);
   const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });

@@ -7,7 +7,8 @@ export interface OptionSpec {
   /** camelCase: the job-file key and yargs' camel-cased flag. */
   key: string;
   flag: string;
-  type: 'string' | 'number' | 'boolean';
+  /** 'list': a comma-separated string on the command line, a list of strings (or that string) in a job file. */
+  type: 'string' | 'number' | 'boolean' | 'list';
   group: 'Input' | 'Model' | 'Run' | 'Output';
   describe: string;
   choices?: string[];
@@ -21,11 +22,17 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: 'text' },
+  { key: 'textPairColumn', flag: 'text-pair-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs' },
   { key: 'idColumn', flag: 'id-column', type: 'string', group: 'Input', describe: 'Column identifying a row in failure reports' },
   { key: 'limit', flag: 'limit', type: 'number', group: 'Input', describe: 'Label only the first N rows (a trial run)' },
 
   { key: 'backend', flag: 'backend', type: 'string', group: 'Model', choices: ['hf', 'onnx'], describe: 'hf: Hugging Face Inference API or a compatible endpoint; onnx: local model', defaultText: 'hf' },
   { key: 'model', flag: 'model', type: 'string', group: 'Model', describe: 'Hub model id (hf, onnx) or local model folder (onnx)' },
+  { key: 'task', flag: 'task', type: 'string', group: 'Model', choices: ['text-classification', 'zero-shot-classification'], describe: "text-classification: the model's labels; zero-shot-classification: your --candidate-labels, scored by an NLI model", defaultText: 'text-classification' },
+  { key: 'candidateLabels', flag: 'candidate-labels', type: 'list', group: 'Model', describe: 'zero-shot: the labels, comma-separated (a list in a job file), e.g. "shipping,fit,price,quality"' },
+  { key: 'hypothesisTemplate', flag: 'hypothesis-template', type: 'string', group: 'Model', describe: 'zero-shot: the hypothesis each label is put in, {} is the label', defaultText: '"This example is {}."' },
+  { key: 'multiLabel', flag: 'multi-label', type: 'boolean', group: 'Model', describe: 'zero-shot: score each label on its own (several may fit); text-classification: the model is multi-label. Adds predicted_labels' },
+  { key: 'threshold', flag: 'threshold', type: 'number', group: 'Output', describe: 'With --multi-label: predicted_labels lists the labels scoring at least this', defaultText: '0.5' },
   { key: 'endpoint', flag: 'endpoint', type: 'string', group: 'Model', describe: 'POST exactly to this URL (Inference Endpoints, self-hosted servers)', defaultText: '$HF_INFERENCE_ENDPOINT/models/<model>, else the HF router' },
   { key: 'endpointType', flag: 'endpoint-type', type: 'string', group: 'Model', choices: ['hf', 'tei'], describe: 'Request format: Hugging Face task API, or text-embeddings-inference /predict', defaultText: 'hf' },
   { key: 'tokenEnv', flag: 'token-env', type: 'string', group: 'Model', describe: 'Environment variable holding the Hugging Face token (HF_TOKEN also falls back to the `hf auth login` file)', defaultText: 'HF_TOKEN' },
@@ -53,8 +60,9 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: 'predicted_label' },
   { key: 'scoreColumn', flag: 'score-column', type: 'string', group: 'Output', describe: 'Name of the added score column', defaultText: 'predicted_score' },
   { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: 'score_' },
+  { key: 'labelsColumn', flag: 'labels-column', type: 'string', group: 'Output', describe: 'Name of the added column of labels at or above --threshold (--multi-label)', defaultText: 'predicted_labels' },
   { key: 'truncatedColumn', flag: 'truncated-column', type: 'string', group: 'Output', describe: 'Name of the added column marking texts cut to fit the model', defaultText: 'truncated' },
   { key: 'errorColumn', flag: 'error-column', type: 'string', group: 'Output', describe: 'Name of the added error column', defaultText: 'error' },
 ];
 
-export type JobValues = Record<string, string | number | boolean | undefined>;
+export type JobValues = Record<string, string | number | boolean | string[] | undefined>;

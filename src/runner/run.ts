@@ -7,6 +7,7 @@ import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
 import { hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
+import { keepsAllScores } from '../tasks/index.js';
 import { openInput, type InputRow } from '../readers/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
 import { Frontier } from './frontier.js';
@@ -70,10 +71,6 @@ export interface RunHandle {
   flushNow(): void;
   /** The live figures, updated as the run goes. */
   stats: RunStats;
-}
-
-function keepAllScores(s: JobSettings): boolean {
-  return s.allScores || (s.topK ?? 1) > 1;
 }
 
 /**
@@ -151,7 +148,7 @@ export async function runJob(
   });
   handle?.({ flushNow: () => writer.flush(), stats });
 
-  const keepAll = keepAllScores(settings);
+  const keepAll = keepsAllScores(settings);
   const inflight = new Map<TextKey, Pending>();
   let fatal: unknown;
 
