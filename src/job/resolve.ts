@@ -173,6 +173,7 @@ function resolveTask(v: JobValues): Pick<JobSettings, 'task' | 'candidateLabels'
   if (v.candidateLabels === undefined) {
     throw new UsageError('--task zero-shot-classification needs --candidate-labels, e.g. --candidate-labels "shipping,fit,price,quality".');
   }
+  if (v.endpointType === 'tei') throw new UsageError('text-embeddings-inference has no zero-shot route; use --endpoint-type hf (an Inference Endpoint or the HF API), or --backend onnx.');
   if (v.textPairColumn !== undefined) throw new UsageError('--text-pair-column is for text-classification models that take pairs; zero-shot makes its own pairs from the labels.');
   if (v.topK !== undefined || v.functionToApply !== undefined) throw new UsageError('--top-k and --function-to-apply are text-classification settings; zero-shot scores every candidate label (--multi-label scores each on its own).');
   return {

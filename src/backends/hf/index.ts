@@ -11,7 +11,7 @@ import { createLoadingClock } from './loading.js';
 import { createPool } from './pool.js';
 import { createAimd, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
-import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor } from './request.js';
+import { bodyBuilder, buildHeaders, maxTextsPerRequest, readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
 export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
@@ -39,7 +39,7 @@ export function createHfClassifier(
     limiter: createRequestLimiter(settings.hf.maxRequestsPerMinute),
   };
 
-  let batchSize = Math.max(1, settings.batchSize);
+  let batchSize = Math.max(1, Math.min(settings.batchSize, maxTextsPerRequest(settings)));
   /** Batches only ever shrink, and the user hears about it once per step. */
   const shrinkBatches = (to: number, why: string) => {
     if (to >= batchSize) return;

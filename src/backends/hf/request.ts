@@ -7,6 +7,9 @@ import { BackendFatalError } from '../../errors.js';
 import { readHfToken } from '../../hub/env.js';
 import { textOf, type Text } from '../classifier.js';
 import type { Shaping } from './response.js';
+import { isZeroShot } from '../../tasks/index.js';
+import { hfParameters as textClassificationParameters } from '../../tasks/text-classification.js';
+import { hfParameters as zeroShotParameters, zeroShotSpec } from '../../tasks/zero-shot-classification.js';
 
 export const DEFAULT_INFERENCE_ENDPOINT = 'https://router.huggingface.co/hf-inference';
 
@@ -90,6 +93,7 @@ function teiRawScores(settings: JobSettings): boolean {
 
 /** How to read the scores that come back for what buildBody asked. */
 export function shapingFor(settings: JobSettings): Shaping {
+  if (isZeroShot(settings)) return { probabilities: true, candidateLabels: zeroShotSpec(settings).candidateLabels };
   const fn = settings.functionToApply;
   const logits = settings.hf.endpointType === 'tei' && teiRawScores(settings);
   return {
@@ -97,6 +101,14 @@ export function shapingFor(settings: JobSettings): Shaping {
     probabilities: fn !== 'none',
     ...(settings.topK !== undefined ? { topK: settings.topK } : {}),
   };
+}
+
+/**
+ * Texts per request the task allows: the zero-shot API takes one text per request (its answer has no
+ * room for several).
+ */
+export function maxTextsPerRequest(settings: JobSettings): number {
+  return isZeroShot(settings) ? 1 : Infinity;
 }
 
 /**
@@ -112,10 +124,8 @@ export function bodyBuilder(settings: JobSettings): (texts: readonly Text[]) => 
     rest.truncate = true;
     rest.raw_scores = teiRawScores(settings);
   } else {
-    const parameters: Record<string, unknown> = {};
-    if (settings.functionToApply !== undefined) parameters.function_to_apply = settings.functionToApply;
-    if (settings.topK !== undefined) parameters.top_k = settings.topK;
-    if (Object.keys(parameters).length > 0) rest.parameters = parameters;
+    const parameters = isZeroShot(settings) ? zeroShotParameters(zeroShotSpec(settings)) : textClassificationParameters(settings);
+    if (parameters) rest.parameters = parameters;
   }
   const restJson = JSON.stringify(rest);
   const tail = restJson === '{}' ? '}' : `,${restJson.slice(1)}`;
