@@ -93,9 +93,16 @@ export function hfParameters(spec: ZeroShotSpec): Record<string, unknown> {
   };
 }
 
-/** Scores in candidate order → predictions best first; ties keep the candidates' order. */
+/**
+ * Scores in candidate order → predictions best first. Ties go as in Python's postprocess,
+ * `top_inds = list(reversed(scores[0].argsort()))`: numpy sorts a few values stably, so of tied labels the
+ * later candidate comes first.
+ */
 export function rankLabels(labels: readonly string[], scores: ArrayLike<number>): Prediction[] {
-  return labels.map((label, j) => ({ label, score: scores[j]! })).sort((a, b) => b.score - a.score);
+  return labels
+    .map((label, j) => ({ label, score: scores[j]!, j }))
+    .sort((a, b) => b.score - a.score || b.j - a.j)
+    .map(({ label, score }) => ({ label, score }));
 }
 
 /**
