@@ -10,6 +10,7 @@ import { memoryBench } from './memory.js';
 import { onnxBench } from './onnx.js';
 import { pipelineBench } from './pipeline.js';
 import { resumeBench } from './resume.js';
+import { zeroShotBench } from './zero-shot.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   checkpoint: checkpointBench,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   resume: resumeBench,
   memory: memoryBench,
   onnx: onnxBench,
+  'zero-shot': zeroShotBench,
 };
 
 async function main(): Promise<number> {
