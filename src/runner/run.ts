@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { createClassifier } from '../backends/index.js';
-import type { Classifier, ClassifierEvents, Outcome, Prediction, Text } from '../backends/classifier.js';
+import type { Classifier, ClassifierEvents, Input, Outcome, Prediction } from '../backends/classifier.js';
 import { CheckpointError } from '../errors.js';
 import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
-import { hashText, type TextKey } from '../job/fingerprint.js';
+import { hashPair, hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { keepsAllScores } from '../tasks/index.js';
 import { openInput, type InputRow } from '../readers/index.js';
@@ -61,8 +61,11 @@ const rowRef = (row: InputRow): RowRef => ({ ordinal: row.ordinal, line: row.lin
 
 interface Pending {
   key: TextKey;
-  /** Its bytes where the reader has them: a waiting row then holds no decoded copy (~1.5 kB a review) that outlives young-generation GCs. */
-  text: Text;
+  /**
+   * The text (its bytes where the reader has them: a waiting row then holds no decoded copy, ~1.5 kB a
+   * review, that outlives young-generation GCs), or the text and its pair.
+   */
+  input: Input;
   rows: RowRef[];
 }
 
@@ -193,7 +196,7 @@ export async function runJob(
     queue
       .add(async () => {
         if (fatal || abort.signal.aborted) return;
-        const outcomes = await classifier!.classify(entries.map((e) => e.text));
+        const outcomes = await classifier!.classify(entries.map((e) => e.input));
         if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
         if (fatal || abort.signal.aborted) return; // results of a cancelled run are not trusted
         entries.forEach((e, i) => complete(e, outcomes[i]!));
@@ -269,7 +272,8 @@ export async function runJob(
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
       }
-      const key = hashText(text);
+      // The unit of work is the row's input as a whole: a pair is one key, never its first text alone.
+      const key = row.textPair !== undefined ? hashPair(text, row.textPair) : hashText(text);
       const waiting = inflight.get(key);
       if (waiting) {
         waiting.rows.push(rowRef(row)); // the first row carries the text
@@ -280,7 +284,7 @@ export async function runJob(
         finishDone(row, key, known, true);
         continue;
       }
-      const p: Pending = { key, text, rows: [rowRef(row)] };
+      const p: Pending = { key, input: row.textPair !== undefined ? { text, pair: row.textPair } : text, rows: [rowRef(row)] };
       inflight.set(key, p);
       batch.push(p);
       // Read each time: a backend may shrink its batches (an endpoint that refuses lists).

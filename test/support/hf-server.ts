@@ -317,6 +317,8 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
 /** inputs as a list of texts: "a", ["a", "b"], or TEI's [["a"], ["b"]]; undefined when not understood. */
 function normaliseInputs(inputs: unknown, tei: boolean): string[] | undefined {
   if (typeof inputs === 'string') return [inputs];
+  const pair = pairText(inputs);
+  if (pair !== undefined) return [pair];
   if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
   if (inputs.every((t) => typeof t === 'string')) return inputs as string[];
   if (tei && inputs.every((t) => Array.isArray(t) && t.length === 1 && typeof t[0] === 'string')) {
@@ -460,4 +462,21 @@ function zeroShotReply(body: unknown, texts: string[], shape: ZeroShotShape): Sc
   const scores = expectedZeroShot(texts[0]!, labels as string[], template, parameters.multi_label === true);
   if (shape === 'legacy') return { status: 200, json: { sequence: texts[0], labels: scores.map((s) => s.label), scores: scores.map((s) => s.score) } };
   return { status: 200, json: scores };
+}
+
+/**
+ * A text pair as the task API takes it, {"text": a, "text_pair": b}, as the one string the server scores
+ * (see expectedPairScores); undefined for anything else.
+ */
+function pairText(inputs: unknown): string | undefined {
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return undefined;
+  const { text, text_pair: pair } = inputs as { text?: unknown; text_pair?: unknown };
+  return typeof text === 'string' && typeof pair === 'string' ? pairKey(text, pair) : undefined;
+}
+
+const pairKey = (text: string, pair: string) => `${text}\u0000[pair]\u0000${pair}`;
+
+/** The scores the server gives the pair (text, pair), best first. */
+export function expectedPairScores(text: string, pair: string, labels: string[] = ['NEGATIVE', 'POSITIVE']): Label[] {
+  return expectedScores(pairKey(text, pair), labels);
 }

@@ -5,7 +5,7 @@
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError } from '../../errors.js';
 import { readHfToken } from '../../hub/env.js';
-import { textOf, type Text } from '../classifier.js';
+import { isPair, textOf, type Input, type Text } from '../classifier.js';
 import type { Shaping } from './response.js';
 import { isZeroShot } from '../../tasks/index.js';
 import { hfParameters as textClassificationParameters } from '../../tasks/text-classification.js';
@@ -108,7 +108,7 @@ export function shapingFor(settings: JobSettings): Shaping {
  * room for several).
  */
 export function maxTextsPerRequest(settings: JobSettings): number {
-  return isZeroShot(settings) ? 1 : Infinity;
+  return isZeroShot(settings) || settings.textPairColumn !== undefined ? 1 : Infinity;
 }
 
 /**
@@ -117,7 +117,7 @@ export function maxTextsPerRequest(settings: JobSettings): number {
  * text put once into its place: a text given as bytes that need no escaping but quotes is copied (~1.5 µs a
  * review at 64 texts a request), any other goes from its string (~3.5 µs: test, escape, encode).
  */
-export function bodyBuilder(settings: JobSettings): (texts: readonly Text[]) => Buffer {
+export function bodyBuilder(settings: JobSettings): (texts: readonly Input[]) => Buffer {
   const tei = settings.hf.endpointType === 'tei';
   const rest: Record<string, unknown> = {};
   if (tei) {
@@ -130,7 +130,13 @@ export function bodyBuilder(settings: JobSettings): (texts: readonly Text[]) => 
   const restJson = JSON.stringify(rest);
   const tail = restJson === '{}' ? '}' : `,${restJson.slice(1)}`;
   const [open, close] = tei ? ['[', ']'] : ['', ''];
-  return (texts) => {
+  return (inputs) => {
+    // A pair goes alone (maxTextsPerRequest), as the task API's {"text", "text_pair"} object.
+    if (inputs.length === 1 && isPair(inputs[0]!)) {
+      const { text, pair } = inputs[0];
+      return Buffer.from(`{"inputs":{"text":${jsonString(textOf(text))},"text_pair":${jsonString(pair)}}${tail}`);
+    }
+    const texts = inputs as readonly Text[];
     const many = texts.length !== 1;
     const bytes = texts.map((t) => (typeof t !== 'string' && needsNoEscapeButQuotes(t) ? t : undefined));
     const parts = texts.map((t, i) => (bytes[i] ? '' : jsonString(textOf(t))));

@@ -3,7 +3,7 @@
  * waits: loading waits spend the run's loading budget, transient faults spend the per-request retry
  * limit, 429s also slow the whole queue down, and fatal answers stop every request of the run.
  */
-import type { ClassifierContext, FailureKind, Prediction, Text } from '../classifier.js';
+import type { ClassifierContext, FailureKind, Input, Prediction } from '../classifier.js';
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError, InterruptedError } from '../../errors.js';
 import { backoffMs, hintedWaitMs, loadingWaitMs, sleep } from './backoff.js';
@@ -28,7 +28,7 @@ export interface Engine {
   target: Target;
   pool: HttpPool;
   headers: RequestHeaders;
-  buildBody(texts: readonly Text[]): Buffer;
+  buildBody(texts: readonly Input[]): Buffer;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -42,7 +42,7 @@ export interface Engine {
 
 type AttemptResult = Verdict | { type: 'ok'; lists: Prediction[][] } | { type: 'count'; detail: string };
 
-export async function send(engine: Engine, texts: readonly Text[]): Promise<SendResult> {
+export async function send(engine: Engine, texts: readonly Input[]): Promise<SendResult> {
   const { settings, ctx } = engine;
   const cap = settings.hf.backoffCapMs;
   const body = engine.buildBody(texts);

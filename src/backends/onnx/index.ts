@@ -7,7 +7,8 @@
  * tokenizer threads tokenize the next window and the main thread reads, checkpoints and pads.
  */
 import os from 'node:os';
-import { textOf, type Classifier, type ClassifierContext } from '../classifier.js';
+import { isPair, textOf, type Classifier, type ClassifierContext, type Text, type TextPair } from '../classifier.js';
+import { classifyPairWindow } from './pair-classify.js';
 import type { JobSettings } from '../../job/settings.js';
 import type { BatchLimits } from './batching.js';
 import { classifyWindow } from './classify.js';
@@ -114,6 +115,11 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     }
     texts = zeroShotWindowSize(limits.maxRows, zeroShot.candidateLabels.length);
   }
+  const runPairs = (pairs: readonly TextPair[]): Promise<Outcome[]> => {
+    const layout = model.encoder.pair;
+    if (!layout) throw new BackendFatalError(`${files.folder}: its tokenizer does not encode text pairs (--text-pair-column)`, 'E_MODEL_FILES');
+    return classifyPairWindow(model, pairs.map((p) => ({ text: textOf(p.text), pair: p.pair })), { ...opts, layout, tokenize: pool.encodeSegments });
+  };
   // Windows still tokenizing have not queued their batches yet: close() waits for them too.
   const inflight = new Set<Promise<unknown>>();
   let closed: Promise<void> | undefined;
@@ -125,8 +131,8 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     // Two windows: one computing, the next being tokenized. More would only queue behind the session (three
     // measured no faster with the tokenizer threads).
     maxConcurrency: 2,
-    classify(texts) {
-      const run = runWindow(texts.map(textOf));
+    classify(inputs) {
+      const run = inputs.length > 0 && isPair(inputs[0]!) ? runPairs(inputs as readonly TextPair[]) : runWindow((inputs as readonly Text[]).map(textOf));
       const done = () => inflight.delete(run);
       inflight.add(run);
       run.then(done, done);
