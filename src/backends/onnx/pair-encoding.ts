@@ -92,8 +92,7 @@ export function longestFirst(first: number, second: number, maxLength: number, s
   if (first + second <= max) return { first, second };
   const swap = first > second;
   let n1 = swap ? second : first;
-  let n2: number;
-  n2 = n1 > max ? n1 : Math.max(n1, max - n1);
+  let n2 = n1 > max ? n1 : Math.max(n1, max - n1);
   if (n1 + n2 > max) {
     n1 = Math.floor(max / 2);
     n2 = n1 + (max % 2);
