@@ -3,9 +3,9 @@
  * before the clock starts (the tokenizer's own pair encoding, premise cut `only_first` as Python does),
  * sorted by length over the whole set and cut into batches of at most `maxRows` pairs and `maxTokens`
  * padded tokens, tensors built before the clock. Only session.run is timed, with batchlabel's session
- * settings. Then the same softmax over each review's entailment logits, so the work is the same.
+ * settings (spinning off included). Then the same softmax over each review's entailment logits, so the work is the same.
  *
- *   node dist/bench/lib/zero-shot-raw.js <model-folder> <texts.json> <labels,comma,separated> <maxRows> <maxTokens> <pretokenized|tokenize>
+ *   node dist/bench/lib/zero-shot-raw.js <model-folder> <onnx-file> <texts.json> <labels,comma,separated> <maxRows> <maxTokens> <pretokenized|tokenize>
  *
  * pretokenized: the baseline of the target (model time only). tokenize: the clock also covers the
  * tokenizing this loop needs at least, on this one thread: each review once and each hypothesis once
@@ -18,9 +18,9 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 
-const [folder, textsFile, labelsArg, maxRowsArg, maxTokensArg, mode] = process.argv.slice(2);
-if (!folder || !textsFile || !labelsArg || !maxRowsArg || !maxTokensArg || (mode !== 'pretokenized' && mode !== 'tokenize')) {
-  process.stderr.write('usage: zero-shot-raw <model-folder> <texts.json> <labels> <maxRows> <maxTokens> <pretokenized|tokenize>\n');
+const [folder, onnxFile, textsFile, labelsArg, maxRowsArg, maxTokensArg, mode] = process.argv.slice(2);
+if (!folder || !onnxFile || !textsFile || !labelsArg || !maxRowsArg || !maxTokensArg || (mode !== 'pretokenized' && mode !== 'tokenize')) {
+  process.stderr.write('usage: zero-shot-raw <model-folder> <onnx-file> <texts.json> <labels> <maxRows> <maxTokens> <pretokenized|tokenize>\n');
   process.exit(2);
 }
 const texts = JSON.parse(readFileSync(textsFile, 'utf8')) as string[];
@@ -36,14 +36,18 @@ const tokenizer = new Tokenizer(read('tokenizer.json'), tokenizerConfig) as unkn
 const max = tokenizerConfig.model_max_length as number;
 const sep = tokenizer.token_to_id(tokenizerConfig.sep_token as string)!;
 const label2id = read('config.json').label2id as Record<string, number>;
-const entailment = label2id[Object.keys(label2id).find((l) => l.toLowerCase().startsWith('entail'))!]!;
+const entailName = Object.keys(label2id).find((l) => l.toLowerCase().startsWith('entail'));
 
-const session = await ort.InferenceSession.create(path.join(folder, 'onnx/model.onnx'), {
+const session = await ort.InferenceSession.create(path.join(folder, onnxFile), {
   executionProviders: ['cpu'],
   intraOpNumThreads: os.availableParallelism(),
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+  // Idle pool threads sleep, as in batchlabel's session: with spinning this loop took 487-799 ms for 2,400
+  // pairs against 265-427 ms without (interleaved runs, load ~10 on the shared 2 cores), so the stronger
+  // baseline is this one.
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
 });
 
 interface Pair {
@@ -121,7 +125,8 @@ function feedsOf(pairs: Pair[], b: number[]): Record<string, ort.Tensor> {
     }
   });
   const dims = [b.length, width];
-  return { input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims), token_type_ids: new ort.Tensor('int64', types, dims) };
+  const all: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims), token_type_ids: new ort.Tensor('int64', types, dims) };
+  return Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
 }
 
 {
@@ -137,6 +142,7 @@ async function runAll(pairs: Pair[], batches: number[][], prepared: Record<strin
     const out = await session.run(prepared ? prepared[b]! : feedsOf(pairs, batches[b]!));
     const data = out[session.outputNames[0]!]!.data as Float32Array;
     const n = data.length / batches[b]!.length;
+    const entailment = entailName === undefined ? n - 1 : label2id[entailName]!;
     batches[b]!.forEach((i, r) => (entail[i] = data[r * n + entailment]!));
   }
   let checksum = 0;
