@@ -14,6 +14,10 @@ import type { Outcome, Prediction } from '../src/backends/classifier.js';
 import { onnxSettings, readImdb, sharedModel, testContext, type ImdbRow } from './support/onnx-models.js';
 import { maxScoreDiff, pythonZeroShot, transformersJsZeroShot, type ZeroShotCall } from './support/zero-shot-reference.js';
 import { REPO, runCli, tempDir } from './support/cli.js';
+import { CheckpointError } from '../src/errors.js';
+import { resolveSettings } from '../src/job/resolve.js';
+import { openJobCheckpoint } from '../src/runner/prepare.js';
+import { runJob } from '../src/runner/run.js';
 
 const NLI = 'selftrained-bow-pair-nli';
 const NLI_FIRST = 'selftrained-bow-pair-nli-entail-first';
@@ -150,4 +154,27 @@ test('CLI: flags and a JSON job file label with candidate labels on the onnx bac
     assert.equal(row.predicted_labels, p.filter((q) => q.score >= 0.3).map((q) => q.label).join('|'));
     assert.ok(Math.abs((row['score_real estate'] as number) - p.find((q) => q.label === 'real estate')!.score) < 1e-12);
   });
+});
+
+test('library: runJob labels with candidate labels and streams its export (the columns are known up front); other labels refuse to resume', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(REPO, 'data/reviews.csv');
+  const output = path.join(dir, 'out.csv');
+  const values = { input, backend: 'onnx', model: sharedModel(NLI), task: 'zero-shot-classification', candidateLabels: ['positive', 'negative', 'real estate'], limit: 50, output };
+  const settings = resolveSettings(values);
+  const { store } = await openJobCheckpoint(settings, { restart: false, notice: () => {} });
+  try {
+    const result = await runJob(settings, store, { stop: new AbortController().signal, drainMs: 1000, retryFailed: false, exportTo: { output, format: 'csv' } });
+    assert.equal(result.state, 'completed');
+    assert.ok(result.exported, 'the export was written as the run went');
+    assert.equal(result.exported!.rows, 50);
+  } finally {
+    store.close();
+  }
+  const rows = readCsv(output);
+  assert.deepEqual(Object.keys(rows[0]!).slice(-7), ['predicted_label', 'predicted_score', 'score_positive', 'score_negative', 'score_real estate', 'truncated', 'error']);
+  const want = await ours(NLI, readCsv(input).slice(0, 50).map((r) => r.text!), { labels: ['positive', 'negative', 'real estate'] });
+  rows.forEach((row, i) => assert.equal(row.predicted_label, predictions(want[i]!)[0]!.label));
+  await assert.rejects(openJobCheckpoint(resolveSettings({ ...values, candidateLabels: ['positive', 'negative'] }), { restart: false, notice: () => {} }), (err: unknown) => err instanceof CheckpointError && /candidateLabels changed/.test(err.message));
+  await assert.rejects(openJobCheckpoint(resolveSettings({ ...values, multiLabel: true }), { restart: false, notice: () => {} }), /multiLabel changed/);
 });
