@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { logitColumn, nliIndices, zeroShotScores } from '../src/backends/onnx/nli.js';
 import { parseLabel2id } from '../src/backends/onnx/config.js';
+import { onnxCandidates } from '../src/backends/onnx/model-folder.js';
 import { resolveSettings } from '../src/job/resolve.js';
 import { resultSettings } from '../src/job/settings.js';
 import { formatHypothesis, parseCandidateLabels, parseZeroShotAnswer } from '../src/tasks/zero-shot-classification.js';
@@ -64,4 +65,9 @@ test('result settings: labels, template and mode for zero-shot; nothing new for 
   const zs = resultSettings(resolveSettings({ ...base, task: 'zero-shot-classification', candidateLabels: 'a,b', multiLabel: true }));
   assert.deepEqual([zs.task, zs.candidateLabels, zs.hypothesisTemplate, zs.multiLabel], ['zero-shot-classification', ['a', 'b'], 'This example is {}.', true]);
   assert.equal(resultSettings(resolveSettings({ ...base, textPairColumn: 'b' })).textPairColumn, 'b');
+});
+
+test('zero-shot prefers the fp32 file on CPU (quantized NLI models lose badly); text-classification keeps int8 first', () => {
+  assert.equal(onnxCandidates('cpu', true)[0], 'onnx/model.onnx');
+  assert.equal(onnxCandidates('cpu')[0], 'onnx/model_quantized.onnx');
 });
