@@ -118,7 +118,7 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     }
     texts = zeroShotWindowSize(limits.maxRows, zeroShot.candidateLabels.length);
   }
-  const runPairs = (pairs: readonly TextPair[]): Promise<Outcome[]> => {
+  const runPairs = async (pairs: readonly TextPair[]): Promise<Outcome[]> => {
     const layout = model.encoder.pair;
     if (!layout) throw new BackendFatalError(`${files.folder}: its tokenizer does not encode text pairs (--text-pair-column)`, 'E_MODEL_FILES');
     return classifyPairWindow(model, pairs.map((p) => ({ text: textOf(p.text), pair: p.pair })), { ...opts, layout, tokenize: pool.encodeSegments });
