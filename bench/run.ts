@@ -12,6 +12,7 @@ import { pipelineBench } from './pipeline.js';
 import { rateBench } from './rate.js';
 import { resumeBench } from './resume.js';
 import { shardsBench } from './shards.js';
+import { zeroShotBench } from './zero-shot.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   checkpoint: checkpointBench,
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   onnx: onnxBench,
   shards: shardsBench,
   rate: rateBench,
+  'zero-shot': zeroShotBench,
 };
 
 async function main(): Promise<number> {

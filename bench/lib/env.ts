@@ -6,6 +6,7 @@
  *   BENCH_REPS=N        repetitions per system (medians are reported)
  *   BENCH_MEMORY_MB=a,b,c   CSV sizes for the memory benchmark
  *   BENCH_ONNX_ROWS=N   IMDB reviews for the DistilBERT comparison
+ *   BENCH_ZERO_SHOT_ROWS=N  IMDB reviews for the zero-shot comparison (4 labels each)
  *   BENCH_DATA_DIR=dir  keep generated data there (reused by later invocations) instead of a temp dir
  *   BENCH_NO_RECORD=1   do not append to bench/results/log.md
  */

@@ -4,9 +4,9 @@
  * exhausted) are outcomes; run-level problems (credentials, unknown model) are thrown as BackendFatalError.
  */
 
-import type { Outcome, ProgressSink, RetryKind, Text } from '../core/types.js';
+import type { Input, Outcome, ProgressSink, RetryKind } from '../core/types.js';
 
-export { textOf, type FailureKind, type FunctionToApply, type Outcome, type Prediction, type RetryKind, type Text } from '../core/types.js';
+export { isPair, textOf, type FailureKind, type FunctionToApply, type Input, type Outcome, type Prediction, type RetryKind, type Text, type TextPair } from '../core/types.js';
 
 /** What the runner lets a backend steer: the shared queue (AIMD, global pauses on 429). */
 export interface QueueControl {
@@ -53,7 +53,7 @@ export interface Classifier {
    * A resumed run that finds another identity would mix two models' results, so it is refused.
    */
   readonly identity?: Record<string, string>;
-  classify(texts: readonly Text[]): Promise<Outcome[]>;
+  classify(inputs: readonly Input[]): Promise<Outcome[]>;
   close(): Promise<void>;
 }
 

@@ -38,7 +38,7 @@ ${EXIT_CODES}`;
 function addJobOptions(y: Argv): Argv {
   for (const o of JOB_OPTIONS) {
     y.option(o.flag, {
-      type: o.type,
+      type: o.type === 'list' ? 'string' : o.type,
       group: `${o.group}:`,
       describe: o.defaultText ? `${o.describe} [default: ${o.defaultText}]` : o.describe,
       ...(o.choices ? { choices: o.choices } : {}),
@@ -53,7 +53,7 @@ function jobValues(argv: Record<string, unknown>): JobValues {
   const out: JobValues = {};
   for (const o of JOB_OPTIONS) {
     const v = argv[o.key];
-    if (v !== undefined) out[o.key] = v as string | number | boolean;
+    if (v !== undefined) out[o.key] = v as string | number | boolean | string[];
   }
   return out;
 }

@@ -14,6 +14,19 @@ export function textOf(t: Text): string {
   return typeof t === 'string' ? t : t.toString('utf8');
 }
 
+/** Two texts classified together (--text-pair-column: cross-encoders, NLI models used directly). */
+export interface TextPair {
+  text: Text;
+  pair: string;
+}
+
+/** What the runner hands a classifier for one row: its text, or its text and the pair's second text. */
+export type Input = Text | TextPair;
+
+export function isPair(input: Input): input is TextPair {
+  return typeof input === 'object' && !Buffer.isBuffer(input);
+}
+
 export interface Prediction {
   label: string;
   score: number;

@@ -1,6 +1,7 @@
 import { ExportError } from '../errors.js';
-import type { OutputColumns } from '../job/settings.js';
+import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from '../job/settings.js';
 import type { StoredRow } from '../store/checkpoint.js';
+import { DEFAULT_THRESHOLD, keepsAllScores, knownScoreLabels, listsPredictedLabels } from '../tasks/index.js';
 
 /** The columns an export adds, in order, and how each row fills them. */
 export interface AddedColumns {
@@ -14,26 +15,41 @@ const FLAGS: Record<keyof OutputColumns, string> = {
   scorePrefix: '--score-prefix',
   truncated: '--truncated-column',
   error: '--error-column',
+  labels: '--labels-column',
 };
 
-export function addedColumns(columns: OutputColumns, labels: string[] | null): AddedColumns {
+/**
+ * The added columns: label, score, the labels at or above `threshold` (when given), one score per label in
+ * `labels` (when given), truncated, error.
+ */
+export function addedColumns(columns: OutputColumns, labels: string[] | null, threshold?: number): AddedColumns {
+  const listed = threshold !== undefined;
   const names = [
     columns.label,
     columns.score,
+    ...(listed ? [columns.labels ?? DEFAULT_COLUMNS.labels!] : []),
     ...(labels ?? []).map((l) => columns.scorePrefix + l),
     columns.truncated,
     columns.error,
   ];
+  const blank = names.map(() => null);
   return {
     names,
     values(row) {
-      if (!row) return [null, null, ...(labels ?? []).map(() => null), null, null];
-      let perLabel: (number | null)[] = [];
-      if (labels) {
-        const scores = new Map<string, number>((row.scores ? (JSON.parse(row.scores) as { label: string; score: number }[]) : []).map((p) => [p.label, p.score]));
-        perLabel = labels.map((l) => scores.get(l) ?? null);
+      if (!row) return blank;
+      const perLabel: (number | null)[] = [];
+      let atOrAbove: string[] = [];
+      if (labels || listed) {
+        const all = row.scores ? (JSON.parse(row.scores) as { label: string; score: number }[]) : row.label !== null && row.score !== null ? [{ label: row.label, score: row.score }] : [];
+        if (labels) {
+          const scores = new Map<string, number>(all.map((p) => [p.label, p.score]));
+          for (const l of labels) perLabel.push(scores.get(l) ?? null);
+        }
+        // Best first, as stored; a failed row has no labels (null), a row with none at or above has ''.
+        if (listed) atOrAbove = all.filter((p) => p.score >= threshold).map((p) => p.label);
       }
-      return [row.label, row.score, ...perLabel, row.truncated === 1, row.error];
+      const listedCell = listed ? [row.status === 1 ? atOrAbove.join('|') : null] : [];
+      return [row.label, row.score, ...listedCell, ...perLabel, row.truncated === 1, row.error];
     },
   };
 }
@@ -48,6 +64,15 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  */
 export function escapeFormula<T>(value: T): T | string {
   return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/**
+ * The job's added columns. Score columns are named after the candidate labels when the task knows them up
+ * front (zero-shot); otherwise after the labels the model answered with (`seenLabels`, read only then).
+ */
+export function columnsForJob(settings: JobSettings, seenLabels: () => string[]): AddedColumns {
+  const labels = knownScoreLabels(settings) ?? (keepsAllScores(settings) ? seenLabels() : null);
+  return addedColumns(settings.columns, labels, listsPredictedLabels(settings) ? (settings.threshold ?? DEFAULT_THRESHOLD) : undefined);
 }
 
 /** A clash with an input column would silently overwrite the user's data: refuse, and say how to rename. */

@@ -4,7 +4,7 @@ import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../io/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
 import { sampledOrdinals, type RowSelection } from '../store/queries.js';
-import { addedColumns } from './columns.js';
+import { columnsForJob } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
 
 export type { ExportSummary } from './output-file.js';
@@ -79,25 +79,25 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     throw new CheckpointError(`${settings.input} changed since it was labeled (the checkpoint's rows would no longer match its rows). Restore the original input, or label the new one with \`batchlabel run --restart\`.`);
   }
 
-  const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
   const selection = selects(opts.select) ? selectionFilter(store, opts.select) : undefined;
-  return writeExport(settings, opts, keepAll ? store.labels() : null, total, resultsInOrder(store), selection);
+  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection);
 }
 
 /**
  * The export itself: the input read again from its first row (up to `total` rows, if given), each row
- * written with `lookup(ordinal)`'s result. `labels`: the job's labels, when it exports a column per label.
+ * written with `lookup(ordinal)`'s result. `seenLabels`: the labels the model answered with, read only for
+ * a job with a column per label whose labels are not known up front.
  */
 export async function writeExport(
   settings: JobSettings,
   target: ExportTarget,
-  labels: string[] | null,
+  seenLabels: () => string[],
   total: number | undefined,
   lookup: (ordinal: number) => StoredRow | undefined,
   /** Only the rows it keeps (a review export); none are read past `last`. */
   selection?: { keep: (r: StoredRow | undefined) => boolean; last: number },
 ): Promise<ExportSummary> {
-  const added = addedColumns(settings.columns, labels);
+  const added = columnsForJob(settings, seenLabels);
   // Rows copied as they are need no decoded text: the results come from the checkpoint.
   const copies = copiesRawRows(settings, target);
   const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });

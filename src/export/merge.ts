@@ -52,11 +52,10 @@ export async function exportMerged(set: ShardSet, settings: JobSettings, opts: E
   }
   const usable = set.shards.map((s) => (s.store && (s.state === 'finished' || opts.partial) ? s.store : undefined));
   const lookups = usable.map((store) => (store ? resultsInOrder(store) : () => undefined));
-  const keepAll = settings.allScores || (settings.topK ?? 1) > 1;
-  const labels = keepAll ? [...new Set(usable.flatMap((st) => st?.labels() ?? []))].sort(byUtf8) : null;
+  const seenLabels = () => [...new Set(usable.flatMap((st) => st?.labels() ?? []))].sort(byUtf8);
   const count = set.count;
   // Each shard's lookup is asked its own rows only, in increasing order, as resultsInOrder requires.
   const lookup = (ordinal: number): StoredRow | undefined => lookups[shardOf(ordinal, count)]!(ordinal);
-  const summary = await writeExport(settings, opts, labels, settings.limit, lookup);
+  const summary = await writeExport(settings, opts, seenLabels, settings.limit, lookup);
   return { ...summary, leftOut: set.shards.filter((s) => s.state !== 'finished').map((s) => s.index) };
 }

@@ -9,7 +9,8 @@
 import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../io/index.js';
 import type { RowRecord, StoredRow } from '../store/checkpoint.js';
-import { addedColumns } from './columns.js';
+import { columnsForJob } from './columns.js';
+import { keepsAllScores, knownScoreLabels } from '../tasks/index.js';
 import { openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
 
 export interface ExportStream {
@@ -27,22 +28,24 @@ export interface ExportStream {
 
 /**
  * Whether a run can write its export as it goes: it must read the job from its first row (a resumed run
- * never reads the rows finished before it) and know the columns before the results (not with a column
- * per label, named after the labels seen).
+ * never reads the rows finished before it) and know the columns before the results: not with a column
+ * per label named after the labels the model answers with, but yes when the labels are the job's own
+ * (zero-shot candidate labels).
  */
 export function canStreamExport(settings: JobSettings, startOrdinal: number, finishedBefore: number): boolean {
-  return startOrdinal === 0 && finishedBefore === 0 && !settings.allScores && (settings.topK ?? 1) <= 1;
+  const columnsKnown = knownScoreLabels(settings) !== undefined || !keepsAllScores(settings);
+  return startOrdinal === 0 && finishedBefore === 0 && columnsKnown;
 }
 
 /** As Checkpoint.page() reads the row back. */
 function stored(r: RowRecord): StoredRow {
   return r.status === 'done'
-    ? { ordinal: r.ordinal, status: 1, label: r.label ?? null, score: r.score ?? null, scores: null, truncated: r.truncated ? 1 : null, error: null }
+    ? { ordinal: r.ordinal, status: 1, label: r.label ?? null, score: r.score ?? null, scores: r.scores ? JSON.stringify(r.scores) : null, truncated: r.truncated ? 1 : null, error: null }
     : { ordinal: r.ordinal, status: 2, label: null, score: null, scores: null, truncated: null, error: r.error ?? null };
 }
 
 export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null): ExportStream {
-  const file = openOutputFile(settings, target, header, addedColumns(settings.columns, null));
+  const file = openOutputFile(settings, target, header, columnsForJob(settings, () => []));
   /**
    * Rows read and not written yet, with their result once finished, in rings indexed by ordinal (rows are
    * read in order, from 0): no map entry or wrapper object per row. A row written from its bytes keeps only

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
 import { isBlank, isBlankUtf8 } from './blank.js';
+import { markBad } from './types.js';
 import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
@@ -72,10 +73,11 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   const header = await readCsvHeader(opts);
   const textIndex = columnIndex(header, opts.textColumn, opts.path, 'text-column');
   const idIndex = opts.idColumn === undefined ? -1 : columnIndex(header, opts.idColumn, opts.path, 'id-column');
+  const pairIndex = opts.textPairColumn === undefined ? -1 : columnIndex(header, opts.textPairColumn, opts.path, 'text-pair-column');
 
   const atStart = from.byte === 0;
   // The id is read from the record, so it must not be the undecoded field.
-  const lazy = opts.lazyText === true && idIndex !== textIndex;
+  const lazy = opts.lazyText === true && idIndex !== textIndex && pairIndex !== textIndex;
   let stream: ReturnType<typeof createReadStream> | undefined;
   let p: ReturnType<typeof parser> | undefined;
 
@@ -162,6 +164,11 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
               // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.
               if (textBytes && isUtf8(textBytes)) row.textBytes = textBytes;
             }
+          }
+          if (pairIndex >= 0 && row.error === undefined) {
+            const pair = record[pairIndex]!;
+            if (isBlank(pair)) markBad(row, `empty text in column "${opts.textPairColumn}"`);
+            else row.textPair = pair;
           }
           if (idIndex >= 0 && idIndex < record.length) row.id = record[idIndex];
           yield row;

@@ -11,7 +11,7 @@ export { START } from './types.js';
 
 /** Opens the job's input at `from` (a resumed run starts past the finished part of the file). */
 export async function openInput(
-  s: Pick<JobSettings, 'input' | 'format' | 'textColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes'>,
+  s: Pick<JobSettings, 'input' | 'format' | 'textColumn' | 'textPairColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes'>,
   from: ReadPosition = START,
   read: { raw?: boolean; lazyText?: boolean } = {},
 ): Promise<RowSource> {
@@ -22,6 +22,6 @@ export async function openInput(
     if (err instanceof InputError) throw err;
     throw new InputError(`${s.input}: cannot read the input (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path given with --input.`);
   }
-  const opts = { path: s.input, textColumn: s.textColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes, raw: read.raw, lazyText: read.lazyText };
+  const opts = { path: s.input, textColumn: s.textColumn, textPairColumn: s.textPairColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes, raw: read.raw, lazyText: read.lazyText };
   return s.format === 'csv' ? openCsv(opts, from) : openJsonl(opts, from);
 }

@@ -15,6 +15,8 @@ export interface InputRow {
    * buffer it read (never reused, so it may be kept; it keeps that buffer alive).
    */
   textBytes?: Buffer;
+  /** The pair's second text (--text-pair-column), when one is configured and the row has it. */
+  textPair?: string;
   /** The id column's value, when one is configured. */
   id?: string;
   /** Why the row cannot be classified (wrong field count, bad JSON, missing or empty text). */
@@ -48,6 +50,8 @@ export interface RowSource {
 export interface ReaderOptions {
   path: string;
   textColumn: string;
+  /** Column (CSV) or field (JSONL) of a pair's second text; a row without it is bad. */
+  textPairColumn?: string;
   idColumn?: string;
   /** CSV only. */
   delimiter?: string;
@@ -60,4 +64,11 @@ export interface ReaderOptions {
    * export copies raw rows, or the export itself, which takes results from the checkpoint.
    */
   lazyText?: boolean;
+}
+
+/** A row that cannot be classified carries why, and no text (a text without its pair is not the input). */
+export function markBad(row: InputRow, error: string): void {
+  row.error = error;
+  delete row.text;
+  delete row.textBytes;
 }

@@ -53,6 +53,19 @@ export function hashText(text: string | Buffer): TextKey {
   return hash('sha256', text, 'binary').slice(0, TEXT_KEY_LENGTH); // 'binary' is latin1
 }
 
+/**
+ * A text pair's key: both texts hashed as a whole, the first length-prefixed so that no two pairs (nor a
+ * pair and a single text) share the bytes hashed. Same form as hashText.
+ */
+export function hashPair(text: string | Buffer, pair: string): TextKey {
+  const first = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const length = Buffer.allocUnsafe(8);
+  length.writeBigUInt64BE(BigInt(first.length));
+  return createHash('sha256').update(PAIR_TAG).update(length).update(first).update(pair, 'utf8').digest('binary').slice(0, TEXT_KEY_LENGTH);
+}
+
+const PAIR_TAG = 'batchlabel text pair\u0000';
+
 /** See hashText. */
 export type TextKey = string;
 export const TEXT_KEY_LENGTH = 16;

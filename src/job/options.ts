@@ -17,6 +17,8 @@ export interface LabelOptions {
   relaxQuotes?: boolean;
   /** Column (CSV) or field (JSONL, dotted path allowed) holding the text. @default "text" */
   textColumn?: string;
+  /** Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs (cross-encoders, NLI). */
+  textPairColumn?: string;
   /** Column identifying a row in failure reports. */
   idColumn?: string;
   /** Label only the first N rows (a trial run). */
@@ -24,6 +26,16 @@ export interface LabelOptions {
 
   /** `hf`: Hugging Face Inference API or a compatible endpoint; `onnx`: local model. @default "hf" */
   backend?: 'hf' | 'onnx';
+  /** What the model is asked: its own labels, or the user's `candidateLabels` through an NLI model. @default "text-classification" */
+  task?: 'text-classification' | 'zero-shot-classification';
+  /** zero-shot: the labels, a list or one comma-separated string (labels may contain spaces). */
+  candidateLabels?: string | string[];
+  /** zero-shot: the hypothesis each label is put in; {} is the label. @default "This example is {}." */
+  hypothesisTemplate?: string;
+  /** zero-shot: score each label on its own (several may fit); adds predicted_labels. @default false */
+  multiLabel?: boolean;
+  /** With multiLabel: predicted_labels lists the labels scoring at least this. @default 0.5 */
+  threshold?: number;
   /** Hub model id (hf, onnx) or local model folder (onnx). @default onnx: Xenova/distilbert-base-uncased-finetuned-sst-2-english */
   model?: string;
   /** POST exactly to this URL (Inference Endpoints, self-hosted servers). @default $HF_INFERENCE_ENDPOINT/models/<model>, else the HF router */
@@ -92,6 +104,8 @@ export interface LabelOptions {
   truncatedColumn?: string;
   /** Name of the added error column. @default "error" */
   errorColumn?: string;
+  /** Name of the added column of labels at or above the threshold (multiLabel). @default "predicted_labels" */
+  labelsColumn?: string;
   /** CSV: prefix added cells that a spreadsheet would run as a formula (= + - @ …) with ' (OWASP). @default true */
   escapeFormulas?: boolean;
 }
@@ -118,6 +132,10 @@ export const DEFAULTS = {
   scorePrefix: 'score_',
   truncatedColumn: 'truncated',
   errorColumn: 'error',
+  labelsColumn: 'predicted_labels',
+  task: 'text-classification',
+  hypothesisTemplate: 'This example is {}.',
+  threshold: 0.5,
   escapeFormulas: true,
 } as const;
 
@@ -125,7 +143,8 @@ export interface OptionSpec {
   /** camelCase: the job-file key and yargs' camel-cased flag. */
   key: keyof LabelOptions;
   flag: string;
-  type: 'string' | 'number' | 'boolean';
+  /** 'list': a comma-separated string on the command line, a list of strings (or that string) in a job file. */
+  type: 'string' | 'number' | 'boolean' | 'list';
   group: 'Input' | 'Model' | 'Run' | 'Output';
   describe: string;
   choices?: string[];
@@ -139,11 +158,17 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
+  { key: 'textPairColumn', flag: 'text-pair-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs' },
   { key: 'idColumn', flag: 'id-column', type: 'string', group: 'Input', describe: 'Column identifying a row in failure reports' },
   { key: 'limit', flag: 'limit', type: 'number', group: 'Input', describe: 'Label only the first N rows (a trial run)' },
 
   { key: 'backend', flag: 'backend', type: 'string', group: 'Model', choices: ['hf', 'onnx'], describe: 'hf: Hugging Face Inference API or a compatible endpoint; onnx: local model', defaultText: DEFAULTS.backend },
   { key: 'model', flag: 'model', type: 'string', group: 'Model', describe: 'Hub model id (hf, onnx) or local model folder (onnx)' },
+  { key: 'task', flag: 'task', type: 'string', group: 'Model', choices: ['text-classification', 'zero-shot-classification'], describe: "text-classification: the model's labels; zero-shot-classification: your --candidate-labels, scored by an NLI model", defaultText: DEFAULTS.task },
+  { key: 'candidateLabels', flag: 'candidate-labels', type: 'list', group: 'Model', describe: 'zero-shot: the labels, comma-separated (a list in a job file), e.g. "shipping,fit,price,quality"' },
+  { key: 'hypothesisTemplate', flag: 'hypothesis-template', type: 'string', group: 'Model', describe: 'zero-shot: the hypothesis each label is put in, {} is the label', defaultText: JSON.stringify(DEFAULTS.hypothesisTemplate) },
+  { key: 'multiLabel', flag: 'multi-label', type: 'boolean', group: 'Model', describe: 'zero-shot: score each label on its own (several may fit); text-classification: the model is multi-label. Adds predicted_labels' },
+  { key: 'threshold', flag: 'threshold', type: 'number', group: 'Output', describe: 'With --multi-label: predicted_labels lists the labels scoring at least this', defaultText: String(DEFAULTS.threshold) },
   { key: 'endpoint', flag: 'endpoint', type: 'string', group: 'Model', describe: 'POST exactly to this URL (Inference Endpoints, self-hosted servers)', defaultText: '$HF_INFERENCE_ENDPOINT/models/<model>, else the HF router' },
   { key: 'endpointType', flag: 'endpoint-type', type: 'string', group: 'Model', choices: ['hf', 'tei'], describe: 'Request format: Hugging Face task API, or text-embeddings-inference /predict', defaultText: DEFAULTS.backend },
   { key: 'tokenEnv', flag: 'token-env', type: 'string', group: 'Model', describe: 'Environment variable holding the Hugging Face token (HF_TOKEN also falls back to the `hf auth login` file)', defaultText: DEFAULTS.tokenEnv },
@@ -175,9 +200,10 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'scoreColumn', flag: 'score-column', type: 'string', group: 'Output', describe: 'Name of the added score column', defaultText: DEFAULTS.scoreColumn },
   { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: DEFAULTS.scorePrefix },
   { key: 'truncatedColumn', flag: 'truncated-column', type: 'string', group: 'Output', describe: 'Name of the added column marking texts cut to fit the model', defaultText: DEFAULTS.truncatedColumn },
+  { key: 'labelsColumn', flag: 'labels-column', type: 'string', group: 'Output', describe: 'Name of the added column of labels at or above --threshold (--multi-label)', defaultText: DEFAULTS.labelsColumn },
   { key: 'errorColumn', flag: 'error-column', type: 'string', group: 'Output', describe: 'Name of the added error column', defaultText: DEFAULTS.errorColumn },
   { key: 'escapeFormulas', flag: 'escape-formulas', type: 'boolean', group: 'Output', describe: "CSV: prefix added cells that start like a spreadsheet formula (= + - @) with ' (--no-escape-formulas: write them as they are)", defaultText: String(DEFAULTS.escapeFormulas) },
 ];
 
 /** Settings as read from a job file or flags, before validation and defaults. */
-export type JobValues = Record<string, string | number | boolean | undefined>;
+export type JobValues = Record<string, string | number | boolean | string[] | undefined>;

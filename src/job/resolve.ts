@@ -7,6 +7,8 @@ import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './opti
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
 import { parseShard, shardCheckpoint } from '../shard/shard.js';
+import { DEFAULT_THRESHOLD, TASKS, type TaskName } from '../tasks/index.js';
+import { checkHypothesisTemplate, DEFAULT_HYPOTHESIS_TEMPLATE, parseCandidateLabels } from '../tasks/zero-shot-classification.js';
 
 const PATH_KEYS = ['input', 'output', 'checkpoint'];
 
@@ -48,7 +50,7 @@ export function loadJobFile(file: string): JobValues {
     if (key.startsWith('$') || key === 'description') continue; // room for "$schema" and notes
     const problem = checkSetting(key, value);
     if (problem) throw new JobFileError(`${file}: ${problem}`);
-    out[key] = PATH_KEYS.includes(key) ? path.resolve(dir, value as string) : (value as string | number | boolean);
+    out[key] = PATH_KEYS.includes(key) ? path.resolve(dir, value as string) : (value as string | number | boolean | string[]);
   }
   return out;
 }
@@ -59,6 +61,10 @@ function checkSetting(key: string, value: unknown): string | undefined {
   if (!spec) {
     const close = JOB_OPTIONS.find((o) => o.key.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
     return `unknown setting "${key}".${close ? ` Did you mean "${close.key}"?` : ''} Settings are the run flags in camelCase (see \`batchlabel run --help\`).`;
+  }
+  if (spec.type === 'list') {
+    const ok = typeof value === 'string' || (Array.isArray(value) && value.every((x) => typeof x === 'string'));
+    return ok ? undefined : `"${key}" must be a list of strings (or one comma-separated string), got ${JSON.stringify(value)}.`;
   }
   if (typeof value !== spec.type) return `"${key}" must be a ${spec.type}, got ${JSON.stringify(value)}.`;
   if (spec.choices && !spec.choices.includes(value as string)) return `"${key}" must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(value)}.`;
@@ -76,7 +82,7 @@ export function jobValues(options: LabelOptions & { job?: string }): JobValues {
     const value = key === 'shard' && typeof given === 'object' && given !== null ? `${(given as { index: unknown }).index}/${(given as { count: unknown }).count}` : given;
     const problem = checkSetting(key, value);
     if (problem) throw new UsageError(problem);
-    out[key] = value as string | number | boolean;
+    out[key] = value as string | number | boolean | string[];
   }
   return out;
 }
@@ -145,6 +151,8 @@ export function resolveSettings(values: JobValues): JobSettings {
     throw new UsageError('--endpoint-type tei needs --endpoint URL (the text-embeddings-inference server, e.g. http://host:8080).');
   }
 
+  const task = resolveTask(v);
+
   return {
     input,
     format,
@@ -172,6 +180,8 @@ export function resolveSettings(values: JobValues): JobSettings {
       device: (v.device as 'cpu' | 'cuda' | undefined) ?? DEFAULTS.device,
       revision: (v.revision as string | undefined) ?? DEFAULTS.revision,
     },
+    ...task,
+    textPairColumn: v.textPairColumn as string | undefined,
     topK,
     functionToApply: v.functionToApply as FunctionToApply | undefined,
     allScores: v.allScores === true,
@@ -188,6 +198,33 @@ export function resolveSettings(values: JobValues): JobSettings {
   };
 }
 
+/** The task and its settings; zero-shot settings on another task are a mistake worth a line, not silence. */
+function resolveTask(v: JobValues): Pick<JobSettings, 'task' | 'candidateLabels' | 'hypothesisTemplate' | 'multiLabel' | 'threshold'> {
+  const task = (v.task as TaskName | undefined) ?? 'text-classification';
+  if (!TASKS.includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(v.task)}.`);
+  const threshold = v.threshold === undefined ? DEFAULT_THRESHOLD : v.threshold;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be a number from 0 to 1, got ${String(v.threshold)}.`);
+  const multiLabel = v.multiLabel === true;
+  if (task !== 'zero-shot-classification') {
+    const misplaced = (['candidateLabels', 'hypothesisTemplate'] as const).find((k) => v[k] !== undefined);
+    if (misplaced) throw new UsageError(`--${misplaced === 'candidateLabels' ? 'candidate-labels' : 'hypothesis-template'} is for zero-shot models: add --task zero-shot-classification.`);
+    return { task, multiLabel, threshold };
+  }
+  if (v.candidateLabels === undefined) {
+    throw new UsageError('--task zero-shot-classification needs --candidate-labels, e.g. --candidate-labels "shipping,fit,price,quality".');
+  }
+  if (v.endpointType === 'tei') throw new UsageError('text-embeddings-inference has no zero-shot route; use --endpoint-type hf (an Inference Endpoint or the HF API), or --backend onnx.');
+  if (v.textPairColumn !== undefined) throw new UsageError('--text-pair-column is for text-classification models that take pairs; zero-shot makes its own pairs from the labels.');
+  if (v.topK !== undefined || v.functionToApply !== undefined) throw new UsageError('--top-k and --function-to-apply are text-classification settings; zero-shot scores every candidate label (--multi-label scores each on its own).');
+  return {
+    task,
+    candidateLabels: parseCandidateLabels(v.candidateLabels),
+    hypothesisTemplate: checkHypothesisTemplate((v.hypothesisTemplate as string | undefined) ?? DEFAULT_HYPOTHESIS_TEMPLATE),
+    multiLabel,
+    threshold,
+  };
+}
+
 export function drainMs(values: JobValues): number {
   return seconds(values.drainTimeout, 'drain-timeout', DEFAULTS.drainTimeout);
 }
@@ -200,8 +237,9 @@ export function resolveColumns(v: JobValues, base: OutputColumns = DEFAULT_COLUM
     scorePrefix: (v.scorePrefix as string | undefined) ?? base.scorePrefix,
     truncated: (v.truncatedColumn as string | undefined) ?? base.truncated,
     error: (v.errorColumn as string | undefined) ?? base.error,
+    labels: (v.labelsColumn as string | undefined) ?? base.labels ?? DEFAULT_COLUMNS.labels,
   };
-  const names = [columns.label, columns.score, columns.truncated, columns.error];
+  const names = [columns.label, columns.score, columns.truncated, columns.error, columns.labels];
   if (new Set(names).size !== names.length) throw new UsageError(`the added column names must differ: ${names.join(', ')}.`);
   return columns;
 }

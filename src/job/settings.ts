@@ -3,6 +3,7 @@ import type { FunctionToApply } from '../core/types.js';
 import { redactUrl, urlHasSecrets } from '../core/redact-url.js';
 import { DEFAULTS } from './options.js';
 import type { ShardSpec } from '../shard/shard.js';
+import { taskResultSettings, type TaskName } from '../tasks/index.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
@@ -20,6 +21,18 @@ export interface JobSettings {
   model?: string;
   hf: HfSettings;
   onnx: OnnxSettings;
+  /** What the model is asked (see src/tasks/). @default 'text-classification' (absent in older checkpoints) */
+  task?: TaskName;
+  /** zero-shot-classification: the labels to score every text against, in the user's order. */
+  candidateLabels?: string[];
+  /** zero-shot-classification: the hypothesis each label is put in; `{}` is the label. @default 'This example is {}.' */
+  hypothesisTemplate?: string;
+  /** zero-shot: score each label on its own; text-classification: the model is multi-label. Adds predicted_labels. @default false */
+  multiLabel?: boolean;
+  /** Score a label needs to be listed in predicted_labels. @default 0.5 */
+  threshold?: number;
+  /** Column (CSV) or field (JSONL) holding the second text of a pair (cross-encoders, NLI models used directly). */
+  textPairColumn?: string;
   topK?: number;
   functionToApply?: FunctionToApply;
   /** Keep every label's score, not only the best one (implied by topK > 1). */
@@ -84,6 +97,8 @@ export interface OutputColumns {
   scorePrefix: string;
   truncated: string;
   error: string;
+  /** The labels scoring at least the threshold, joined by `|` (multi-label runs only). */
+  labels?: string;
 }
 
 export const DEFAULT_COLUMNS: OutputColumns = {
@@ -92,6 +107,7 @@ export const DEFAULT_COLUMNS: OutputColumns = {
   scorePrefix: DEFAULTS.scorePrefix,
   truncated: DEFAULTS.truncatedColumn,
   error: DEFAULTS.errorColumn,
+  labels: DEFAULTS.labelsColumn,
 };
 
 /** The settings whose change changes results: a checkpoint made with other values cannot be resumed. */
@@ -111,6 +127,8 @@ export function resultSettings(s: JobSettings): Record<string, unknown> {
     revision: s.backend === 'onnx' ? s.onnx.revision : null,
     topK: s.topK ?? null,
     functionToApply: s.functionToApply ?? null,
+    // Absent (null) for a text-classification job without pairs, so checkpoints made before these existed resume.
+    ...taskResultSettings(s),
   };
 }
 

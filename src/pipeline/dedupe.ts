@@ -1,4 +1,4 @@
-import type { Text } from '../core/types.js';
+import type { Input } from '../core/types.js';
 import type { TextKey } from '../job/fingerprint.js';
 import type { InputRow } from '../io/types.js';
 import type { StoredResult } from '../store/checkpoint.js';
@@ -12,8 +12,11 @@ export const rowRef = (row: InputRow): RowRef => ({ ordinal: row.ordinal, line: 
 /** One text on its way to the model, with every row that has that text. */
 export interface Pending {
   key: TextKey;
-  /** Its bytes where the reader has them: a waiting row then holds no decoded copy (~1.5 kB a review) that outlives young-generation GCs. */
-  text: Text;
+  /**
+   * The text (its bytes where the reader has them: a waiting row then holds no decoded copy, ~1.5 kB a
+   * review, that outlives young-generation GCs), or the text and its pair.
+   */
+  input: Input;
   rows: RowRef[];
 }
 
@@ -47,8 +50,8 @@ export class Dedupe {
   }
 
   /** A new text to send, with its first row. */
-  start(key: TextKey, text: Text, row: InputRow): Pending {
-    const p: Pending = { key, text, rows: [rowRef(row)] };
+  start(key: TextKey, input: Input, row: InputRow): Pending {
+    const p: Pending = { key, input, rows: [rowRef(row)] };
     this.inflight.set(key, p);
     return p;
   }

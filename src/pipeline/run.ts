@@ -13,8 +13,9 @@ import { CheckpointError } from '../errors.js';
 import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
 import { openInput } from '../io/index.js';
-import { hashText, type TextKey } from '../job/fingerprint.js';
+import { hashPair, hashText, type TextKey } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
+import { keepsAllScores } from '../tasks/index.js';
 import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js';
 import { ownsRow, shardRows, shardRowsOf } from '../shard/shard.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from '../store/writer.js';
@@ -70,10 +71,6 @@ export interface RunHandle {
   flushNow(): void;
   /** The live figures, updated as the run goes. */
   stats: RunStats;
-}
-
-function keepAllScores(s: JobSettings): boolean {
-  return s.allScores || (s.topK ?? 1) > 1;
 }
 
 type RunState = 'running' | 'completed' | 'interrupted' | 'failed';
@@ -163,7 +160,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   const writer = new CheckpointWriter(store, frontier, opts.writer ?? DEFAULT_WRITER, afterCommit, fail);
   handle?.({ flushNow: () => writer.flush(), stats });
 
-  const keepAll = keepAllScores(settings);
+  const keepAll = keepsAllScores(settings);
   let stream: ExportStream | undefined;
   const finishDone = (row: RowRef, hash: TextKey, r: StoredResult, reused: boolean) => {
     // A reused result's text is already in the checkpoint's text index under the row that first had it.
@@ -200,7 +197,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
 
   const halted = () => fatal !== undefined || abort.signal.aborted;
   const send = async (entries: Pending[]) => {
-    const outcomes = await classifier!.classify(entries.map((e) => e.text));
+    const outcomes = await classifier!.classify(entries.map((e) => e.input));
     if (outcomes.length !== entries.length) throw new Error(`backend returned ${outcomes.length} outcomes for ${entries.length} texts`);
     if (halted()) return; // results of a cancelled run are not trusted
     entries.forEach((e, i) => complete(e, outcomes[i]!));
@@ -256,14 +253,15 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
       }
-      const key = hashText(text);
+      // The unit of work is the row's input as a whole: a pair is one key, never its first text alone.
+      const key = row.textPair !== undefined ? hashPair(text, row.textPair) : hashText(text);
       if (dedupe.join(key, row)) continue;
       const known = dedupe.known(key);
       if (known) {
         finishDone(row, key, known, true);
         continue;
       }
-      const backlogFull = batcher.add(dedupe.start(key, text, row));
+      const backlogFull = batcher.add(dedupe.start(key, row.textPair !== undefined ? { text, pair: row.textPair } : text, row));
       if (backlogFull) await watch.until(backlogFull);
     }
     stats.bytesRead = source.bytesRead();

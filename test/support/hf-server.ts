@@ -125,6 +125,8 @@ export interface HfServerOptions {
   script?: ScriptedReply[];
   /** Headers sent with every successful answer, e.g. the serverless API's `x-compute-time`. */
   answerHeaders?: Record<string, string>;
+  /** zero-shot-classification answers: today's sorted list of {label, score} (default), or the older {sequence, labels, scores}. */
+  zeroShotShape?: ZeroShotShape;
   /** Full control: a reply for this request, or undefined for the normal behaviour. Runs after `script`. */
   respond?: (req: RequestInfo) => ScriptedReply | undefined;
 }
@@ -366,6 +368,8 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
             : `Input validation error: \`inputs\` must have less than ${max} tokens. Given: ${long.length}`;
           return send(error(options.tooLongStatus ?? (torch ? 400 : 422), message), 'too_long');
         }
+        const zeroShot = zeroShotReply(body, texts, options.zeroShotShape ?? 'list');
+        if (zeroShot) return send(zeroShot, action);
         const scored = (t: string) => {
           const scores = expectedScores(max !== undefined ? t.slice(0, max) : t, labels);
           // TEI's raw_scores: logits whose softmax is the expected probabilities.
@@ -426,6 +430,8 @@ export async function startHfServer(options: HfServerOptions = {}): Promise<HfSe
 /** inputs as a list of texts: "a", ["a", "b"], or TEI's [["a"], ["b"]]; undefined when not understood. */
 function normaliseInputs(inputs: unknown, tei: boolean): string[] | undefined {
   if (typeof inputs === 'string') return [inputs];
+  const pair = pairText(inputs);
+  if (pair !== undefined) return [pair];
   if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
   if (inputs.every((t) => typeof t === 'string')) return inputs as string[];
   if (tei && inputs.every((t) => Array.isArray(t) && t.length === 1 && typeof t[0] === 'string')) {
@@ -540,4 +546,56 @@ export function recordingContext(maxConcurrency = 4): RecordedContext {
       notice: (message) => notices.push(message),
     },
   };
+}
+
+/** The two answer shapes of the zero-shot task. */
+export type ZeroShotShape = 'list' | 'legacy';
+
+/**
+ * The zero-shot scores the server gives `text` for `labels` under `template`, best first: single-label
+ * scores sum to 1 over the labels; multi-label ones are each label's own, from the text and that label.
+ */
+export function expectedZeroShot(text: string, labels: readonly string[], template = 'This example is {}.', multiLabel = false): Label[] {
+  if (!multiLabel) return expectedScores(`${template}\u0000${text}`, [...labels]);
+  return labels
+    .map((label) => {
+      const digest = createHash('sha256').update(`${template}\u0000${label}\u0000${text}`).digest();
+      return { label, score: (1 + digest.readUInt16BE(0)) / 65538 };
+    })
+    .sort((a, b) => b.score - a.score);
+}
+
+/**
+ * A zero-shot request (parameters.candidate_labels) answered as the HF API does: one text per request,
+ * the candidate labels scored in the shape asked for. Undefined for any other request.
+ */
+function zeroShotReply(body: unknown, texts: string[], shape: ZeroShotShape): ScriptedReply | undefined {
+  const parameters = (body as { parameters?: Record<string, unknown> } | undefined)?.parameters;
+  if (!parameters || !('candidate_labels' in parameters)) return undefined;
+  const labels = parameters.candidate_labels;
+  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string')) {
+    return { status: 400, json: { error: 'candidate_labels must be a non-empty list of strings' } };
+  }
+  if (typeof (body as { inputs?: unknown }).inputs !== 'string') return { status: 400, json: { error: 'Input should be a valid string' } };
+  const template = typeof parameters.hypothesis_template === 'string' ? parameters.hypothesis_template : undefined;
+  const scores = expectedZeroShot(texts[0]!, labels as string[], template, parameters.multi_label === true);
+  if (shape === 'legacy') return { status: 200, json: { sequence: texts[0], labels: scores.map((s) => s.label), scores: scores.map((s) => s.score) } };
+  return { status: 200, json: scores };
+}
+
+/**
+ * A text pair as the task API takes it, {"text": a, "text_pair": b}, as the one string the server scores
+ * (see expectedPairScores); undefined for anything else.
+ */
+function pairText(inputs: unknown): string | undefined {
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return undefined;
+  const { text, text_pair: pair } = inputs as { text?: unknown; text_pair?: unknown };
+  return typeof text === 'string' && typeof pair === 'string' ? pairKey(text, pair) : undefined;
+}
+
+const pairKey = (text: string, pair: string) => `${text}\u0000[pair]\u0000${pair}`;
+
+/** The scores the server gives the pair (text, pair), best first. */
+export function expectedPairScores(text: string, pair: string, labels: string[] = ['NEGATIVE', 'POSITIVE']): Label[] {
+  return expectedScores(pairKey(text, pair), labels);
 }

@@ -4,7 +4,7 @@
  * bisection when a batch is rejected so only the bad rows fail, and one truncated retry for a text
  * that is too long. Retries, waits and the error table live in send.ts and classify-error.ts.
  */
-import { textOf, type Classifier, type ClassifierContext, type Outcome, type Text } from '../classifier.js';
+import { isPair, textOf, type Classifier, type ClassifierContext, type Input, type Outcome } from '../classifier.js';
 import type { JobSettings } from '../../job/settings.js';
 import { truncateText } from './classify-error.js';
 import { createLoadingClock } from './loading.js';
@@ -12,7 +12,7 @@ import { createPool } from './pool.js';
 import { createBreaker } from './breaker.js';
 import { createConcurrencyLimit, createQuotaBudget, createRejectionWatch, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
-import { bodyBuilder, buildHeaders, readToken, resolveTarget, shapingFor } from './request.js';
+import { bodyBuilder, buildHeaders, maxTextsPerRequest, readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
 export { DEFAULT_INFERENCE_ENDPOINT } from './request.js';
@@ -43,7 +43,7 @@ export function createHfClassifier(
     limiter: createRequestLimiter(settings.hf.maxRequestsPerMinute),
   };
 
-  let batchSize = Math.max(1, settings.batchSize);
+  let batchSize = Math.max(1, Math.min(settings.batchSize, maxTextsPerRequest(settings)));
   /**
    * Batches refused although every row in them then succeeded alone, with no accepted full batch since.
    * One such refusal may be a passing fault; two in a row mean the endpoint refuses batches that big.
@@ -60,22 +60,24 @@ export function createHfClassifier(
     );
   };
 
-  async function classifyOne(text: Text): Promise<Outcome> {
+  async function classifyOne(text: Input): Promise<Outcome> {
     const first = await send(engine, [text]);
     if (first.type !== 'bad_input' || first.keepRatio === undefined) return outcome(first, 0);
     // Too long: the service told us so; one shorter attempt, never the same text again.
     ctx.events.retry?.('too_long', 0);
-    const second = await send(engine, [truncateText(textOf(text), first.keepRatio)]);
+    // A pair is shortened in its first text, which is the long one in practice (a passage, a review).
+    const shorter = isPair(text) ? { text: truncateText(textOf(text.text), first.keepRatio), pair: text.pair } : truncateText(textOf(text), first.keepRatio);
+    const second = await send(engine, [shorter]);
     if (second.type === 'ok') return { ok: true, predictions: second.lists[0]!, truncated: true };
     return second.type === 'bad_input'
       ? { ok: false, kind: 'bad_input', error: `${second.message} (after truncating the text)` }
       : outcome(second, 0);
   }
 
-  async function classifyMany(texts: readonly Text[]): Promise<Outcome[]> {
+  async function classifyMany(texts: readonly Input[]): Promise<Outcome[]> {
     if (texts.length === 1) return [await classifyOne(texts[0]!)];
     if (texts.length > batchSize) {
-      const chunks: Text[][] = [];
+      const chunks: Input[][] = [];
       for (let i = 0; i < texts.length; i += batchSize) chunks.push(texts.slice(i, i + batchSize));
       return (await inSequence(chunks, classifyMany)).flat();
     }

@@ -6,8 +6,11 @@ import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError } from '../../errors.js';
 import { readHfToken } from '../../hub/env.js';
 import { redactUrl } from '../../core/redact-url.js';
-import { textOf, type Text } from '../classifier.js';
+import { isPair, textOf, type Input, type Text } from '../classifier.js';
 import type { Shaping } from './response.js';
+import { isZeroShot } from '../../tasks/index.js';
+import { hfParameters as textClassificationParameters } from '../../tasks/text-classification.js';
+import { hfParameters as zeroShotParameters, zeroShotSpec } from '../../tasks/zero-shot-classification.js';
 
 export const DEFAULT_INFERENCE_ENDPOINT = 'https://router.huggingface.co/hf-inference';
 
@@ -121,6 +124,7 @@ function teiRawScores(settings: JobSettings): boolean {
 
 /** How to read the scores that come back for what buildBody asked. */
 export function shapingFor(settings: JobSettings): Shaping {
+  if (isZeroShot(settings)) return { probabilities: true, candidateLabels: zeroShotSpec(settings).candidateLabels };
   const fn = settings.functionToApply;
   const logits = settings.hf.endpointType === 'tei' && teiRawScores(settings);
   return {
@@ -131,27 +135,39 @@ export function shapingFor(settings: JobSettings): Shaping {
 }
 
 /**
+ * Texts per request the task allows: the zero-shot API takes one text per request (its answer has no
+ * room for several).
+ */
+export function maxTextsPerRequest(settings: JobSettings): number {
+  return isZeroShot(settings) || settings.textPairColumn !== undefined ? 1 : Infinity;
+}
+
+/**
  * One text goes as a string; several as a list (a list of one-element lists for TEI). Everything but the
  * texts is the same for every request of a run, so it is serialised once. The body is built as bytes, each
  * text put once into its place: a text given as bytes that need no escaping but quotes is copied (~1.5 µs a
  * review at 64 texts a request), any other goes from its string (~3.5 µs: test, escape, encode).
  */
-export function bodyBuilder(settings: JobSettings): (texts: readonly Text[]) => Buffer {
+export function bodyBuilder(settings: JobSettings): (texts: readonly Input[]) => Buffer {
   const tei = settings.hf.endpointType === 'tei';
   const rest: Record<string, unknown> = {};
   if (tei) {
     rest.truncate = true;
     rest.raw_scores = teiRawScores(settings);
   } else {
-    const parameters: Record<string, unknown> = {};
-    if (settings.functionToApply !== undefined) parameters.function_to_apply = settings.functionToApply;
-    if (settings.topK !== undefined) parameters.top_k = settings.topK;
-    if (Object.keys(parameters).length > 0) rest.parameters = parameters;
+    const parameters = isZeroShot(settings) ? zeroShotParameters(zeroShotSpec(settings)) : textClassificationParameters(settings);
+    if (parameters) rest.parameters = parameters;
   }
   const restJson = JSON.stringify(rest);
   const tail = restJson === '{}' ? '}' : `,${restJson.slice(1)}`;
   const [open, close] = tei ? ['[', ']'] : ['', ''];
-  return (texts) => {
+  return (inputs) => {
+    // A pair goes alone (maxTextsPerRequest), as the task API's {"text", "text_pair"} object.
+    if (inputs.length === 1 && isPair(inputs[0]!)) {
+      const { text, pair } = inputs[0];
+      return Buffer.from(`{"inputs":{"text":${jsonString(textOf(text))},"text_pair":${jsonString(pair)}}${tail}`);
+    }
+    const texts = inputs as readonly Text[];
     const many = texts.length !== 1;
     const bytes = texts.map((t) => (typeof t !== 'string' && needsNoEscapeButQuotes(t) ? t : undefined));
     const parts = texts.map((t, i) => (bytes[i] ? '' : jsonString(textOf(t))));

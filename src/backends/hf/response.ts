@@ -3,6 +3,7 @@
  * a row must never be labeled from half an answer or from another row's answer.
  */
 import type { FunctionToApply, Prediction } from '../classifier.js';
+import { parseZeroShotAnswer } from '../../tasks/zero-shot-classification.js';
 
 export type Answer =
   | { ok: true; lists: Prediction[][] }
@@ -15,6 +16,8 @@ export interface Shaping {
   /** Scores are (or, after applyLocally, become) probabilities, so must lie in [0, 1]. */
   probabilities: boolean;
   topK?: number;
+  /** zero-shot-classification: the answer must score exactly these labels (see tasks/zero-shot-classification.ts). */
+  candidateLabels?: readonly string[];
 }
 
 /** `redact`: applied to a body before it is cut to an excerpt for a message. */
@@ -24,6 +27,11 @@ export function parseAnswer(text: string, count: number, shaping: Shaping, redac
     body = JSON.parse(text);
   } catch {
     return malformed(`not JSON: ${preview(redact(text))}`);
+  }
+  if (shaping.candidateLabels) {
+    if (count !== 1) return { ok: false, reason: 'count', detail: `zero-shot answers one text per request, ${count} were sent` };
+    const predictions = parseZeroShotAnswer(body, shaping.candidateLabels);
+    return typeof predictions === 'string' ? malformed(`${predictions}: ${preview(redact(text))}`) : { ok: true, lists: [predictions] };
   }
   if (!Array.isArray(body) || body.length === 0) return malformed(`expected a list, got ${preview(redact(text))}`);
 

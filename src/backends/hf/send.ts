@@ -8,7 +8,7 @@
  * nothing succeeds any more; until it has decided, a request out of retries keeps trying rather than
  * failing its rows for the backend's sake.
  */
-import type { ClassifierContext, FailureKind, Prediction, Text } from '../classifier.js';
+import type { ClassifierContext, FailureKind, Input, Prediction } from '../classifier.js';
 import type { JobSettings } from '../../job/settings.js';
 import { BackendFatalError, InterruptedError } from '../../errors.js';
 import { backoffMs, hintedWaitMs, loadingWaitMs, sleep } from './backoff.js';
@@ -34,7 +34,7 @@ export interface Engine {
   target: Target;
   pool: HttpPool;
   headers: RequestHeaders;
-  buildBody(texts: readonly Text[]): Buffer;
+  buildBody(texts: readonly Input[]): Buffer;
   errors: ErrorContext;
   shaping: Shaping;
   loading: LoadingClock;
@@ -52,7 +52,7 @@ export interface Engine {
 type Retry = Extract<Verdict, { type: 'retry' }> & { code?: string };
 type AttemptResult = Exclude<Verdict, { type: 'retry' }> | Retry | { type: 'ok'; lists: Prediction[][] } | { type: 'count'; detail: string };
 
-export async function send(engine: Engine, texts: readonly Text[]): Promise<SendResult> {
+export async function send(engine: Engine, texts: readonly Input[]): Promise<SendResult> {
   const { settings, ctx } = engine;
   const cap = settings.hf.backoffCapMs;
   const body = engine.buildBody(texts);

@@ -7,6 +7,8 @@ import { BackendFatalError } from '../../errors.js';
 export interface ClassifierConfig {
   /** id2label as an array (index = logit column); columns beyond it are named LABEL_<i> like transformers does. */
   id2label: string[];
+  /** label2id as its entries, in the file's order (zero-shot looks the entailment label up in it). */
+  label2id: [string, number][];
   problemType: string | undefined;
   /** Tokens per sequence, special tokens included. */
   maxLength: number;
@@ -43,6 +45,19 @@ export function parseId2label(raw: unknown): string[] {
   return out;
 }
 
+/**
+ * label2id's entries in order. Without one, transformers' PretrainedConfig builds it from id2label
+ * (`self.label2id = dict(zip(self.id2label.values(), self.id2label.keys()))`), and so does this.
+ */
+export function parseLabel2id(raw: unknown, id2label: unknown): [string, number][] {
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const out = Object.entries(raw as Record<string, unknown>).filter((e): e is [string, number] => Number.isInteger(e[1]));
+    if (out.length > 0) return out;
+  }
+  if (id2label === null || typeof id2label !== 'object') return [];
+  return Object.entries(id2label as Record<string, unknown>).flatMap(([k, v]) => (typeof v === 'string' && Number.isInteger(Number(k)) ? [[v, Number(k)] as [string, number]] : []));
+}
+
 export function labelFor(config: ClassifierConfig, index: number): string {
   return config.id2label[index] ?? `LABEL_${index}`;
 }
@@ -67,6 +82,7 @@ export function readClassifierConfig(configJson: unknown, tokenizerConfigJson: u
   const tokenizerConfig = tokenizerConfigJson === undefined ? {} : asObject(tokenizerConfigJson, 'tokenizer_config.json');
   return {
     id2label: parseId2label(config.id2label),
+    label2id: parseLabel2id(config.label2id, config.id2label),
     problemType: typeof config.problem_type === 'string' ? config.problem_type : undefined,
     maxLength: maxSequenceLength(config, tokenizerConfig),
     modelType: typeof config.model_type === 'string' ? config.model_type : undefined,

@@ -7,13 +7,20 @@
  * tokenizer threads tokenize the next window and the main thread reads, checkpoints and pads.
  */
 import os from 'node:os';
-import { textOf, type Classifier, type ClassifierContext } from '../classifier.js';
+import { isPair, textOf, type Classifier, type ClassifierContext, type Text, type TextPair } from '../classifier.js';
+import { classifyPairWindow } from './pair-classify.js';
 import type { JobSettings } from '../../job/settings.js';
 import type { BatchLimits } from './batching.js';
 import { classifyWindow } from './classify.js';
 import { loadOnnxModel, type OnnxModel } from './model.js';
 import { serialQueue } from './scheduler.js';
 import { startTokenizerPool, type TokenizerPool } from './tokenizer-pool.js';
+import { BackendFatalError } from '../../errors.js';
+import { isZeroShot } from '../../tasks/index.js';
+import { formatHypothesis, zeroShotSpec, type ZeroShotSpec } from '../../tasks/zero-shot-classification.js';
+import { nliIndices } from './nli.js';
+import { zeroShotWindow } from './zero-shot.js';
+import type { Outcome } from '../classifier.js';
 
 export { loadOnnxModel, type OnnxModel, type Logits, type LoadModelOptions } from './model.js';
 export { locateModel, readModelFiles, onnxCandidates, DEFAULT_MODEL, type LocatedModel, type ModelFiles } from './model-folder.js';
@@ -43,6 +50,14 @@ export function windowSize(maxRows: number): number {
 }
 
 /**
+ * Zero-shot: texts per classify() call, each making one pair per label; about as many pairs as a
+ * text-classification window has texts (×2: pairs of one text share its length, so fewer distinct lengths).
+ */
+export function zeroShotWindowSize(maxRows: number, labels: number): number {
+  return Math.max(8, Math.ceil((2 * windowSize(maxRows)) / labels));
+}
+
+/**
  * One tokenizer thread per core. On the BoW model (tokenizing ~3/4 of the CPU) that beat one thread and
  * three on 2 cores; on a heavy model they sit idle (a window tokenizes in milliseconds), costing only memory.
  */
@@ -58,12 +73,14 @@ export interface OnnxClassifier extends Classifier {
 
 export async function createOnnxClassifier(settings: JobSettings, ctx: ClassifierContext): Promise<OnnxClassifier> {
   ctx.events.status?.('loading model');
+  const zeroShot = isZeroShot(settings) ? zeroShotSpec(settings) : undefined;
   let model: OnnxModel;
   try {
     model = await loadOnnxModel(settings.model, {
       revision: settings.onnx.revision,
       onnxFile: settings.onnx.onnxFile,
       device: settings.onnx.device,
+      fullPrecision: zeroShot !== undefined,
       signal: ctx.signal,
       notice: ctx.events.notice,
       sink: ctx.events.download,
@@ -83,11 +100,30 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
   const origin = files.hub ? `${files.hub.repoId}@${files.hub.commit.slice(0, 12)}` : files.folder;
   ctx.events.notice?.(
     `onnx: ${origin} ${files.onnxFile} on ${session.device} (${session.threads} threads, ${pool.size} tokenizer threads), max ${encoder.maxLength} tokens, ` +
-      (limits.maxRows === 1 ? 'one text per run (scores independent of batching)' : `batches of up to ${limits.maxRows} texts / ${limits.maxTokens} tokens`),
+      (limits.maxRows === 1 ? `one ${zeroShot ? 'pair' : 'text'} per run (scores independent of batching)` : `batches of up to ${limits.maxRows} ${zeroShot || settings.textPairColumn ? 'pairs' : 'texts'} / ${limits.maxTokens} tokens`),
   );
+  if (!zeroShot && model.config.problemType === 'multi_label_classification' && !settings.multiLabel) {
+    ctx.events.notice?.('onnx: this model is multi-label (config.json problem_type); add --multi-label for a predicted_labels column of every label at or above --threshold.');
+  }
   const serial = serialQueue();
-  const topK = settings.allScores ? Infinity : (settings.topK ?? 1);
+  const topK = settings.allScores || settings.multiLabel ? Infinity : (settings.topK ?? 1);
   const opts = { limits, functionToApply: settings.functionToApply, topK, serial, tokenize: pool.encode, signal: ctx.signal };
+  let runWindow = (texts: string[]): Promise<Outcome[]> => classifyWindow(model, texts, opts);
+  let texts = windowSize(limits.maxRows);
+  if (zeroShot) {
+    try {
+      runWindow = zeroShotRunner(model, zeroShot, { limits, serial, tokenize: pool.encodeSegments, signal: ctx.signal }, ctx.events.notice);
+    } catch (err) {
+      await Promise.all([model.release(), pool.close()]);
+      throw err;
+    }
+    texts = zeroShotWindowSize(limits.maxRows, zeroShot.candidateLabels.length);
+  }
+  const runPairs = async (pairs: readonly TextPair[]): Promise<Outcome[]> => {
+    const layout = model.encoder.pair;
+    if (!layout) throw new BackendFatalError(`${files.folder}: its tokenizer does not encode text pairs (--text-pair-column)`, 'E_MODEL_FILES');
+    return classifyPairWindow(model, pairs.map((p) => ({ text: textOf(p.text), pair: p.pair })), { ...opts, layout, tokenize: pool.encodeSegments });
+  };
   // Windows still tokenizing have not queued their batches yet: close() waits for them too.
   const inflight = new Set<Promise<unknown>>();
   let closed: Promise<void> | undefined;
@@ -95,12 +131,12 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     model,
     limits,
     identity: { onnxFile: files.onnxFile, ...(files.hub ? { commit: files.hub.commit } : {}) },
-    batchSize: windowSize(limits.maxRows),
+    batchSize: texts,
     // Two windows: one computing, the next being tokenized. More would only queue behind the session (three
     // measured no faster with the tokenizer threads).
     maxConcurrency: 2,
-    classify(texts) {
-      const run = classifyWindow(model, texts.map(textOf), opts);
+    classify(inputs) {
+      const run = inputs.length > 0 && isPair(inputs[0]!) ? runPairs(inputs as readonly TextPair[]) : runWindow((inputs as readonly Text[]).map(textOf));
       const done = () => inflight.delete(run);
       inflight.add(run);
       run.then(done, done);
@@ -116,3 +152,30 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     },
   };
 }
+
+/**
+ * The zero-shot window for this model and these labels: each hypothesis tokenized once, the entailment and
+ * contradiction logits located in the config (Python's rule, nli.ts).
+ */
+function zeroShotRunner(
+  model: OnnxModel,
+  spec: ZeroShotSpec,
+  opts: Pick<Parameters<typeof zeroShotWindow>[2], 'limits' | 'serial' | 'tokenize' | 'signal'>,
+  notice: ((message: string) => void) | undefined,
+): (texts: string[]) => Promise<Outcome[]> {
+  const layout = model.encoder.pair;
+  if (!layout) throw new BackendFatalError(`${model.files.folder}: its tokenizer does not encode text pairs, which zero-shot classification needs (an NLI model's tokenizer does)`, 'E_MODEL_FILES');
+  const nli = nliIndices(model.config.label2id);
+  const label = (i: number) => model.config.id2label.at(i) ?? String(i);
+  notice?.(
+    nli.guessed
+      ? `zero-shot: no label in config.json label2id starts with "entail"; using the last logit as entailment, as transformers does. Check that this is an NLI model.`
+      : `zero-shot: ${spec.candidateLabels.length} labels, entailment = ${label(nli.entailment)}, contradiction = ${label(nli.contradiction)}${spec.multiLabel ? ', each label on its own' : ''}`,
+  );
+  const hypotheses = spec.candidateLabels.map((l) => model.encoder.encodeSegment(formatHypothesis(spec.hypothesisTemplate, l)).ids);
+  const options = { ...opts, labels: spec.candidateLabels, hypotheses, multiLabel: spec.multiLabel, nli, layout };
+  return (texts) => zeroShotWindow(model, texts, options);
+}
+export { zeroShotWindow, type ZeroShotOptions } from './zero-shot.js';
+export { nliIndices, zeroShotScores, logitColumn, type NliIndices } from './nli.js';
+export { learnPairLayout, onlyFirst, longestFirst, padPairs, pairLength, type PairLayout, type PairRow, type PairCut } from './pair-encoding.js';

@@ -31,10 +31,12 @@ export interface ModelFiles extends LocatedModel {
 /**
  * Which ONNX file to use when --onnx-file is not given. On CPU the int8 file is 2–3× faster than fp32 (see
  * the shared model README); on CUDA the quantized kernels mostly fall back to CPU, so fp32/fp16 first.
+ * `fullPrecision` puts fp32 first on CPU too: quantized NLI models lose badly at zero-shot (their
+ * entailment logits are compared across labels; transformers.js#229).
  */
-export function onnxCandidates(device: Device): string[] {
+export function onnxCandidates(device: Device, fullPrecision = false): string[] {
   const names =
-    device === 'cuda'
+    device === 'cuda' || fullPrecision
       ? ['model.onnx', 'model_fp16.onnx', 'model_quantized.onnx', 'model_int8.onnx', 'model_uint8.onnx']
       : ['model_quantized.onnx', 'model_int8.onnx', 'model_uint8.onnx', 'model.onnx', 'model_fp16.onnx'];
   return [...names.map((n) => `onnx/${n}`), ...names];
@@ -66,7 +68,7 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function chooseLocalOnnx(folder: string, device: Device, onnxFile: string | undefined): Promise<string> {
+async function chooseLocalOnnx(folder: string, candidates: readonly string[], onnxFile: string | undefined): Promise<string> {
   if (onnxFile) {
     const rel = onnxFile.split(path.sep).join('/');
     if (!(await exists(path.join(folder, rel)))) {
@@ -74,7 +76,7 @@ async function chooseLocalOnnx(folder: string, device: Device, onnxFile: string 
     }
     return rel;
   }
-  for (const candidate of onnxCandidates(device)) {
+  for (const candidate of candidates) {
     if (await exists(path.join(folder, candidate))) return candidate;
   }
   // An export with unusual file names: fine if there is exactly one.
@@ -92,6 +94,8 @@ export interface LocateOptions extends Omit<HubResolveOptions, 'revision'> {
   revision?: string;
   onnxFile?: string;
   device?: Device;
+  /** Prefer the fp32 file over the quantized one (see onnxCandidates). @default false */
+  fullPrecision?: boolean;
 }
 
 /** `spec` is a folder if one exists at that path (or it is written like a path); otherwise a Hub id. */
@@ -100,12 +104,12 @@ export async function locateModel(spec: string | undefined, options: LocateOptio
   const model = spec?.trim() || DEFAULT_MODEL;
   const local = path.resolve(expandHome(model));
   if (await isDirectory(local)) {
-    return { folder: local, onnxFile: await chooseLocalOnnx(local, device, options.onnxFile) };
+    return { folder: local, onnxFile: await chooseLocalOnnx(local, onnxCandidates(device, options.fullPrecision), options.onnxFile) };
   }
   if (looksLikePath(model)) {
     throw new BackendFatalError(`model folder ${local} does not exist`, HubErrorCode.notFound);
   }
-  const onnx = options.onnxFile ? [options.onnxFile.split(path.sep).join('/')] : onnxCandidates(device);
+  const onnx = options.onnxFile ? [options.onnxFile.split(path.sep).join('/')] : onnxCandidates(device, options.fullPrecision);
   const snapshot = await resolveHubFiles(
     model,
     [{ anyOf: ['config.json'] }, { anyOf: ['tokenizer.json'] }, { anyOf: ['tokenizer_config.json'], optional: true }, { anyOf: onnx }],

@@ -15,20 +15,22 @@ export interface TokenizeWorkerData {
 export interface TokenizeRequest {
   id: number;
   texts: string[];
+  /** Tokens without special tokens, one side of a pair each (TextEncoder.encodeSegment). */
+  segments?: boolean;
 }
 
 const { tokenizer, tokenizerConfig, options } = workerData as TokenizeWorkerData;
 const encoder = createTextEncoder(tokenizer, tokenizerConfig, options);
 
-parentPort!.on('message', ({ id, texts }: TokenizeRequest) => {
+parentPort!.on('message', ({ id, texts, segments }: TokenizeRequest) => {
   const results = texts.map((text) => {
     try {
-      return encoder.encode(text);
+      return segments ? encoder.encodeSegment(text) : encoder.encode(text);
     } catch (err) {
       return { error: errorLine(err) };
     }
   });
-  const chunk = packChunk(results, options.typeIds);
+  const chunk = packChunk(results, options.typeIds && !segments);
   parentPort!.postMessage({ id, chunk }, chunkTransfer(chunk));
 });
 parentPort!.postMessage({ ready: true });

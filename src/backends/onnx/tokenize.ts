@@ -8,6 +8,7 @@
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BackendFatalError } from '../../errors.js';
+import { learnPairLayout, type PairLayout } from './pair-encoding.js';
 
 /** Plain arrays from encode(); views into one shared Int32Array when they come from a tokenizer worker. */
 export interface Encoded<A extends ArrayLike<number> = ArrayLike<number>> {
@@ -25,6 +26,13 @@ export interface TextEncoder {
   /** 'python': cut inside the special tokens; 'cut': the post-processor is not a plain wrap, ids are cut at the end. */
   readonly truncation: 'python' | 'cut';
   encode(text: string): Encoded<number[]>;
+  /**
+   * A text's tokens without special tokens, for one side of a pair (see pair-encoding.ts). Not cut, but for a
+   * pathological cell: then only a prefix already longer than the model takes (truncated: true).
+   */
+  encodeSegment(text: string): Encoded<number[]>;
+  /** How the tokenizer puts two texts in one sequence; undefined if its post-processor is not such a wrap. */
+  readonly pair: PairLayout | undefined;
 }
 
 export interface EncoderOptions {
@@ -41,7 +49,7 @@ export interface EncoderOptions {
  * which NodeNext resolution cannot follow (the class arrives as `any`), so the shape is spelled out here.
  */
 interface HfTokenizer {
-  encode(text: string, options?: { add_special_tokens?: boolean; return_token_type_ids?: boolean }): { ids: number[]; token_type_ids?: number[] };
+  encode(text: string, options?: { text_pair?: string; add_special_tokens?: boolean; return_token_type_ids?: boolean }): { ids: number[]; token_type_ids?: number[] };
   token_to_id(token: string): number | undefined;
 }
 
@@ -126,11 +134,26 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     return encodeFull(text);
   }
 
+  /** As encodeHuge, for a segment: the prefix's own tokens when they already exceed what any pair keeps. */
+  function encodeSegment(text: string): Encoded<number[]> {
+    if (text.length > maxLength * HUGE_CHARS_PER_TOKEN) {
+      let c = maxLength * PROBE_CHARS_PER_TOKEN;
+      while (c > 0 && !(/\s/.test(text[c]!) && !/\s/.test(text[c - 1]!))) c--;
+      if (c > 0) {
+        const ids = tokenizer.encode(text.slice(0, c), { add_special_tokens: false }).ids;
+        if (ids.length > maxLength) return { ids, typeIds: undefined, truncated: true };
+      }
+    }
+    return { ids: tokenizer.encode(text, { add_special_tokens: false }).ids, typeIds: undefined, truncated: false };
+  }
+
   return {
     maxLength,
     padId,
     padSide,
     truncation: wrap ? 'python' : 'cut',
     encode: (text) => (wrap && text.length > maxLength * HUGE_CHARS_PER_TOKEN ? encodeHuge(text) : encodeFull(text)),
+    encodeSegment,
+    pair: learnPairLayout(tokenizer),
   };
 }

@@ -14,6 +14,8 @@ export interface TokenizerPool {
   readonly size: number;
   /** One result per text, in order. Rejects with a BackendFatalError if a worker died. */
   encode(texts: readonly string[]): Promise<(Encoded | EncodeFailure)[]>;
+  /** The same, each text without special tokens: one side of a pair (TextEncoder.encodeSegment). */
+  encodeSegments(texts: readonly string[]): Promise<(Encoded | EncodeFailure)[]>;
   /** Terminates the workers; encode() calls still waiting are rejected. */
   close(): Promise<void>;
 }
@@ -90,7 +92,7 @@ export async function startTokenizerPool(data: TokenizeWorkerData, size: number)
     throw err;
   }
 
-  const send = (texts: string[]) =>
+  const send = (texts: string[], segments: boolean) =>
     new Promise<EncodedChunk>((resolve, reject) => {
       if (failure) return reject(failure);
       const slot = slots.reduce((a, b) => (b.load < a.load ? b : a));
@@ -98,17 +100,20 @@ export async function startTokenizerPool(data: TokenizeWorkerData, size: number)
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(id, { texts: texts.length, resolve, reject });
       slot.load += texts.length;
-      slot.worker.postMessage({ id, texts } satisfies TokenizeRequest);
+      slot.worker.postMessage({ id, texts, ...(segments ? { segments } : {}) } satisfies TokenizeRequest);
     });
+
+  const encode = async (texts: readonly string[], segments: boolean) => {
+    const per = Math.ceil(texts.length / size);
+    const parts: Promise<EncodedChunk>[] = [];
+    for (let i = 0; i < texts.length; i += per) parts.push(send(texts.slice(i, i + per), segments));
+    return (await Promise.all(parts)).flatMap(unpackChunk);
+  };
 
   return {
     size,
-    async encode(texts) {
-      const per = Math.ceil(texts.length / size);
-      const parts: Promise<EncodedChunk>[] = [];
-      for (let i = 0; i < texts.length; i += per) parts.push(send(texts.slice(i, i + per)));
-      return (await Promise.all(parts)).flatMap(unpackChunk);
-    },
+    encode: (texts) => encode(texts, false),
+    encodeSegments: (texts) => encode(texts, true),
     close,
   };
 }
