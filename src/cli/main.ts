@@ -136,7 +136,7 @@ async function main(): Promise<void> {
         y
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
           .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
-          .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
+          .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
           const settings = { ...stored, columns: resolveColumns(jobValues(a), stored.columns) };
           const output = a.output !== undefined ? path.resolve(a.output as string) : settings.output;
           if (!output) throw new UsageError('no output: pass --output FILE.');
-          const format = (a.outputFormat as 'csv' | 'jsonl' | undefined) ?? formatFromExtension(output, 'output-format');
+          const format = (a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined) ?? formatFromExtension(output, 'output-format');
           const r = await exportResults(store, settings, { output, format, partial: a.partial === true });
           if (!a.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
         } finally {

@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
-import { createHash, hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { InputError } from '../errors.js';
 
 export interface InputFingerprint {
@@ -36,10 +36,28 @@ export async function fingerprintInput(path: string): Promise<InputFingerprint> 
       for (let i = 1; i <= BLOCKS; i++) await read(Math.floor((size * i) / (BLOCKS + 1)), BLOCK);
     }
     await read(Math.max(EDGE, size - EDGE), EDGE);
+    await hashParquetFooter(fh, size, hash);
     return { size, sample: hash.digest('hex') };
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A Parquet file's whole footer (schema, row groups, page offsets and statistics), when it is longer than
+ * the last 64 KiB already hashed: the blocks sampled above fall in its data pages, the footer says what
+ * they are.
+ */
+async function hashParquetFooter(fh: FileHandle, size: number, hash: Hash): Promise<void> {
+  if (size < 12) return;
+  const tail = Buffer.alloc(8);
+  await fh.read(tail, 0, 8, size - 8);
+  if (tail.toString('latin1', 4) !== 'PAR1') return;
+  const length = tail.readUInt32LE(0);
+  if (length + 8 <= EDGE || length + 8 > size) return;
+  const footer = Buffer.alloc(length);
+  await fh.read(footer, 0, length, size - 8 - length);
+  hash.update(footer);
 }
 
 /**

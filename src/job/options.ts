@@ -16,8 +16,8 @@ export interface OptionSpec {
 }
 
 export const JOB_OPTIONS: OptionSpec[] = [
-  { key: 'input', flag: 'input', type: 'string', group: 'Input', describe: 'CSV, TSV or JSONL file to label' },
-  { key: 'format', flag: 'format', type: 'string', group: 'Input', choices: ['csv', 'jsonl'], describe: 'Input format', defaultText: 'from the extension (.tsv is tab-delimited CSV)' },
+  { key: 'input', flag: 'input', type: 'string', group: 'Input', describe: 'CSV, TSV, JSONL or Parquet file to label, or a Hub dataset: hf://datasets/<owner>/<name>[@<revision>]/<path or glob>' },
+  { key: 'format', flag: 'format', type: 'string', group: 'Input', choices: ['csv', 'jsonl', 'parquet'], describe: 'Input format', defaultText: 'from the extension (.tsv is tab-delimited CSV)' },
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: 'text' },
@@ -48,8 +48,8 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: '<output>.batchlabel.sqlite, else <input>.batchlabel.sqlite' },
   { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: '15' },
 
-  { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL to write when the run finishes' },
-  { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl'], describe: 'Output format', defaultText: "from the output's extension" },
+  { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL/Parquet to write when the run finishes' },
+  { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl', 'parquet'], describe: 'Output format', defaultText: "from the output's extension" },
   { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: 'predicted_label' },
   { key: 'scoreColumn', flag: 'score-column', type: 'string', group: 'Output', describe: 'Name of the added score column', defaultText: 'predicted_score' },
   { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: 'score_' },

@@ -56,11 +56,12 @@ export function loadJobFile(file: string): JobValues {
   return out;
 }
 
-export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' {
+export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' | 'parquet' {
   const ext = path.extname(file).toLowerCase();
+  if (ext === '.parquet') return 'parquet';
   if (ext === '.csv' || ext === '.tsv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
-  throw new UsageError(`cannot tell the format of ${file} from its extension; pass --${what} csv or --${what} jsonl.`);
+  throw new UsageError(`cannot tell the format of ${file} from its extension; pass --${what} csv, jsonl or parquet.`);
 }
 
 function positiveInt(v: unknown, flag: string, min = 1): number | undefined {

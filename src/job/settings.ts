@@ -3,7 +3,7 @@ import type { FunctionToApply } from '../backends/classifier.js';
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
   input: string;
-  format: 'csv' | 'jsonl';
+  format: 'csv' | 'jsonl' | 'parquet';
   /** CSV field delimiter (',' by default, '\t' for .tsv). */
   delimiter: string;
   /** Accept stray quotes inside unquoted CSV fields. */
@@ -25,7 +25,7 @@ export interface JobSettings {
   maxRetries: number;
   limit?: number;
   output?: string;
-  outputFormat?: 'csv' | 'jsonl';
+  outputFormat?: 'csv' | 'jsonl' | 'parquet';
   checkpoint: string;
   columns: OutputColumns;
 }

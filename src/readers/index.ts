@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { openCsv } from './csv.js';
 import { openJsonl } from './jsonl.js';
+import { openParquet } from './parquet.js';
 import type { ReadPosition, RowSource } from './types.js';
 import { START } from './types.js';
 import type { JobSettings } from '../job/settings.js';
@@ -23,5 +24,6 @@ export async function openInput(
     throw new InputError(`${s.input}: cannot read the input (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path given with --input.`);
   }
   const opts = { path: s.input, textColumn: s.textColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes, raw: read.raw, lazyText: read.lazyText };
+  if (s.format === 'parquet') return openParquet(opts, from);
   return s.format === 'csv' ? openCsv(opts, from) : openJsonl(opts, from);
 }
