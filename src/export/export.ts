@@ -55,7 +55,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   const copies = copiesRawRows(settings, opts);
   const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });
   try {
-    const file = openOutputFile(settings, opts, source.header, added);
+    const file = openOutputFile(settings, opts, source.header, added, source.columns);
     const lookup = resultsInOrder(store);
     try {
       for await (const row of source.rows) {

@@ -220,7 +220,7 @@ export async function runJob(
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
-    if (exportTo) stream = openExportStream(settings, exportTo, source.header);
+    if (exportTo) stream = openExportStream(settings, exportTo, source.header, source.columns);
     classifier = await createClassifier(settings, { queue: control, events, signal: abort.signal });
     checkIdentity(store, classifier, stats.finishedBefore);
     const maxConcurrency = Math.min(settings.concurrency, classifier.maxConcurrency ?? Infinity);
