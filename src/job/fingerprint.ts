@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash, hash, type Hash } from 'node:crypto';
 import { InputError } from '../errors.js';
+import { isHubUri, resolveDatasetInput, type DatasetSelection } from '../hub/datasets.js';
 
 export interface InputFingerprint {
   size: number;
@@ -16,7 +17,8 @@ const BLOCKS = 16;
  * Cheap enough to compute on every start of a 10-GB file (it reads under 200 KiB), and it catches
  * the changes that matter in practice: a different file, a re-export, an append, an edited header.
  */
-export async function fingerprintInput(path: string): Promise<InputFingerprint> {
+export async function fingerprintInput(path: string, hub: DatasetSelection = {}): Promise<InputFingerprint> {
+  if (isHubUri(path)) return fingerprintFiles((await resolveDatasetInput(path, hub)).files);
   let fh;
   try {
     fh = await open(path, 'r');
@@ -41,6 +43,14 @@ export async function fingerprintInput(path: string): Promise<InputFingerprint> 
   } finally {
     await fh.close();
   }
+}
+
+/** Several files read as one input (a Hub split's shards): their sizes added, their samples hashed in order. */
+async function fingerprintFiles(files: string[]): Promise<InputFingerprint> {
+  const parts = [];
+  for (const f of files) parts.push(await fingerprintInput(f));
+  if (parts.length === 1) return parts[0]!;
+  return { size: parts.reduce((n, p) => n + p.size, 0), sample: createHash('sha256').update(parts.map((p) => p.sample).join(',')).digest('hex') };
 }
 
 /**

@@ -18,6 +18,8 @@ export interface OptionSpec {
 export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'input', flag: 'input', type: 'string', group: 'Input', describe: 'CSV, TSV, JSONL or Parquet file to label, or a Hub dataset: hf://datasets/<owner>/<name>[@<revision>]/<path or glob>' },
   { key: 'format', flag: 'format', type: 'string', group: 'Input', choices: ['csv', 'jsonl', 'parquet'], describe: 'Input format', defaultText: 'from the extension (.tsv is tab-delimited CSV)' },
+  { key: 'split', flag: 'split', type: 'string', group: 'Input', describe: 'hf://datasets/<owner>/<name> input: the split of its Parquet conversion to label' },
+  { key: 'config', flag: 'config', type: 'string', group: 'Input', describe: 'With --split: the dataset config', defaultText: '"default", or the only one' },
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: 'text' },

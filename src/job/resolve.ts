@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
 import { JOB_OPTIONS, type JobValues } from './options.js';
+import { isHubUri, parseDatasetUri } from '../hub/datasets.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../backends/classifier.js';
 
@@ -51,7 +52,7 @@ export function loadJobFile(file: string): JobValues {
     }
     if (typeof value !== spec.type) throw new JobFileError(`${file}: "${key}" must be a ${spec.type}, got ${JSON.stringify(value)}.`);
     if (spec.choices && !spec.choices.includes(value as string)) throw new JobFileError(`${file}: "${key}" must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(value)}.`);
-    out[key] = PATH_KEYS.includes(key) ? path.resolve(dir, value as string) : (value as string | number | boolean);
+    out[key] = PATH_KEYS.includes(key) && !isHubUri(value as string) ? path.resolve(dir, value as string) : (value as string | number | boolean);
   }
   return out;
 }
@@ -82,8 +83,10 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (typeof v.input !== 'string' || v.input === '') {
     throw new UsageError('no input: pass --input FILE, or a job file with "input" (e.g. `batchlabel run jobs/reviews-sentiment.json`).');
   }
-  const input = path.resolve(v.input);
-  const format = (v.format as JobSettings['format'] | undefined) ?? formatFromExtension(input, 'format');
+  const hub = isHubUri(v.input);
+  const input = hub ? v.input : path.resolve(v.input);
+  if (!hub && (v.split !== undefined || v.config !== undefined)) throw new UsageError('--split and --config pick a split of a Hub dataset: use them with --input hf://datasets/<owner>/<name>.');
+  const format = (v.format as JobSettings['format'] | undefined) ?? (hub && v.split !== undefined ? 'parquet' : formatFromExtension(input, 'format'));
   const output = typeof v.output === 'string' ? path.resolve(v.output) : undefined;
   const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
   const backend = (v.backend as JobSettings['backend'] | undefined) ?? 'hf';
@@ -95,7 +98,9 @@ export function resolveSettings(values: JobValues): JobSettings {
     ? path.resolve(v.checkpoint)
     : output
       ? path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`)
-      : `${input}.batchlabel.sqlite`;
+      : hub
+        ? path.resolve(hubCheckpointName(input, v.split as string | undefined))
+        : `${input}.batchlabel.sqlite`;
   if (backend === 'hf' && v.model === undefined && v.endpoint === undefined) {
     throw new UsageError('the hf backend needs --model MODEL_ID (e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english) or --endpoint URL.');
   }
@@ -109,6 +114,8 @@ export function resolveSettings(values: JobValues): JobSettings {
 
   return {
     input,
+    split: v.split as string | undefined,
+    config: v.config as string | undefined,
     format,
     delimiter,
     relaxQuotes: v.relaxQuotes === true,
@@ -144,6 +151,12 @@ export function resolveSettings(values: JobValues): JobSettings {
     checkpoint,
     columns,
   };
+}
+
+/** A Hub input's checkpoint, in the working folder: `owner--name[-split].batchlabel.sqlite`. */
+function hubCheckpointName(input: string, split: string | undefined): string {
+  const { repoId } = parseDatasetUri(input);
+  return `${repoId.replace('/', '--')}${split ? `-${split.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}.batchlabel.sqlite`;
 }
 
 export function drainMs(values: JobValues): number {

@@ -2,7 +2,11 @@ import type { FunctionToApply } from '../backends/classifier.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
+  /** A local path, or a Hub dataset address (hf://datasets/...). */
   input: string;
+  /** Hub dataset input: a split of its Parquet conversion, and that split's config. */
+  split?: string;
+  config?: string;
   format: 'csv' | 'jsonl' | 'parquet';
   /** CSV field delimiter (',' by default, '\t' for .tsv). */
   delimiter: string;
