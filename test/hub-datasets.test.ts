@@ -161,3 +161,39 @@ test('offline with nothing cached: one line naming the cache and how to fill it'
   assert.match(r.stderr, /dataset acme\/reviews \(revision "main"\) is not in the Hugging Face cache \(looked in .*datasets--acme--reviews\), and HF_HUB_OFFLINE=1 forbids downloading it/);
   assert.equal(f.hub.requests.length, 0);
 });
+
+test('--push-to-hub: the Parquet export and a dataset card in one commit; LFS bytes to the storage host without the token', async (t) => {
+  const f = await fixture(t);
+  const out = path.join(f.dir, 'scored.parquet');
+  const args = ['run', '--input', 'hf://datasets/acme/reviews/data/*.parquet', '--text-column', 'review.body', '--model', 'org/sentiment', '--output', out, '--push-to-hub', 'me/reviews-scored', '--private'];
+  const r = await runCli(args, f.env, f.dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /pushed to http:\/\/127\.0\.0\.1:\d+\/datasets\/me\/reviews-scored\/commit\/[0-9a-f]{40}/);
+  assert.doesNotMatch(r.stderr + r.stdout, new RegExp(TOKEN));
+  assert.deepEqual(f.hub.created, [{ name: 'me/reviews-scored', private: true, type: 'dataset' }]);
+  assert.equal(f.hub.commits.length, 1);
+  assert.deepEqual(f.hub.commits[0]!.files, [{ path: 'README.md', kind: 'file' }, { path: 'data/scored.parquet', kind: 'lfsFile' }]);
+  const files = f.hub.repos.get('me/reviews-scored')!.revisions.get('main')!.files;
+  assert.ok(files.get('data/scored.parquet')!.equals(readFileSync(out)), 'the pushed file is the export, byte for byte');
+  const card = files.get('README.md')!.toString();
+  assert.match(card, /^---\ntask_categories:\n- text-classification\n[\s\S]*configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: "data\/scored\.parquet"\n---\n/);
+  assert.match(card, /- Model: `org\/sentiment`/);
+  assert.match(card, /- Labels: `NEGATIVE`, `POSITIVE`/);
+  assert.match(card, /- Rows: 700 \(700 labeled, 0 failed\)/);
+  assert.match(card, /- Date: \d{4}-\d\d-\d\dT/);
+  assert.match(card, /batchlabel run --input 'hf:\/\/datasets\/acme\/reviews\/data\/\*\.parquet' .*--push-to-hub me\/reviews-scored --private/);
+  assert.doesNotMatch(card, new RegExp(TOKEN));
+  const puts = f.hub.cdnRequests.filter((q) => q.method === 'PUT');
+  assert.equal(puts.length, 1);
+  assert.equal(puts[0]!.authorization, undefined, 'the token never went to the storage host');
+
+  // `export --push-to-hub` to a repo that exists already: a second commit, no error.
+  const again = await runCli(['export', path.join(f.dir, 'scored.batchlabel.sqlite'), '--output', path.join(f.dir, 'scored.csv'), '--push-to-hub', 'me/reviews-scored'], f.env, f.dir);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(f.hub.commits.length, 2);
+  assert.deepEqual(f.hub.commits[1]!.files.map((x) => x.path), ['README.md', 'data/scored.csv']);
+
+  const noToken = await runCli([...args.slice(0, -3), '--push-to-hub', 'me/other'], { ...f.env, HF_TOKEN: undefined }, f.dir);
+  assert.equal(noToken.code, 2);
+  assert.match(noToken.stderr, /--push-to-hub needs a token with write access: set HF_TOKEN/);
+});

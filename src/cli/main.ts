@@ -5,8 +5,9 @@ import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import { exportResults } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
+import { checkPushTarget, pushExport } from '../hub/push.js';
 import { num } from './format.js';
-import { runCommand } from './run-command.js';
+import { commandLine, runCommand } from './run-command.js';
 import { printStatus, statusReport } from './status-command.js';
 import { openTarget } from './target.js';
 import path from 'node:path';
@@ -138,6 +139,8 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
+          .option('push-to-hub', { type: 'string', describe: 'Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>' })
+          .option('private', { type: 'boolean', describe: 'With --push-to-hub: create the dataset repo private' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
           .options(Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.flag, { type: 'string' as const, describe: `${o.describe} [default: as in the run]` }]))),
       async (argv) => {
@@ -145,11 +148,17 @@ async function main(): Promise<void> {
         const { store, settings: stored } = openTarget(a.target as string);
         try {
           const settings = { ...stored, columns: resolveColumns(jobValues(a), stored.columns) };
-          const output = a.output !== undefined ? path.resolve(a.output as string) : settings.output;
+          const pushTo = a.pushToHub as string | undefined;
+          if (pushTo) checkPushTarget(pushTo);
+          const output = a.output !== undefined ? path.resolve(a.output as string) : (settings.output ?? (pushTo ? path.resolve(`${path.basename(pushTo)}.parquet`) : undefined));
           if (!output) throw new UsageError('no output: pass --output FILE.');
           const format = (a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined) ?? formatFromExtension(output, 'output-format');
           const r = await exportResults(store, settings, { output, format, partial: a.partial === true });
           if (!a.quiet) process.stderr.write(`wrote ${output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
+          if (pushTo) {
+            const pushed = await pushExport(store, settings, { output, summary: r }, { repoId: pushTo, private: a.private === true, command: commandLine() });
+            if (!a.quiet) process.stderr.write(`pushed to ${pushed.commitUrl}\n`);
+          }
         } finally {
           store.close();
         }

@@ -8,6 +8,7 @@ import { openJobCheckpoint } from '../runner/prepare.js';
 import { runJob, type RunHandle, type RunStats } from '../runner/run.js';
 import { duration, num, rate, retriesText, shellQuote } from './format.js';
 import { startProgress } from './progress.js';
+import { checkPushTarget, pushExport } from '../hub/push.js';
 
 export interface RunFlags {
   job?: string;
@@ -16,6 +17,11 @@ export interface RunFlags {
   retryFailed: boolean;
   quiet: boolean;
   json: boolean;
+}
+
+/** This command as typed, for the dataset card. */
+export function commandLine(): string {
+  return ['batchlabel', ...process.argv.slice(2)].map(shellQuote).join(' ');
 }
 
 /** The command that resumes this run: the same arguments, without --restart. */
@@ -33,6 +39,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   let stats: RunStats | undefined;
   const progress = startProgress(() => stats, { quiet: flags.quiet });
 
+  if (settings.pushToHub) checkPushTarget(settings.pushToHub);
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
   if (settings.output) mkdirSync(path.dirname(settings.output), { recursive: true });
   const { store, resumed } = await openJobCheckpoint(settings, { restart: flags.restart, notice: say });
@@ -102,6 +109,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       exported ??= await exportResults(store, settings, { output: settings.output, format: settings.outputFormat, partial: false });
       summary.output = settings.output;
     }
+    const pushed = settings.pushToHub && exported
+      ? await pushExport(store, settings, { output: settings.output!, summary: exported }, { repoId: settings.pushToHub, private: settings.private, command: commandLine() })
+      : undefined;
+    if (pushed) summary.pushed = pushed.commitUrl;
     const code = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;
     if (!flags.quiet) {
       const lines = [
@@ -109,6 +120,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         `this run: ${num(s.done + s.failed)} rows in ${duration(wall)} (${num(rate(s.done + s.failed, wall))} rows/s); retries: ${retriesText(s.retries)}.`,
       ];
       if (exported) lines.push(`wrote ${settings.output} (${num(exported.rows)} rows).`);
+      if (pushed) lines.push(`pushed to ${pushed.commitUrl}`);
       else lines.push(`no --output given: export with \`batchlabel export ${shellQuote(settings.checkpoint)} --output FILE\`.`);
       if (counts.failed) lines.push(`some rows failed: see \`batchlabel status ${shellQuote(settings.checkpoint)}\`; re-attempt them with --retry-failed.`);
       process.stderr.write(`${lines.join('\n')}\n`);

@@ -87,7 +87,8 @@ export function resolveSettings(values: JobValues): JobSettings {
   const input = hub ? v.input : path.resolve(v.input);
   if (!hub && (v.split !== undefined || v.config !== undefined)) throw new UsageError('--split and --config pick a split of a Hub dataset: use them with --input hf://datasets/<owner>/<name>.');
   const format = (v.format as JobSettings['format'] | undefined) ?? (hub && v.split !== undefined ? 'parquet' : formatFromExtension(input, 'format'));
-  const output = typeof v.output === 'string' ? path.resolve(v.output) : undefined;
+  // Pushing needs a file to push: Parquet, named after the repo, unless --output names one.
+  const output = typeof v.output === 'string' ? path.resolve(v.output) : typeof v.pushToHub === 'string' ? path.resolve(`${path.basename(v.pushToHub)}.parquet`) : undefined;
   const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
   const backend = (v.backend as JobSettings['backend'] | undefined) ?? 'hf';
   let delimiter = (v.delimiter as string | undefined) ?? (path.extname(input).toLowerCase() === '.tsv' ? '\t' : ',');
@@ -150,6 +151,8 @@ export function resolveSettings(values: JobValues): JobSettings {
     outputFormat,
     checkpoint,
     columns,
+    pushToHub: v.pushToHub as string | undefined,
+    private: v.private === true,
   };
 }
 

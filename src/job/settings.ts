@@ -32,6 +32,10 @@ export interface JobSettings {
   outputFormat?: 'csv' | 'jsonl' | 'parquet';
   checkpoint: string;
   columns: OutputColumns;
+  /** Upload the export to this Hub dataset repo (`owner/name`) when it is written. */
+  pushToHub?: string;
+  /** Create that repo private. @default false */
+  private: boolean;
 }
 
 export interface HfSettings {
