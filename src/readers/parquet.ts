@@ -9,11 +9,11 @@
  * skipped without being read.
  */
 import { parquetRead } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import { InputError } from '../errors.js';
 import { isBlank } from './blank.js';
 import { getPath } from './jsonl.js';
 import { openParquetFile, type ParquetFile } from './parquet-file.js';
+import { parquetDecompressors } from './parquet-codecs.js';
 import { parquetColumns, type ParquetColumn } from './parquet-schema.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
@@ -80,6 +80,7 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
 }
 
 async function readGroup(group: GroupRef, skip: number): Promise<unknown[][]> {
+  const compressors = await parquetDecompressors();
   const rowStart = group.fileRowStart + skip;
   const rowEnd = group.fileRowStart + group.rows;
   let out: unknown[][] = [];
