@@ -6,7 +6,7 @@
  */
 import { rename, rm } from 'node:fs/promises';
 import type { SchemaElement } from 'hyparquet';
-import { fileWriter, ParquetWriter, type Writer } from 'hyparquet-writer';
+import { Worker } from 'node:worker_threads';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../readers/index.js';
@@ -40,23 +40,21 @@ export function openParquetOutputFile(
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
   let buffered: unknown[][] = [];
   let rows = 0;
-  let writer: Writer | undefined;
-  let parquet: ParquetWriter | undefined;
+  let encoder: Encoder | undefined;
 
   const start = (cols: OutColumn[]) => {
     checkClash(added.names, cols.map((c) => c.name), settings.columns, settings.input);
     columns = cols;
     buffered = [...cols, ...added.names].map(() => []);
-    writer = fileWriter(tmp);
-    parquet = new ParquetWriter({ writer, schema: fileSchema(cols, added), createdBy: 'batchlabel' });
+    encoder = startEncoder(tmp, fileSchema(cols, added), [...cols.map((c) => c.name), ...added.names]);
   };
-  const flush = () => {
-    if (!parquet || rows === 0) return;
-    const names = [...columns!.map((c) => c.name), ...added.names];
-    // Sync writes: the writer flushes each row group to the file before it returns.
-    void parquet.write({ columnData: names.map((name, i) => ({ name, data: buffered[i]! })), rowGroupSize: rows });
+  /** Hands the buffered row group to the encoder; false when it is behind by more than two groups. */
+  const flush = (): boolean => {
+    if (!encoder || rows === 0) return true;
+    encoder.group(buffered);
     buffered = buffered.map(() => []);
     rows = 0;
+    return encoder.pending <= 2;
   };
   const count = (result: StoredRow | undefined) => {
     summary.rows++;
@@ -66,27 +64,26 @@ export function openParquetOutputFile(
   };
 
   return {
-    copiesRaw: (row: InputRow): row is InputRow & { raw: Buffer } => false,
+    copiesRaw: (_row: InputRow): _row is InputRow & { raw: Buffer } => false,
     addRaw() {
       throw new Error('Parquet export: rows are written from their values, not their bytes');
     },
     add(row, result) {
       if (!columns) start(fromJsonl(row, settings));
-      else if (!parquet) start(columns);
+      else if (!encoder) start(columns);
       count(result);
       const cols = columns!;
       for (let i = 0; i < cols.length; i++) buffered[i]!.push(cols[i]!.value(row, i));
       const values = added.values(result);
       for (let i = 0; i < values.length; i++) buffered[cols.length + i]!.push(result ? values[i] : null);
-      if (++rows >= OUTPUT_ROW_GROUP_ROWS) flush();
-      return true;
+      return ++rows < OUTPUT_ROW_GROUP_ROWS || flush();
     },
-    drained: async () => {},
+    drained: () => encoder?.drained() ?? Promise.resolve(),
     async finish() {
       try {
-        if (!parquet) start(columns ?? []);
+        if (!encoder) start(columns ?? []);
         flush();
-        await parquet!.finish();
+        await encoder!.finish();
         await rename(tmp, output);
         return summary;
       } catch (err) {
@@ -95,6 +92,7 @@ export function openParquetOutputFile(
       }
     },
     async abort() {
+      await encoder?.stop();
       await rm(tmp, { force: true });
     },
   };
@@ -156,4 +154,67 @@ function fromJsonl(first: InputRow, settings: JobSettings): OutColumn[] {
       },
     };
   });
+}
+
+/** The encoder thread (parquet-writer-worker.ts), seen from the run's thread. */
+interface Encoder {
+  /** Row groups handed over and not written yet. */
+  readonly pending: number;
+  group(columns: unknown[][]): void;
+  /** Resolves once at most one group is pending; rejects if the encoder failed. */
+  drained(): Promise<void>;
+  /** Writes the footer; resolves when the file is complete. */
+  finish(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): Encoder {
+  const worker = new Worker(new URL('./parquet-writer-worker.js', import.meta.url), { workerData: { tmp, schema, names } });
+  let pending = 0;
+  let failure: Error | undefined;
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  let finished = false;
+  worker.on('message', (msg: { type: string; message?: string }) => {
+    if (msg.type === 'written') pending--;
+    else if (msg.type === 'finished') finished = true;
+    else if (msg.type === 'error') failure ??= new ExportError(`cannot write the Parquet export ${tmp}: ${msg.message}`);
+    wake();
+  });
+  worker.on('error', (err) => {
+    failure ??= err;
+    wake();
+  });
+  worker.on('exit', () => {
+    if (!finished) failure ??= new ExportError(`the Parquet encoder stopped before ${tmp} was complete`);
+    wake();
+  });
+  const wait = (done: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => (failure ? reject(failure) : done() ? resolve() : waiters.push(check));
+      check();
+    });
+  return {
+    get pending() {
+      return pending;
+    },
+    group(columns) {
+      pending++;
+      worker.postMessage({ type: 'group', columns });
+    },
+    drained: () => wait(() => pending <= 1),
+    async finish() {
+      await wait(() => pending === 0);
+      worker.postMessage({ type: 'finish' });
+      await wait(() => finished);
+      await worker.terminate();
+    },
+    async stop() {
+      await worker.terminate();
+    },
+  };
 }
