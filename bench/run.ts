@@ -8,6 +8,7 @@ import { cleanup } from './lib/data.js';
 import { commandLine, printResult, record, recordSummary, type BenchResult } from './lib/report.js';
 import { memoryBench } from './memory.js';
 import { onnxBench } from './onnx.js';
+import { parquetBench } from './parquet.js';
 import { pipelineBench } from './pipeline.js';
 import { resumeBench } from './resume.js';
 
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   resume: resumeBench,
   memory: memoryBench,
   onnx: onnxBench,
+  parquet: parquetBench,
 };
 
 async function main(): Promise<number> {
