@@ -197,3 +197,17 @@ test('--push-to-hub: the Parquet export and a dataset card in one commit; LFS by
   assert.equal(noToken.code, 2);
   assert.match(noToken.stderr, /--push-to-hub needs a token with write access: set HF_TOKEN/);
 });
+
+test('job files: an hf:// input stays an address (not a path), split and config are settings', async (t) => {
+  const dir = tempDir(t);
+  const job = path.join(dir, 'job.yaml');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(job, 'input: hf://datasets/acme/reviews\nsplit: test\nconfig: default\nmodel: m\npushToHub: me/scored\nprivate: true\n');
+  const { loadJobFile, resolveSettings } = await import('../src/job/resolve.js');
+  const s = resolveSettings(loadJobFile(job));
+  assert.equal(s.input, 'hf://datasets/acme/reviews');
+  assert.deepEqual([s.split, s.config, s.format, s.pushToHub, s.private], ['test', 'default', 'parquet', 'me/scored', true]);
+  assert.equal(path.basename(s.output!), 'scored.parquet');
+  assert.equal(s.outputFormat, 'parquet');
+  assert.throws(() => resolveSettings({ input: 'x.csv', split: 'test', model: 'm' }), /--split and --config pick a split of a Hub dataset/);
+});

@@ -16,10 +16,12 @@ import { checkClash, type AddedColumns } from './columns.js';
 import type { ExportSummary, OutputFile } from './output-file.js';
 
 /**
- * Rows per written row group: ~13 MB of decoded reviews (~1.3 kB each), so the buffered group stays small
- * beside the input's, and readers still get groups large enough to scan fast.
+ * A written row group ends at this many rows, or sooner at OUTPUT_ROW_GROUP_CHARS characters of text:
+ * ~5 MB of reviews (~1.4 kB each), so the group buffered here, its copy on the encoder thread and the
+ * encoder's buffers stay small beside the input's row group, and readers still get groups worth a seek.
  */
 export const OUTPUT_ROW_GROUP_ROWS = 10_000;
+export const OUTPUT_ROW_GROUP_CHARS = 4 * 1024 * 1024;
 
 /** How one input column is typed in the output and how a row's value becomes that type. */
 interface OutColumn {
@@ -40,6 +42,8 @@ export function openParquetOutputFile(
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
   let buffered: unknown[][] = [];
   let rows = 0;
+  /** Characters of text buffered: with rows, what ends a row group. */
+  let chars = 0;
   let encoder: Encoder | undefined;
 
   const start = (cols: OutColumn[]) => {
@@ -54,7 +58,8 @@ export function openParquetOutputFile(
     encoder.group(buffered);
     buffered = buffered.map(() => []);
     rows = 0;
-    return encoder.pending <= 2;
+    chars = 0;
+    return encoder.pending <= 1;
   };
   const count = (result: StoredRow | undefined) => {
     summary.rows++;
@@ -76,7 +81,8 @@ export function openParquetOutputFile(
       for (let i = 0; i < cols.length; i++) buffered[i]!.push(cols[i]!.value(row, i));
       const values = added.values(result);
       for (let i = 0; i < values.length; i++) buffered[cols.length + i]!.push(result ? values[i] : null);
-      return ++rows < OUTPUT_ROW_GROUP_ROWS || flush();
+      chars += row.text?.length ?? 0;
+      return (++rows < OUTPUT_ROW_GROUP_ROWS && chars < OUTPUT_ROW_GROUP_CHARS) || flush();
     },
     drained: () => encoder?.drained() ?? Promise.resolve(),
     async finish() {
@@ -169,7 +175,11 @@ interface Encoder {
 }
 
 function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): Encoder {
-  const worker = new Worker(new URL('./parquet-writer-worker.js', import.meta.url), { workerData: { tmp, schema, names } });
+  const worker = new Worker(new URL('./parquet-writer-worker.js', import.meta.url), {
+    workerData: { tmp, schema, names },
+    // A small young generation: the encoder's garbage is collected early instead of growing the heap.
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+  });
   let pending = 0;
   let failure: Error | undefined;
   let waiters: (() => void)[] = [];
@@ -206,7 +216,7 @@ function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): En
       pending++;
       worker.postMessage({ type: 'group', columns });
     },
-    drained: () => wait(() => pending <= 1),
+    drained: () => wait(() => pending === 0),
     async finish() {
       await wait(() => pending === 0);
       worker.postMessage({ type: 'finish' });

@@ -109,6 +109,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     throw new UsageError(`--endpoint must be an http(s) URL, got ${JSON.stringify(v.endpoint)}.`);
   }
   const columns = resolveColumns(v);
+  if (v.private === true && v.pushToHub === undefined) throw new UsageError('--private applies to the repo --push-to-hub creates: add --push-to-hub <owner>/<name>.');
   if (v.endpointType === 'tei' && v.endpoint === undefined) {
     throw new UsageError('--endpoint-type tei needs --endpoint URL (the text-embeddings-inference server, e.g. http://host:8080).');
   }
