@@ -8,6 +8,7 @@ import { cleanup } from './lib/data.js';
 import { commandLine, printResult, record, recordSummary, type BenchResult } from './lib/report.js';
 import { memoryBench } from './memory.js';
 import { onnxBench } from './onnx.js';
+import { parquetBench } from './parquet.js';
 import { pipelineBench } from './pipeline.js';
 import { rateBench } from './rate.js';
 import { resumeBench } from './resume.js';
@@ -23,6 +24,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   shards: shardsBench,
   rate: rateBench,
   'zero-shot': zeroShotBench,
+  parquet: parquetBench,
 };
 
 async function main(): Promise<number> {

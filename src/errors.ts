@@ -56,6 +56,8 @@ export const ErrorCode = {
   hubResponse: 'E_HUB_RESPONSE',
   /** The Hub cache folder cannot be written. */
   hubCache: 'E_HUB_CACHE',
+  /** Uploading the export to the Hub failed. */
+  push: 'E_PUSH',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { exportResults, type ExportSummary, type RowSelection } from '../export/export.js';
 import type { JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
+import { checkPushTarget, pushExport } from '../hub/push.js';
 import { openTarget } from './target.js';
 
 export type { ExportSummary } from '../export/export.js';
@@ -15,7 +16,13 @@ export interface ExportJobOptions {
   /** File to write. @default the job's output */
   output?: string;
   /** Output format. @default from the output's extension */
-  outputFormat?: 'csv' | 'jsonl';
+  outputFormat?: 'csv' | 'jsonl' | 'parquet';
+  /** Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>. */
+  pushToHub?: string;
+  /** With pushToHub: create the repo private. @default false */
+  private?: boolean;
+  /** How the export was asked for, for the dataset card. @default "exportJob() from code" */
+  command?: string;
   /** Export an unfinished job, leaving unlabeled rows blank. @default false */
   partial?: boolean;
   /** Only some rows (a review queue, an audit sample): see RowSelection. @default every row */
@@ -31,7 +38,7 @@ export interface ExportJobOptions {
 }
 
 /** Writes the scored file of a job from its checkpoint: the input, row for row, with the predictions added. */
-export async function exportJob(options: ExportJobOptions): Promise<ExportSummary & { output: string }> {
+export async function exportJob(options: ExportJobOptions): Promise<ExportSummary & { output: string; pushed?: string }> {
   const target = options.checkpoint ?? options.job;
   if (!target) throw new UsageError('exportJob needs a checkpoint or a job file.');
   const { store, settings: stored } = openTarget(target);
@@ -44,11 +51,16 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
       errorColumn: options.errorColumn,
     };
     const settings = { ...stored, columns: resolveColumns(columns, stored.columns), ...(options.escapeFormulas !== undefined ? { escapeFormulas: options.escapeFormulas } : {}) };
-    const output = options.output !== undefined ? path.resolve(options.output) : settings.output;
+    const pushTo = options.pushToHub;
+    if (pushTo) checkPushTarget(pushTo);
+    // Pushing needs a file: Parquet named after the repo, unless an output is named.
+    const output = options.output !== undefined ? path.resolve(options.output) : (settings.output ?? (pushTo ? path.resolve(`${path.basename(pushTo)}.parquet`) : undefined));
     if (!output) throw new UsageError('no output: pass --output FILE.');
     const format = options.outputFormat ?? formatFromExtension(output, 'output-format');
     const r = await exportResults(store, settings, { output, format, partial: options.partial === true, select: options.select });
-    return { ...r, output };
+    if (!pushTo) return { ...r, output };
+    const pushed = await pushExport(store, settings, { output, summary: r }, { repoId: pushTo, private: options.private === true, command: options.command ?? 'exportJob() from code' });
+    return { ...r, output, pushed: pushed.commitUrl };
   } finally {
     store.close();
   }

@@ -8,6 +8,7 @@ import type { LabelOptions } from '../job/options.js';
 import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
 import { checkJobPaths } from './preflight.js';
+import { checkPushTarget, pushExport } from '../hub/push.js';
 import { describeShard } from '../shard/shard.js';
 import { lockJob } from '../store/lock.js';
 import { runJob, type RunHandle, type RunStats } from '../pipeline/run.js';
@@ -52,6 +53,8 @@ export interface RunSummary {
   output?: string;
   /** Rows written to the output. */
   outputRows?: number;
+  /** The Hub commit the export was pushed in (pushToHub). */
+  pushed?: string;
   /** Set when the run labeled one shard of the job (the job's export is then the merge's). */
   shard?: { index: number; count: number };
   /** 0 every row labeled, 4 some rows failed, 130 interrupted (see ExitCode). */
@@ -66,6 +69,8 @@ export interface RunControl {
   restart?: boolean;
   /** Re-attempt only the rows that failed. @default false */
   retryFailed?: boolean;
+  /** How the job was started, for the dataset card of pushToHub. @default "label() from code" */
+  command?: string;
 }
 
 /**
@@ -79,6 +84,8 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const settings = resolveSettings(values);
   const notice = hooks.onNotice ?? (() => {});
   checkJobPaths(settings);
+  // Refused before hours of labeling, not after: pushing needs a token and the network.
+  if (settings.pushToHub) checkPushTarget(settings.pushToHub);
   // A shard never writes the job's export: the merge does.
   const output = settings.shard ? undefined : settings.output;
   if (settings.shard) notice(`${describeShard(settings.shard)}: checkpoint ${settings.checkpoint}; the job's export is written by \`batchlabel export … --shards ${settings.shard.count}\`.`);
@@ -141,6 +148,10 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
       exported ??= await exportResults(store, settings, { output, format: settings.outputFormat, partial: false });
       summary.output = output;
       summary.outputRows = exported.rows;
+      if (settings.pushToHub) {
+        const pushed = await pushExport(store, settings, { output, summary: exported }, { repoId: settings.pushToHub, private: settings.private, command: options.command ?? 'label() from code', signal: hooks.signal });
+        summary.pushed = pushed.commitUrl;
+      }
     }
     summary.exitCode = counts.failed > 0 ? ExitCode.someRowsFailed : ExitCode.ok;
     return summary;

@@ -7,7 +7,7 @@ import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import type { RowSelection } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { num } from './format.js';
-import { runCommand } from './run-command.js';
+import { commandLine, runCommand } from './run-command.js';
 import { shardsExport, shardsStatus } from './shards-command.js';
 import { printStatus } from './status-command.js';
 
@@ -165,9 +165,11 @@ async function main(): Promise<void> {
         y
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
           .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
-          .option('output-format', { type: 'string', choices: ['csv', 'jsonl'], describe: "Output format [default: from the output's extension]" })
+          .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
+          .option('push-to-hub', { type: 'string', describe: 'Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>' })
+          .option('private', { type: 'boolean', describe: 'With --push-to-hub: create the dataset repo private' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' })
           .option('escape-formulas', { type: 'boolean', describe: "CSV: prefix added cells that start like a spreadsheet formula with ' [default: as in the run, else true]" })
           .option('label', { type: 'string', describe: 'Only the rows predicted this label', group: 'Review exports:' })
@@ -180,19 +182,23 @@ async function main(): Promise<void> {
         if (a.shards !== undefined) {
           const columns = Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined]));
           const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${s}\n`));
-          await shardsExport({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined, partial: a.partial === true, columns }, say);
+          await shardsExport({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined, partial: a.partial === true, columns }, say);
           return;
         }
         const r = await exportJob({
           checkpoint: a.target as string,
           output: a.output as string | undefined,
-          outputFormat: a.outputFormat as 'csv' | 'jsonl' | undefined,
+          outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined,
           partial: a.partial === true,
+          pushToHub: a.pushToHub as string | undefined,
+          private: a.private === true,
+          command: commandLine(),
           escapeFormulas: typeof a.escapeFormulas === 'boolean' ? a.escapeFormulas : undefined,
           select: rowSelection(a),
           ...Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined])),
         });
         if (!a.quiet) process.stderr.write(`wrote ${r.output}: ${num(r.rows)} rows, ${num(r.labeled)} labeled, ${num(r.failed)} failed${r.unlabeled ? `, ${num(r.unlabeled)} not labeled yet` : ''}.\n`);
+        if (r.pushed && !a.quiet) process.stderr.write(`pushed to ${r.pushed}\n`);
       },
     )
     .command(

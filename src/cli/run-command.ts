@@ -15,6 +15,11 @@ export interface RunFlags {
   json: boolean;
 }
 
+/** This command as typed, credentials in URLs hidden, for the dataset card. */
+export function commandLine(): string {
+  return ['batchlabel', ...process.argv.slice(2).map(redactUrlsIn)].map(shellQuote).join(' ');
+}
+
 /** The command that resumes this run: the same arguments, without --restart, credentials in URLs hidden. */
 function resumeCommand(): string {
   const args = process.argv.slice(2).filter((a) => a !== '--restart');
@@ -51,7 +56,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   try {
     const summary = await label(
-      { ...flags.values, job: flags.job, restart: flags.restart, retryFailed: flags.retryFailed },
+      { ...flags.values, job: flags.job, restart: flags.restart, retryFailed: flags.retryFailed, command: commandLine() },
       {
         signal: stop.signal,
         onNotice: say,
@@ -75,6 +80,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         `this run: ${num(r.thisRun)} rows in ${duration(summary.wallMs)} (${num(rate(r.thisRun, summary.wallMs))} rows/s); retries: ${retriesText(summary.retries)}.`,
       ];
       if (summary.output) lines.push(`wrote ${summary.output} (${num(summary.outputRows ?? 0)} rows).`);
+      if (summary.pushed) lines.push(`pushed to ${summary.pushed}`);
       else if (summary.shard) lines.push(`shard ${summary.shard.index} of ${summary.shard.count} finished: once every shard has, merge with \`batchlabel export JOB --shards ${summary.shard.count} --output FILE\` (\`batchlabel status JOB --shards ${summary.shard.count}\` shows them all).`);
       else lines.push(`no --output given: export with \`batchlabel export ${shellQuote(summary.checkpoint)} --output FILE\`.`);
       if (r.failed) lines.push(`some rows failed: see \`batchlabel status ${shellQuote(summary.checkpoint)}\`; re-attempt them with --retry-failed.`);

@@ -117,7 +117,7 @@ export interface ShardsExportFlags {
   target: string;
   count: number;
   output: string | undefined;
-  outputFormat: 'csv' | 'jsonl' | undefined;
+  outputFormat: 'csv' | 'jsonl' | 'parquet' | undefined;
   partial: boolean;
   /** Column renames given on the command line. */
   columns: JobValues;

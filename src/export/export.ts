@@ -74,7 +74,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
     throw new ExportError(`the job is not finished (${done + failed}${of} rows done). Resume it with \`batchlabel run\`, or export what there is with --partial.`);
   }
   const fp = store.getMeta('fingerprint');
-  const now = await fingerprintInput(settings.input);
+  const now = await fingerprintInput(settings.input, settings);
   if (fp && (fp.size !== now.size || fp.sample !== now.sample)) {
     throw new CheckpointError(`${settings.input} changed since it was labeled (the checkpoint's rows would no longer match its rows). Restore the original input, or label the new one with \`batchlabel run --restart\`.`);
   }
@@ -102,7 +102,7 @@ export async function writeExport(
   const copies = copiesRawRows(settings, target);
   const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });
   try {
-    const file = openOutputFile(settings, target, source.header, added);
+    const file = openOutputFile(settings, target, source.header, added, source.columns);
     try {
       if (selection) {
         const { keep, last } = selection;

@@ -16,10 +16,13 @@ import type { InputRow } from '../io/index.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, escapeFormula, type AddedColumns } from './columns.js';
 import { csvRecords, type CsvRecord } from './csv-out.js';
+import { openParquetOutputFile } from './parquet-out.js';
+import type { ParquetColumn } from '../io/parquet/schema.js';
+import { plainValue } from '../io/parquet/values.js';
 
 export interface ExportTarget {
   output: string;
-  format: 'csv' | 'jsonl';
+  format: 'csv' | 'jsonl' | 'parquet';
 }
 
 export interface ExportSummary {
@@ -55,11 +58,15 @@ export function copiesRawRows(settings: Pick<JobSettings, 'format' | 'delimiter'
   return target.format === 'csv' && settings.format === 'csv' && settings.delimiter === outputDelimiter(target);
 }
 
-/** `header`: the input's CSV header (null for JSONL: CSV output then takes its columns from the first object). */
-export function openOutputFile(settings: JobSettings, target: ExportTarget, header: string[] | null, added: AddedColumns): OutputFile {
+/**
+ * `header`: the input's CSV header (null for JSONL: CSV output then takes its columns from the first object).
+ * `columns`: a Parquet input's typed columns, which a Parquet output keeps.
+ */
+export function openOutputFile(settings: JobSettings, target: ExportTarget, header: string[] | null, added: AddedColumns, columns?: ParquetColumn[]): OutputFile {
   if (header) checkClash(added.names, header, settings.columns, settings.input);
   removeStaleTmp(target.output);
   const tmp = exportTmpPath(target.output);
+  if (target.format === 'parquet') return openParquetOutputFile(settings, target.output, tmp, header, added, columns);
   // Room for a few chunks, so the next chunk is built while the last one is written.
   const out = createWriteStream(tmp, { fd: createExclusive(tmp), highWaterMark: 8 * 1024 * 1024 });
   const csvOut = target.format === 'csv';
@@ -215,6 +222,7 @@ function isRunning(pid: number): boolean {
 }
 
 function csvFields(row: InputRow, header: string[]): string[] {
+  if (row.values) return row.values.map(csvValue);
   if (Array.isArray(row.record)) {
     // A row with too few fields is padded so the output stays rectangular; the error column says why.
     return row.record.length >= header.length ? row.record.slice(0, header.length) : [...row.record, ...Array(header.length - row.record.length).fill('')];
@@ -223,6 +231,12 @@ function csvFields(row: InputRow, header: string[]): string[] {
     const v = row.object?.[h];
     return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   });
+}
+
+/** A Parquet value in a CSV cell: nested values as JSON, bytes as base64, dates in ISO 8601. */
+function csvValue(v: unknown): string {
+  const p = plainValue(v);
+  return p === null ? '' : typeof p === 'object' ? JSON.stringify(p) : String(p);
 }
 
 function jsonlColumns(row: InputRow, settings: JobSettings): string[] {
@@ -236,6 +250,14 @@ function jsonlColumns(row: InputRow, settings: JobSettings): string[] {
  */
 function jsonlLine(row: InputRow, header: string[] | null, names: string[], values: unknown[], settings: JobSettings): string {
   const fields = names.map((n, i) => `${JSON.stringify(n)}:${JSON.stringify(values[i] ?? null)}`).join(',');
+  if (row.values && header) {
+    // Parquet in, JSONL out: one object per row, keyed by the columns.
+    const obj: Record<string, unknown> = {};
+    header.forEach((h, i) => (obj[h] = plainValue(row.values![i])));
+    checkClash(names, header, settings.columns, settings.input);
+    const fromParquet = JSON.stringify(obj);
+    return `${fromParquet.slice(0, -1)}${header.length ? ',' : ''}${fields}}\n`;
+  }
   if (Array.isArray(row.record) && header) {
     // CSV in, JSONL out: one object per row, keyed by the header.
     const obj: Record<string, unknown> = {};

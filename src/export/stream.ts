@@ -9,6 +9,7 @@
 import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../io/index.js';
 import type { RowRecord, StoredRow } from '../store/checkpoint.js';
+import type { ParquetColumn } from '../io/parquet/schema.js';
 import { columnsForJob } from './columns.js';
 import { keepsAllScores, knownScoreLabels } from '../tasks/index.js';
 import { openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
@@ -44,8 +45,8 @@ function stored(r: RowRecord): StoredRow {
     : { ordinal: r.ordinal, status: 2, label: null, score: null, scores: null, truncated: null, error: r.error ?? null };
 }
 
-export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null): ExportStream {
-  const file = openOutputFile(settings, target, header, columnsForJob(settings, () => []));
+export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null, columns?: ParquetColumn[]): ExportStream {
+  const file = openOutputFile(settings, target, header, columnsForJob(settings, () => []), columns);
   /**
    * Rows read and not written yet, with their result once finished, in rings indexed by ordinal (rows are
    * read in order, from 0): no map entry or wrapper object per row. A row written from its bytes keeps only

@@ -1,3 +1,5 @@
+import type { ParquetColumn } from './parquet/schema.js';
+
 /** One data row of the input, as the pipeline sees it. */
 export interface InputRow {
   /** 0-based data-row ordinal (the header is not a row; blank lines are not rows). */
@@ -27,9 +29,14 @@ export interface InputRow {
   raw?: Buffer;
   /** JSONL: the parsed object (absent when the line is not a JSON object). */
   object?: Record<string, unknown>;
+  /** Parquet: the row's values as decoded, in the order of the header's columns (record is '' then). */
+  values?: unknown[];
 }
 
-/** Where to start reading: row `ordinal` begins at byte `byte`, on line `line`. */
+/**
+ * Where to start reading: row `ordinal` begins at byte `byte`, on line `line`. A format may give byte and
+ * line its own meaning (Parquet: byte is the row group; see io/parquet/read.ts).
+ */
 export interface ReadPosition {
   ordinal: number;
   byte: number;
@@ -39,8 +46,10 @@ export interface ReadPosition {
 export const START: ReadPosition = { ordinal: 0, byte: 0, line: 1 };
 
 export interface RowSource {
-  /** CSV header (null for JSONL). */
+  /** CSV header, Parquet's top-level column names (null for JSONL). */
   header: string[] | null;
+  /** Parquet: the header's columns with their types, which a Parquet export keeps. */
+  columns?: ParquetColumn[];
   rows: AsyncIterable<InputRow>;
   /** Bytes consumed so far (absolute position in the file). */
   bytesRead(): number;

@@ -1,6 +1,7 @@
-import { open } from 'node:fs/promises';
-import { createHash, hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { InputError } from '../errors.js';
+import { isHubUri, resolveDatasetInput, type DatasetSelection } from '../hub/datasets.js';
 
 export interface InputFingerprint {
   size: number;
@@ -16,7 +17,8 @@ const BLOCKS = 16;
  * Cheap enough to compute on every start of a 10-GB file (it reads under 200 KiB), and it catches
  * the changes that matter in practice: a different file, a re-export, an append, an edited header.
  */
-export async function fingerprintInput(path: string): Promise<InputFingerprint> {
+export async function fingerprintInput(path: string, hub: DatasetSelection = {}): Promise<InputFingerprint> {
+  if (isHubUri(path)) return fingerprintFiles((await resolveDatasetInput(path, hub)).files);
   let fh;
   try {
     fh = await open(path, 'r');
@@ -36,10 +38,36 @@ export async function fingerprintInput(path: string): Promise<InputFingerprint> 
       for (let i = 1; i <= BLOCKS; i++) await read(Math.floor((size * i) / (BLOCKS + 1)), BLOCK);
     }
     await read(Math.max(EDGE, size - EDGE), EDGE);
+    await hashParquetFooter(fh, size, hash);
     return { size, sample: hash.digest('hex') };
   } finally {
     await fh.close();
   }
+}
+
+/** Several files read as one input (a Hub split's shards): their sizes added, their samples hashed in order. */
+async function fingerprintFiles(files: string[]): Promise<InputFingerprint> {
+  const parts = [];
+  for (const f of files) parts.push(await fingerprintInput(f));
+  if (parts.length === 1) return parts[0]!;
+  return { size: parts.reduce((n, p) => n + p.size, 0), sample: createHash('sha256').update(parts.map((p) => p.sample).join(',')).digest('hex') };
+}
+
+/**
+ * A Parquet file's whole footer (schema, row groups, page offsets and statistics), when it is longer than
+ * the last 64 KiB already hashed: the blocks sampled above fall in its data pages, the footer says what
+ * they are.
+ */
+async function hashParquetFooter(fh: FileHandle, size: number, hash: Hash): Promise<void> {
+  if (size < 12) return;
+  const tail = Buffer.alloc(8);
+  await fh.read(tail, 0, 8, size - 8);
+  if (tail.toString('latin1', 4) !== 'PAR1') return;
+  const length = tail.readUInt32LE(0);
+  if (length + 8 <= EDGE || length + 8 > size) return;
+  const footer = Buffer.alloc(length);
+  await fh.read(footer, 0, length, size - 8 - length);
+  hash.update(footer);
 }
 
 /**

@@ -7,10 +7,14 @@
 
 /** Options of a labeling job. Every key is also a job-file key and a `run` flag (camelCase → kebab-case). */
 export interface LabelOptions {
-  /** CSV, TSV or JSONL file to label. Required (here or in the job file). */
+  /** CSV, TSV, JSONL or Parquet file to label, or a Hub dataset: hf://datasets/<owner>/<name>[@<revision>]/<path or glob>. Required (here or in the job file). */
   input?: string;
   /** Input format. @default from the extension (.tsv is tab-delimited CSV) */
-  format?: 'csv' | 'jsonl';
+  format?: 'csv' | 'jsonl' | 'parquet';
+  /** hf://datasets/<owner>/<name> input: the split of its Parquet conversion to label. */
+  split?: string;
+  /** With split: the dataset config. @default "default", or the only one */
+  config?: string;
   /** CSV field delimiter. @default "," (tab for .tsv) */
   delimiter?: string;
   /** Accept stray quotes inside unquoted CSV fields. @default false */
@@ -90,10 +94,14 @@ export interface LabelOptions {
    */
   shard?: string | { index: number; count: number };
 
-  /** Scored CSV/TSV/JSONL to write when the run finishes. */
+  /** Scored CSV/TSV/JSONL/Parquet to write when the run finishes. */
   output?: string;
   /** Output format. @default from the output's extension */
-  outputFormat?: 'csv' | 'jsonl';
+  outputFormat?: 'csv' | 'jsonl' | 'parquet';
+  /** Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>. */
+  pushToHub?: string;
+  /** With pushToHub: create the dataset repo private. @default false */
+  private?: boolean;
   /** Name of the added label column. @default "predicted_label" */
   labelColumn?: string;
   /** Name of the added score column. @default "predicted_score" */
@@ -153,8 +161,10 @@ export interface OptionSpec {
 }
 
 export const JOB_OPTIONS: OptionSpec[] = [
-  { key: 'input', flag: 'input', type: 'string', group: 'Input', describe: 'CSV, TSV or JSONL file to label' },
-  { key: 'format', flag: 'format', type: 'string', group: 'Input', choices: ['csv', 'jsonl'], describe: 'Input format', defaultText: 'from the extension (.tsv is tab-delimited CSV)' },
+  { key: 'input', flag: 'input', type: 'string', group: 'Input', describe: 'CSV, TSV, JSONL or Parquet file to label, or a Hub dataset: hf://datasets/<owner>/<name>[@<revision>]/<path or glob>' },
+  { key: 'format', flag: 'format', type: 'string', group: 'Input', choices: ['csv', 'jsonl', 'parquet'], describe: 'Input format', defaultText: 'from the extension (.tsv is tab-delimited CSV)' },
+  { key: 'split', flag: 'split', type: 'string', group: 'Input', describe: 'hf://datasets/<owner>/<name> input: the split of its Parquet conversion to label' },
+  { key: 'config', flag: 'config', type: 'string', group: 'Input', describe: 'With --split: the dataset config', defaultText: '"default", or the only one' },
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
@@ -194,8 +204,10 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'shard', flag: 'shard', type: 'string', group: 'Run', describe: 'Label only shard I of N (0-based; I=auto reads SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or CLOUD_RUN_TASK_INDEX) into its own checkpoint; merge with `export --shards N`', defaultText: 'the whole job' },
   { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: String(DEFAULTS.drainTimeout) },
 
-  { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL to write when the run finishes' },
-  { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl'], describe: 'Output format', defaultText: "from the output's extension" },
+  { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL/Parquet to write when the run finishes' },
+  { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl', 'parquet'], describe: 'Output format', defaultText: "from the output's extension" },
+  { key: 'pushToHub', flag: 'push-to-hub', type: 'string', group: 'Output', describe: 'Upload the export (Parquet unless --output says otherwise) with a dataset card to this Hub dataset repo, <owner>/<name>' },
+  { key: 'private', flag: 'private', type: 'boolean', group: 'Output', describe: 'With --push-to-hub: create the dataset repo private' },
   { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: DEFAULTS.labelColumn },
   { key: 'scoreColumn', flag: 'score-column', type: 'string', group: 'Output', describe: 'Name of the added score column', defaultText: DEFAULTS.scoreColumn },
   { key: 'scorePrefix', flag: 'score-prefix', type: 'string', group: 'Output', describe: 'Prefix of the per-label score columns', defaultText: DEFAULTS.scorePrefix },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './options.js';
+import { isHubUri, parseDatasetUri } from '../hub/datasets.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
 import { parseShard, shardCheckpoint } from '../shard/shard.js';
@@ -50,7 +51,7 @@ export function loadJobFile(file: string): JobValues {
     if (key.startsWith('$') || key === 'description') continue; // room for "$schema" and notes
     const problem = checkSetting(key, value);
     if (problem) throw new JobFileError(`${file}: ${problem}`);
-    out[key] = PATH_KEYS.includes(key) ? path.resolve(dir, value as string) : (value as string | number | boolean | string[]);
+    out[key] = PATH_KEYS.includes(key) && !isHubUri(value as string) ? path.resolve(dir, value as string) : (value as string | number | boolean | string[]);
   }
   return out;
 }
@@ -72,7 +73,7 @@ function checkSetting(key: string, value: unknown): string | undefined {
 }
 
 /** Keys of label()'s options that steer the run rather than describe the job. */
-const RUN_CONTROL_KEYS = new Set(['job', 'restart', 'retryFailed']);
+const RUN_CONTROL_KEYS = new Set(['job', 'restart', 'retryFailed', 'command']);
 
 /** The settings of label()'s options: the job file they name, overridden by the options themselves. */
 export function jobValues(options: LabelOptions & { job?: string }): JobValues {
@@ -95,11 +96,12 @@ function isFolder(p: string): boolean {
   }
 }
 
-export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' {
+export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' | 'parquet' {
   const ext = path.extname(file).toLowerCase();
+  if (ext === '.parquet') return 'parquet';
   if (ext === '.csv' || ext === '.tsv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
-  throw new UsageError(`cannot tell the format of ${file} from its extension; pass --${what} csv or --${what} jsonl.`);
+  throw new UsageError(`cannot tell the format of ${file} from its extension; pass --${what} csv, jsonl or parquet.`);
 }
 
 function positiveInt(v: unknown, flag: string, min = 1): number | undefined {
@@ -123,9 +125,12 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (typeof v.input !== 'string' || v.input === '') {
     throw new UsageError('no input: pass --input FILE, or a job file with "input" (e.g. `batchlabel run jobs/reviews-sentiment.json`).');
   }
-  const input = path.resolve(v.input);
-  const format = (v.format as JobSettings['format'] | undefined) ?? formatFromExtension(input, 'format');
-  const output = typeof v.output === 'string' ? path.resolve(v.output) : undefined;
+  const hub = isHubUri(v.input);
+  const input = hub ? v.input : path.resolve(v.input);
+  if (!hub && (v.split !== undefined || v.config !== undefined)) throw new UsageError('--split and --config pick a split of a Hub dataset: use them with --input hf://datasets/<owner>/<name>.');
+  const format = (v.format as JobSettings['format'] | undefined) ?? (hub && v.split !== undefined ? 'parquet' : formatFromExtension(input, 'format'));
+  // Pushing needs a file to push: Parquet, named after the repo, unless --output names one.
+  const output = typeof v.output === 'string' ? path.resolve(v.output) : typeof v.pushToHub === 'string' ? path.resolve(`${path.basename(v.pushToHub)}.parquet`) : undefined;
   if (output && isFolder(output)) throw new UsageError(`--output ${output} is a folder: name a file (e.g. ${path.join(output, `labeled${path.extname(input) || '.csv'}`)}).`);
   const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
   const backend = (v.backend as JobSettings['backend'] | undefined) ?? DEFAULTS.backend;
@@ -137,7 +142,9 @@ export function resolveSettings(values: JobValues): JobSettings {
     ? path.resolve(v.checkpoint)
     : output
       ? path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`)
-      : `${input}.batchlabel.sqlite`;
+      : hub
+        ? path.resolve(hubCheckpointName(input, v.split as string | undefined))
+        : `${input}.batchlabel.sqlite`;
   const shard = typeof v.shard === 'string' ? parseShard(v.shard) : undefined;
   const checkpoint = shard ? shardCheckpoint(jobCheckpoint, shard) : jobCheckpoint;
   if (backend === 'hf' && v.model === undefined && v.endpoint === undefined) {
@@ -147,6 +154,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     throw new UsageError(`--endpoint must be an http(s) URL, got ${redactUrlsIn(JSON.stringify(v.endpoint))}.`);
   }
   const columns = resolveColumns(v);
+  if (v.private === true && v.pushToHub === undefined) throw new UsageError('--private applies to the repo --push-to-hub creates: add --push-to-hub <owner>/<name>.');
   if (v.endpointType === 'tei' && v.endpoint === undefined) {
     throw new UsageError('--endpoint-type tei needs --endpoint URL (the text-embeddings-inference server, e.g. http://host:8080).');
   }
@@ -155,6 +163,8 @@ export function resolveSettings(values: JobValues): JobSettings {
 
   return {
     input,
+    split: v.split as string | undefined,
+    config: v.config as string | undefined,
     format,
     delimiter,
     relaxQuotes: v.relaxQuotes === true,
@@ -194,6 +204,8 @@ export function resolveSettings(values: JobValues): JobSettings {
     checkpoint,
     columns,
     escapeFormulas: v.escapeFormulas !== false,
+    pushToHub: v.pushToHub as string | undefined,
+    private: v.private === true,
     ...(shard ? { shard } : {}),
   };
 }
@@ -223,6 +235,12 @@ function resolveTask(v: JobValues): Pick<JobSettings, 'task' | 'candidateLabels'
     multiLabel,
     threshold,
   };
+}
+
+/** A Hub input's checkpoint, in the working folder: `owner--name[-split].batchlabel.sqlite`. */
+function hubCheckpointName(input: string, split: string | undefined): string {
+  const { repoId } = parseDatasetUri(input);
+  return `${repoId.replace('/', '--')}${split ? `-${split.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}.batchlabel.sqlite`;
 }
 
 export function drainMs(values: JobValues): number {

@@ -7,8 +7,12 @@ import { taskResultSettings, type TaskName } from '../tasks/index.js';
 
 /** Everything a run needs, after merging the job file, flags and defaults. Paths are absolute. */
 export interface JobSettings {
+  /** A local path, or a Hub dataset address (hf://datasets/...). */
   input: string;
-  format: 'csv' | 'jsonl';
+  /** Hub dataset input: a split of its Parquet conversion, and that split's config. */
+  split?: string;
+  config?: string;
+  format: 'csv' | 'jsonl' | 'parquet';
   /** CSV field delimiter (',' by default, '\t' for .tsv). */
   delimiter: string;
   /** Accept stray quotes inside unquoted CSV fields. */
@@ -42,7 +46,7 @@ export interface JobSettings {
   maxRetries: number;
   limit?: number;
   output?: string;
-  outputFormat?: 'csv' | 'jsonl';
+  outputFormat?: 'csv' | 'jsonl' | 'parquet';
   checkpoint: string;
   columns: OutputColumns;
   /**
@@ -53,6 +57,10 @@ export interface JobSettings {
   escapeFormulas?: boolean;
   /** Label only this shard's rows, into its own checkpoint (see src/shard); never writes the export. @default the whole job */
   shard?: ShardSpec;
+  /** Upload the export to this Hub dataset repo (`owner/name`) when it is written. */
+  pushToHub?: string;
+  /** Create that repo private. @default false */
+  private: boolean;
 }
 
 export interface HfSettings {

@@ -18,7 +18,7 @@ export async function openJobCheckpoint(
   settings: JobSettings,
   opts: { restart: boolean; notice: (msg: string) => void },
 ): Promise<{ store: Checkpoint; fingerprint: InputFingerprint; resumed: boolean }> {
-  const fingerprint = await fingerprintInput(settings.input);
+  const fingerprint = await fingerprintInput(settings.input, settings);
   const store = Checkpoint.open(settings.checkpoint, { create: true });
   try {
     const before = store.getMeta('fingerprint');

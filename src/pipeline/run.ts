@@ -209,11 +209,11 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   const copies = exportTo !== undefined && copiesRawRows(settings, exportTo);
   // Other shards' rows are skipped without decoding their text (owns, below).
   const owns = ownsRow(settings.shard);
-  const source = await openInput(settings, from, { raw: copies, lazyText: copies || settings.shard !== undefined });
+  const source = await openInput(settings, from, { raw: copies, lazyText: copies || settings.shard !== undefined, download: opts.events?.download });
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
-    if (exportTo) stream = openExportStream(settings, exportTo, source.header);
+    if (exportTo) stream = openExportStream(settings, exportTo, source.header, source.columns);
     const ctx: ClassifierContext = { queue: control, events, signal: abort.signal };
     classifier = await (opts.classifier ? opts.classifier(ctx) : createClassifier(settings, ctx));
     const model = classifier;

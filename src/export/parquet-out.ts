@@ -1,0 +1,230 @@
+/**
+ * The scored file as Parquet: every input column with its type (Parquet in: the input's own schema
+ * elements; CSV in: strings; JSONL in: the types of the first object's values), then the added prediction
+ * columns, typed. Rows are buffered by column and written one row group at a time under the temporary
+ * name, which becomes the output's name when the file is complete.
+ */
+import { rename, rm } from 'node:fs/promises';
+import type { SchemaElement } from 'hyparquet';
+import { Worker } from 'node:worker_threads';
+import { ExportError } from '../errors.js';
+import type { JobSettings } from '../job/settings.js';
+import type { InputRow } from '../io/index.js';
+import type { ParquetColumn } from '../io/parquet/schema.js';
+import type { StoredRow } from '../store/checkpoint.js';
+import { checkClash, type AddedColumns } from './columns.js';
+import type { ExportSummary, OutputFile } from './output-file.js';
+
+/**
+ * A written row group ends at this many rows, or sooner at OUTPUT_ROW_GROUP_CHARS characters of text:
+ * ~5 MB of reviews (~1.4 kB each), so the group buffered here, its copy on the encoder thread and the
+ * encoder's buffers stay small beside the input's row group, and readers still get groups worth a seek.
+ */
+export const OUTPUT_ROW_GROUP_ROWS = 10_000;
+export const OUTPUT_ROW_GROUP_CHARS = 4 * 1024 * 1024;
+
+/** How one input column is typed in the output and how a row's value becomes that type. */
+interface OutColumn {
+  name: string;
+  schema: SchemaElement[];
+  value(row: InputRow, index: number): unknown;
+}
+
+export function openParquetOutputFile(
+  settings: JobSettings,
+  output: string,
+  tmp: string,
+  header: string[] | null,
+  added: AddedColumns,
+  inputColumns: ParquetColumn[] | undefined,
+): OutputFile {
+  let columns: OutColumn[] | undefined = inputColumns ? fromParquet(inputColumns) : header ? fromCsv(header) : undefined;
+  const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
+  let buffered: unknown[][] = [];
+  let rows = 0;
+  /** Characters of text buffered: with rows, what ends a row group. */
+  let chars = 0;
+  let encoder: Encoder | undefined;
+
+  const start = (cols: OutColumn[]) => {
+    checkClash(added.names, cols.map((c) => c.name), settings.columns, settings.input);
+    columns = cols;
+    buffered = [...cols, ...added.names].map(() => []);
+    encoder = startEncoder(tmp, fileSchema(cols, added), [...cols.map((c) => c.name), ...added.names]);
+  };
+  /** Hands the buffered row group to the encoder; false when it is behind by more than two groups. */
+  const flush = (): boolean => {
+    if (!encoder || rows === 0) return true;
+    encoder.group(buffered);
+    buffered = buffered.map(() => []);
+    rows = 0;
+    chars = 0;
+    return encoder.pending <= 1;
+  };
+  const count = (result: StoredRow | undefined) => {
+    summary.rows++;
+    if (!result) summary.unlabeled++;
+    else if (result.status === 1) summary.labeled++;
+    else summary.failed++;
+  };
+
+  return {
+    copiesRaw: (_row: InputRow): _row is InputRow & { raw: Buffer } => false,
+    addRaw() {
+      throw new Error('Parquet export: rows are written from their values, not their bytes');
+    },
+    add(row, result) {
+      if (!columns) start(fromJsonl(row, settings));
+      else if (!encoder) start(columns);
+      count(result);
+      const cols = columns!;
+      for (let i = 0; i < cols.length; i++) buffered[i]!.push(cols[i]!.value(row, i));
+      const values = added.values(result);
+      for (let i = 0; i < values.length; i++) buffered[cols.length + i]!.push(result ? values[i] : null);
+      chars += row.text?.length ?? 0;
+      return (++rows < OUTPUT_ROW_GROUP_ROWS && chars < OUTPUT_ROW_GROUP_CHARS) || flush();
+    },
+    drained: () => encoder?.drained() ?? Promise.resolve(),
+    async finish() {
+      try {
+        if (!encoder) start(columns ?? []);
+        flush();
+        await encoder!.finish();
+        await rename(tmp, output);
+        return summary;
+      } catch (err) {
+        await this.abort();
+        throw err;
+      }
+    },
+    async abort() {
+      await encoder?.stop();
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+function fileSchema(cols: OutColumn[], added: AddedColumns): SchemaElement[] {
+  const [label, score, ...rest] = added.names;
+  const perLabel = rest.slice(0, -2);
+  const [truncated, error] = rest.slice(-2);
+  const optional = (name: string, type: SchemaElement['type'], utf8 = false): SchemaElement =>
+    utf8 ? { name, type, repetition_type: 'OPTIONAL', converted_type: 'UTF8' } : { name, type, repetition_type: 'OPTIONAL' };
+  const addedSchema = [
+    optional(label!, 'BYTE_ARRAY', true),
+    optional(score!, 'DOUBLE'),
+    ...perLabel.map((n) => optional(n, 'DOUBLE')),
+    optional(truncated!, 'BOOLEAN'),
+    optional(error!, 'BYTE_ARRAY', true),
+  ];
+  return [{ name: 'root', num_children: cols.length + addedSchema.length }, ...cols.flatMap((c) => c.schema), ...addedSchema];
+}
+
+/** Parquet in: the input's schema elements as they are, its decoded values written back. */
+function fromParquet(columns: ParquetColumn[]): OutColumn[] {
+  return columns.map((c) => ({ name: c.name, schema: c.schema, value: (row, i) => row.values?.[i] ?? null }));
+}
+
+function fromCsv(header: string[]): OutColumn[] {
+  return header.map((name) => ({
+    name,
+    schema: [{ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }],
+    value: (row, i) => (Array.isArray(row.record) ? (row.record[i] ?? null) : null),
+  }));
+}
+
+/**
+ * JSONL in: the first object's fields, each typed by its value there (string, double, boolean; objects
+ * and arrays as JSON text). A later value of another type stops the export rather than being changed.
+ */
+function fromJsonl(first: InputRow, settings: JobSettings): OutColumn[] {
+  if (!first.object) throw new ExportError(`${settings.input}: the first line is not a JSON object, so there are no columns to write as Parquet. Export as JSONL instead (--output-format jsonl).`);
+  return Object.entries(first.object).map(([name, sample]) => {
+    const kind = typeof sample === 'string' ? 'string' : typeof sample === 'number' ? 'number' : typeof sample === 'boolean' ? 'boolean' : 'json';
+    const schema: SchemaElement =
+      kind === 'string' ? { name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }
+      : kind === 'number' ? { name, type: 'DOUBLE', repetition_type: 'OPTIONAL' }
+      : kind === 'boolean' ? { name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' }
+      : { name, type: 'BYTE_ARRAY', converted_type: 'JSON', repetition_type: 'OPTIONAL' };
+    return {
+      name,
+      schema: [schema],
+      value: (row) => {
+        const v = row.object?.[name];
+        if (v === undefined || v === null) return null;
+        if (kind === 'json') return v; // the writer writes it as JSON text
+        if (typeof v !== kind) {
+          throw new ExportError(`${settings.input} line ${row.line}: field "${name}" is a ${typeof v} here but a ${kind} in the first line, and a Parquet column has one type. Export as JSONL or CSV instead.`);
+        }
+        return v;
+      },
+    };
+  });
+}
+
+/** The encoder thread (parquet-writer-worker.ts), seen from the run's thread. */
+interface Encoder {
+  /** Row groups handed over and not written yet. */
+  readonly pending: number;
+  group(columns: unknown[][]): void;
+  /** Resolves once at most one group is pending; rejects if the encoder failed. */
+  drained(): Promise<void>;
+  /** Writes the footer; resolves when the file is complete. */
+  finish(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): Encoder {
+  const worker = new Worker(new URL('./parquet-writer-worker.js', import.meta.url), {
+    workerData: { tmp, schema, names },
+    // A small young generation: the encoder's garbage is collected early instead of growing the heap.
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+  });
+  let pending = 0;
+  let failure: Error | undefined;
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  let finished = false;
+  worker.on('message', (msg: { type: string; message?: string }) => {
+    if (msg.type === 'written') pending--;
+    else if (msg.type === 'finished') finished = true;
+    else if (msg.type === 'error') failure ??= new ExportError(`cannot write the Parquet export ${tmp}: ${msg.message}`);
+    wake();
+  });
+  worker.on('error', (err) => {
+    failure ??= err;
+    wake();
+  });
+  worker.on('exit', () => {
+    if (!finished) failure ??= new ExportError(`the Parquet encoder stopped before ${tmp} was complete`);
+    wake();
+  });
+  const wait = (done: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => (failure ? reject(failure) : done() ? resolve() : waiters.push(check));
+      check();
+    });
+  return {
+    get pending() {
+      return pending;
+    },
+    group(columns) {
+      pending++;
+      worker.postMessage({ type: 'group', columns });
+    },
+    drained: () => wait(() => pending === 0),
+    async finish() {
+      await wait(() => pending === 0);
+      worker.postMessage({ type: 'finish' });
+      await wait(() => finished);
+      await worker.terminate();
+    },
+    async stop() {
+      await worker.terminate();
+    },
+  };
+}

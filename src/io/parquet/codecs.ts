@@ -1,0 +1,31 @@
+/**
+ * Page codecs for Parquet, the fastest at hand on Node: zstd through zstddec (WebAssembly, ~3.5× the pure
+ * JS decoder: 40 MiB of reviews in 0.25 s against 0.9 s), gzip and brotli through Node's zlib, the rest
+ * (snappy in WebAssembly, lz4) from hyparquet-compressors. Writing uses WebAssembly snappy (hysnappy),
+ * ~2× the writer's own JS snappy.
+ */
+import zlib from 'node:zlib';
+import type { Compressors } from 'hyparquet';
+import { compressors as jsCodecs } from 'hyparquet-compressors';
+import { snappyCompress } from 'hysnappy';
+import { ZSTDDecoder } from 'zstddec';
+
+let ready: Promise<Compressors> | undefined;
+
+/** Decompressors for every codec a Parquet file may use (loaded once; zstd's module compiles on first use). */
+export function parquetDecompressors(): Promise<Compressors> {
+  return (ready ??= (async () => {
+    const zstd = new ZSTDDecoder();
+    await zstd.init();
+    return {
+      ...jsCodecs,
+      ZSTD: (input, outputLength) => zstd.decode(input, outputLength),
+      GZIP: (input) => zlib.gunzipSync(input),
+      BROTLI: (input) => zlib.brotliDecompressSync(input),
+    };
+  })());
+}
+
+/** The export's page codec. */
+export const OUTPUT_CODEC = 'SNAPPY';
+export const outputCompressors = { SNAPPY: (input: Uint8Array) => snappyCompress(input) };

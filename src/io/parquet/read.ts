@@ -1,0 +1,173 @@
+/**
+ * Parquet input, read row group by row group: memory holds one decoded row group, never the file.
+ *
+ * The resume cursor. A Parquet row is found by (row group, row in it), not by a byte offset, so the
+ * reader gives ReadPosition's fields its own meaning: `byte` is the row group's index (counted across
+ * every file of the input, in order), and `ordinal` locates the row inside it (the group's first ordinal
+ * comes from the footers, which are read anyway). `line` is the 1-based row number, which is what
+ * messages show. A resumed read decodes only the row group it starts in: the finished ones before it are
+ * skipped without being read.
+ */
+import { parquetRead } from 'hyparquet';
+import { InputError } from '../../errors.js';
+import { isBlank } from '../blank.js';
+import { getPath } from '../jsonl.js';
+import { openParquetFile, type ParquetFile } from './file.js';
+import { parquetDecompressors } from './codecs.js';
+import { parquetColumns, type ParquetColumn } from './schema.js';
+import type { InputRow, ReadPosition, ReaderOptions, RowSource } from '../types.js';
+
+/** One row group of the input: where its rows start (ordinal) and where its bytes end (for progress). */
+interface GroupRef {
+  file: ParquetFile;
+  index: number;
+  firstOrdinal: number;
+  rows: number;
+  /** The group's first row within its file. */
+  fileRowStart: number;
+  /** Bytes of the input (all files) up to the end of this group's column chunks. */
+  bytesEnd: number;
+}
+
+/** Opens `files` (one file, or the shards of a Hub split) as one input, at `from`. */
+export async function openParquet(opts: ReaderOptions, from: ReadPosition, files: string[] = [opts.path]): Promise<RowSource> {
+  const opened: ParquetFile[] = [];
+  try {
+    for (const f of files) opened.push(await openParquetFile(f));
+  } catch (err) {
+    await Promise.all(opened.map((f) => f.close()));
+    throw err;
+  }
+  const close = () => void Promise.all(opened.map((f) => f.close())).catch(() => {});
+  try {
+    const columns = parquetColumns(opened[0]!.metadata);
+    for (const f of opened.slice(1)) checkSameColumns(columns, parquetColumns(f.metadata), opened[0]!.path, f.path);
+    const header = columns.map((c) => c.name);
+    const text = columnPicker(header, opts.textColumn, opts.path, '--text-column');
+    const id = opts.idColumn === undefined ? undefined : columnPicker(header, opts.idColumn, opts.path, '--id-column');
+    const groups = rowGroups(opened);
+    const start = startGroup(groups, from, opts.path);
+    let consumed = start < groups.length ? (start > 0 ? groups[start - 1]!.bytesEnd : 0) : (groups.at(-1)?.bytesEnd ?? 0);
+
+    async function* rows(): AsyncGenerator<InputRow> {
+      for (let g = start; g < groups.length; g++) {
+        const group = groups[g]!;
+        const skip = g === start ? from.ordinal - group.firstOrdinal : 0;
+        const values = await readGroup(group, skip);
+        consumed = group.bytesEnd;
+        for (let i = 0; i < values.length; i++) {
+          const ordinal = group.firstOrdinal + skip + i;
+          const row: InputRow = {
+            ordinal,
+            line: ordinal + 1,
+            nextLine: ordinal + 2,
+            byteStart: g,
+            byteEnd: skip + i + 1 === group.rows ? g + 1 : g,
+            record: '',
+            values: values[i],
+          };
+          fillText(row, values[i]!, text, opts.textColumn);
+          if (id) row.id = idText(id(values[i]!));
+          yield row;
+        }
+      }
+    }
+    return { header, columns, rows: rows(), bytesRead: () => consumed, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+async function readGroup(group: GroupRef, skip: number): Promise<unknown[][]> {
+  const compressors = await parquetDecompressors();
+  const rowStart = group.fileRowStart + skip;
+  const rowEnd = group.fileRowStart + group.rows;
+  let out: unknown[][] = [];
+  try {
+    await parquetRead({ file: group.file.buffer, metadata: group.file.metadata, rowStart, rowEnd, compressors, onComplete: (rows) => (out = rows) });
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${group.file.path}: cannot decode row group ${group.index}: ${(err as Error).message}`);
+  }
+  return out;
+}
+
+function rowGroups(files: ParquetFile[]): GroupRef[] {
+  const groups: GroupRef[] = [];
+  let ordinal = 0;
+  let bytesBefore = 0;
+  for (const file of files) {
+    let fileRow = 0;
+    file.metadata.row_groups.forEach((rg, index) => {
+      const rows = Number(rg.num_rows);
+      let end = 0;
+      for (const c of rg.columns) {
+        const m = c.meta_data;
+        if (m) end = Math.max(end, Number(m.dictionary_page_offset ?? m.data_page_offset) + Number(m.total_compressed_size));
+      }
+      groups.push({ file, index, firstOrdinal: ordinal, rows, fileRowStart: fileRow, bytesEnd: bytesBefore + Math.min(end, file.size) });
+      ordinal += rows;
+      fileRow += rows;
+    });
+    bytesBefore += file.size;
+  }
+  return groups;
+}
+
+/** The group a resumed read starts in; the checkpoint's cursor must agree with the file's footers. */
+function startGroup(groups: GroupRef[], from: ReadPosition, where: string): number {
+  const g = from.byte;
+  const total = groups.length ? groups.at(-1)!.firstOrdinal + groups.at(-1)!.rows : 0;
+  if (g === groups.length && from.ordinal === total) return g;
+  const group = groups[g];
+  if (!Number.isInteger(g) || !group || from.ordinal < group.firstOrdinal || from.ordinal > group.firstOrdinal + group.rows) {
+    throw new InputError(`${where}: the checkpoint's position (row ${from.ordinal}, row group ${g}) is not in this file's row groups. Label it again with \`batchlabel run --restart\`.`);
+  }
+  // A cursor just past a group's last row starts the next group.
+  return from.ordinal === group.firstOrdinal + group.rows ? g + 1 : g;
+}
+
+/** Reads a column (or a field inside a struct column, by dotted path) out of a row's values. */
+type Picker = (values: unknown[]) => unknown;
+
+function columnPicker(header: string[], name: string, where: string, flag: string): Picker {
+  const exact = header.indexOf(name);
+  if (exact >= 0) return (values) => values[exact];
+  const dot = name.indexOf('.');
+  for (let cut = dot; cut > 0; cut = name.indexOf('.', cut + 1)) {
+    const i = header.indexOf(name.slice(0, cut));
+    const rest = name.slice(cut + 1);
+    if (i >= 0) return (values) => getPath(values[i], rest);
+  }
+  throw new InputError(`${where}: no column "${name}". Columns: ${header.map((h) => JSON.stringify(h)).join(', ')}. Pass the right one with ${flag} (a field inside a struct column by dotted path, e.g. meta.body).`);
+}
+
+function fillText(row: InputRow, values: unknown[], pick: Picker, column: string): void {
+  const value = pick(values);
+  if (typeof value === 'string') {
+    if (isBlank(value)) row.error = `empty text in column "${column}"`;
+    else row.text = value;
+  } else if (value === null || value === undefined) row.error = `no text in column "${column}" (null)`;
+  else row.error = `column "${column}" holds ${describe(value)}, not a string`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint' || typeof value === 'number') return `a number (${String(value)})`;
+  if (typeof value === 'boolean') return `a boolean (${String(value)})`;
+  if (value instanceof Uint8Array) return `${value.length} bytes of binary`;
+  if (value instanceof Date) return 'a date';
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value}`;
+}
+
+function idText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function checkSameColumns(a: ParquetColumn[], b: ParquetColumn[], pathA: string, pathB: string): void {
+  const sig = (cs: ParquetColumn[]) => JSON.stringify(cs.map((c) => [c.name, c.schema.map((e) => [e.name, e.type ?? null, e.num_children ?? 0])]));
+  if (sig(a) !== sig(b)) throw new InputError(`${pathB}: its columns differ from ${pathA}'s, so the two cannot be read as one input. Label them as separate jobs.`);
+}

@@ -1,0 +1,234 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
+import { collect, runCli, spawnCli, tempDir } from './support/cli.js';
+import { REVIEW_SCHEMA, reviewColumns, writeReviewsParquet } from './support/parquet-data.js';
+import { openParquet } from '../src/io/parquet/read.js';
+import { START } from '../src/io/types.js';
+import { InputError } from '../src/errors.js';
+
+type T = Parameters<typeof tempDir>[0] & { after(fn: () => Promise<void>): void };
+
+async function server(t: T, opts: Parameters<typeof startHfServer>[0] = {}): Promise<HfServer> {
+  const s = await startHfServer(opts);
+  t.after(() => s.close());
+  return s;
+}
+
+async function readParquet(file: string): Promise<Record<string, unknown>[]> {
+  return parquetReadObjects({ file: await asyncBufferFromFile(file) });
+}
+
+async function schemaOf(file: string) {
+  return (await parquetMetadataAsync(await asyncBufferFromFile(file))).schema;
+}
+
+function best(text: string): { label: string; score: number } {
+  return expectedScores(text).reduce((a, b) => (b.score > a.score ? b : a));
+}
+
+test('Parquet in, Parquet out: every input column keeps its type and values, the predictions are typed', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  const cols = reviewColumns(1200);
+  writeReviewsParquet(input, cols, 250);
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', out, '--batch-size', '16'], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /done: 1,200 rows labeled, 0 failed/);
+
+  const schema = await schemaOf(out);
+  const strip = (e: (typeof schema)[number]) => ({ name: e.name, type: e.type, converted_type: e.converted_type, repetition_type: e.repetition_type, num_children: e.num_children });
+  assert.deepEqual(schema.slice(1, REVIEW_SCHEMA.length).map(strip), REVIEW_SCHEMA.slice(1).map(strip));
+  const added = Object.fromEntries(schema.slice(REVIEW_SCHEMA.length).map((e) => [e.name, [e.type, e.converted_type]]));
+  assert.deepEqual(added, {
+    predicted_label: ['BYTE_ARRAY', 'UTF8'],
+    predicted_score: ['DOUBLE', undefined],
+    truncated: ['BOOLEAN', undefined],
+    error: ['BYTE_ARRAY', 'UTF8'],
+  });
+
+  const rows = await readParquet(out);
+  assert.equal(rows.length, 1200);
+  rows.forEach((row, i) => {
+    assert.equal(row.id, cols.id[i]);
+    assert.equal(row.rating, cols.rating[i]);
+    assert.equal(row.views, cols.views[i]);
+    assert.equal(row.helpful, cols.helpful[i]);
+    assert.equal(row.verified, cols.verified[i]);
+    assert.deepEqual(row.review, cols.review[i]);
+    const want = best(cols.review[i]!.body!);
+    assert.equal(row.predicted_label, want.label);
+    assert.ok(Math.abs((row.predicted_score as number) - want.score) < 1e-9);
+    assert.equal(row.truncated, false);
+    assert.equal(row.error, null);
+  });
+});
+
+test('Parquet in → CSV and JSONL out; CSV in → Parquet out; per-label scores as doubles', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  const cols = reviewColumns(300);
+  writeReviewsParquet(input, cols, 100);
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const csvOut = path.join(dir, 'out.csv');
+  assert.equal((await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', csvOut], env)).code, 0);
+  const csv = parse(readFileSync(csvOut)) as string[][];
+  assert.deepEqual(csv[0], ['id', 'rating', 'views', 'helpful', 'verified', 'review', 'predicted_label', 'predicted_score', 'truncated', 'error']);
+  assert.equal(csv[1]![2], '9007199254740000');
+  assert.equal(csv[4]![2], ''); // null
+  assert.deepEqual(JSON.parse(csv[1]![5]!), cols.review[0]);
+  assert.equal(csv[1]![6], best(cols.review[0]!.body!).label);
+
+  const jsonlOut = path.join(dir, 'out.jsonl');
+  const j = await runCli(['export', path.join(dir, 'out.batchlabel.sqlite'), '--output', jsonlOut], env);
+  assert.equal(j.code, 0, j.stderr);
+  const lines = readFileSync(jsonlOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 300);
+  assert.equal(lines[0]!.views, 9007199254740000);
+  assert.equal(lines[0]!.rating, cols.rating[0]);
+  assert.deepEqual(lines[0]!.review, cols.review[0]);
+  assert.equal(lines[0]!.predicted_label, best(cols.review[0]!.body!).label);
+
+  // CSV in → Parquet out, every label's score kept.
+  const csvIn = path.join(dir, 'in.csv');
+  writeFileSync(csvIn, stringify(cols.id.map((id, i) => ({ id, text: cols.review[i]!.body })), { header: true }));
+  const pq = path.join(dir, 'from-csv.parquet');
+  const c = await runCli(['run', '--input', csvIn, '--model', 'm', '--output', pq, '--all-scores'], env);
+  assert.equal(c.code, 0, c.stderr);
+  const schema = await schemaOf(pq);
+  assert.deepEqual(schema.slice(1).map((e) => [e.name, e.type]), [
+    ['id', 'BYTE_ARRAY'], ['text', 'BYTE_ARRAY'], ['predicted_label', 'BYTE_ARRAY'], ['predicted_score', 'DOUBLE'],
+    ['score_NEGATIVE', 'DOUBLE'], ['score_POSITIVE', 'DOUBLE'], ['truncated', 'BOOLEAN'], ['error', 'BYTE_ARRAY'],
+  ]);
+  const rows = await readParquet(pq);
+  assert.equal(rows.length, 300);
+  const want = expectedScores(cols.review[7]!.body!);
+  assert.equal(rows[7]!.id, cols.id[7]);
+  assert.ok(Math.abs((rows[7]!.score_POSITIVE as number) - want.find((l) => l.label === 'POSITIVE')!.score) < 1e-9);
+});
+
+test('JSONL in → Parquet out: fields typed by their values', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.jsonl');
+  writeFileSync(input, [{ text: 'good stuff', n: 1.5, ok: true, tags: ['a'] }, { text: 'bad stuff', n: 2, ok: false, tags: [] }].map((o) => JSON.stringify(o)).join('\n') + '\n');
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 0, r.stderr);
+  const schema = await schemaOf(out);
+  assert.deepEqual(schema.slice(1, 5).map((e) => [e.name, e.type, e.converted_type]), [['text', 'BYTE_ARRAY', 'UTF8'], ['n', 'DOUBLE', undefined], ['ok', 'BOOLEAN', undefined], ['tags', 'BYTE_ARRAY', 'JSON']]);
+  const rows = await readParquet(out);
+  assert.deepEqual(rows.map((x) => [x.text, x.n, x.ok, x.tags]), [['good stuff', 1.5, true, ['a']], ['bad stuff', 2, false, []]]);
+});
+
+test('text values that are not strings are bad rows with a clear error; a missing column is one line', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  parquetWriteFile({
+    filename: input,
+    columnData: [
+      { name: 'text', data: ['fine text', null, '   ', 'more fine text'], type: 'STRING' },
+      { name: 'n', data: [1, 2, 3, 4], type: 'INT32' },
+    ],
+  });
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 4, r.stderr);
+  const rows = await readParquet(out);
+  assert.deepEqual(rows.map((x) => x.error), [null, 'no text in column "text" (null)', 'empty text in column "text"', null]);
+
+  const numeric = await runCli(['run', '--input', input, '--text-column', 'n', '--model', 'm', '--output', path.join(dir, 'n.parquet')], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(numeric.code, 4, numeric.stderr);
+  const nrows = await readParquet(path.join(dir, 'n.parquet'));
+  assert.equal(nrows[0]!.error, 'column "n" holds a number (1), not a string');
+
+  const missing = await runCli(['run', '--input', input, '--text-column', 'body', '--model', 'm'], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(missing.code, 1, missing.stderr);
+  assert.match(missing.stderr, /no column "body"\. Columns: "text", "n"\. Pass the right one with --text-column/);
+  assert.doesNotMatch(missing.stderr, /at .*\.js:\d+/);
+});
+
+test('a resumed read starts in its row group and never decodes the finished ones', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  const cols = reviewColumns(1000);
+  writeReviewsParquet(input, cols, 200, 'UNCOMPRESSED');
+  const meta = await parquetMetadataAsync(await asyncBufferFromFile(input));
+  // Wreck the first row group's pages: a read that touched them would fail.
+  const g0 = meta.row_groups[0]!;
+  const start = Number(g0.columns[0]!.meta_data!.data_page_offset);
+  const end = Number(meta.row_groups[1]!.columns[0]!.meta_data!.data_page_offset);
+  const fd = openSync(input, 'r+');
+  writeSync(fd, Buffer.alloc(end - start, 0xff), 0, end - start, start);
+  closeSync(fd);
+
+  const from = await openParquet({ path: input, textColumn: 'review.body' }, { ordinal: 650, byte: 3, line: 651 });
+  const got: number[] = [];
+  for await (const row of from.rows) {
+    assert.equal(row.text, cols.review[row.ordinal]!.body);
+    got.push(row.ordinal);
+  }
+  assert.deepEqual(got, Array.from({ length: 350 }, (_, i) => 650 + i));
+
+  const whole = await openParquet({ path: input, textColumn: 'review.body' }, START);
+  await assert.rejects(async () => {
+    for await (const _ of whole.rows);
+  }, InputError);
+  await assert.rejects(openParquet({ path: input, textColumn: 'review.body' }, { ordinal: 650, byte: 1, line: 651 }), /not in this file's row groups/);
+});
+
+function committedRows(checkpoint: string): number {
+  if (!existsSync(checkpoint)) return 0;
+  try {
+    const db = new Database(checkpoint, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM rows').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+test('killed mid-file, resumed: the Parquet export is byte for byte the uninterrupted one', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  writeReviewsParquet(input, reviewColumns(3000), 400);
+  const ref = await server(t);
+  const refOut = path.join(dir, 'ref.parquet');
+  const base = ['--input', input, '--text-column', 'review.body', '--model', 'm', '--concurrency', '4'];
+  const r = await runCli(['run', ...base, '--output', refOut], { HF_INFERENCE_ENDPOINT: ref.url });
+  assert.equal(r.code, 0, r.stderr);
+
+  const slow = await server(t, { delayMs: 4 });
+  const out = path.join(dir, 'out.parquet');
+  const checkpoint = path.join(dir, 'out.batchlabel.sqlite');
+  const child = spawnCli(['run', ...base, '--output', out], { HF_INFERENCE_ENDPOINT: slow.url });
+  const done = collect(child);
+  for (const end = Date.now() + 60_000; committedRows(checkpoint) < 1500; await sleep(15)) assert.ok(Date.now() < end, 'rows committed in time');
+  child.kill('SIGKILL');
+  assert.equal((await done).signal, 'SIGKILL');
+  assert.equal(existsSync(out), false, 'no half-written output under the name');
+  const before = committedRows(checkpoint);
+  assert.ok(before >= 1500 && before < 3000, `${before}`);
+
+  const again = await runCli(['run', ...base, '--output', out], { HF_INFERENCE_ENDPOINT: slow.url });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /resuming: [\d,]+ rows already finished/);
+  assert.ok(readFileSync(out).equals(readFileSync(refOut)), 'export differs from the uninterrupted run');
+  const sent = new Set(slow.requests.flatMap((q) => q.texts));
+  assert.equal(sent.size, 3000);
+});
