@@ -94,7 +94,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const lock = lockJob(settings.checkpoint);
   let opened: Awaited<ReturnType<typeof openJobCheckpoint>>;
   try {
-    opened = await openJobCheckpoint(settings, { restart: options.restart === true, notice });
+    opened = await openJobCheckpoint(settings, { restart: options.restart === true, notice, download: hooks.downloadProgress });
   } catch (err) {
     lock.release();
     throw err;

@@ -1,6 +1,7 @@
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError } from '../errors.js';
+import { isHubUri } from '../hub/datasets.js';
 import type { JobSettings } from '../job/settings.js';
 
 function statOf(p: string): Stats | undefined {
@@ -40,8 +41,9 @@ function checkParent(file: string, what: string): void {
  * each other.
  */
 export function checkJobPaths(s: Pick<JobSettings, 'input' | 'output' | 'checkpoint'>): void {
-  const input = inputStat(s.input);
-  if (input.isDirectory()) throw new InputError(`${s.input} is a folder: --input takes a CSV, TSV or JSONL file.`);
+  // A Hub dataset (hf://…) is checked when it is resolved, and is never a local file to overwrite.
+  const input = isHubUri(s.input) ? undefined : inputStat(s.input);
+  if (input?.isDirectory()) throw new InputError(`${s.input} is a folder: --input takes a CSV, TSV or JSONL file.`);
   const checkpoint = statOf(s.checkpoint);
   if (checkpoint?.isDirectory()) throw new UsageError(`--checkpoint ${s.checkpoint} is a folder: name a file (e.g. ${path.join(s.checkpoint, 'job.batchlabel.sqlite')}).`);
   checkParent(s.checkpoint, '--checkpoint');

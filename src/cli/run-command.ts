@@ -80,9 +80,9 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         `this run: ${num(r.thisRun)} rows in ${duration(summary.wallMs)} (${num(rate(r.thisRun, summary.wallMs))} rows/s); retries: ${retriesText(summary.retries)}.`,
       ];
       if (summary.output) lines.push(`wrote ${summary.output} (${num(summary.outputRows ?? 0)} rows).`);
-      if (summary.pushed) lines.push(`pushed to ${summary.pushed}`);
       else if (summary.shard) lines.push(`shard ${summary.shard.index} of ${summary.shard.count} finished: once every shard has, merge with \`batchlabel export JOB --shards ${summary.shard.count} --output FILE\` (\`batchlabel status JOB --shards ${summary.shard.count}\` shows them all).`);
       else lines.push(`no --output given: export with \`batchlabel export ${shellQuote(summary.checkpoint)} --output FILE\`.`);
+      if (summary.pushed) lines.push(`pushed to ${summary.pushed}`);
       if (r.failed) lines.push(`some rows failed: see \`batchlabel status ${shellQuote(summary.checkpoint)}\`; re-attempt them with --retry-failed.`);
       process.stderr.write(`${lines.join('\n')}\n`);
     }

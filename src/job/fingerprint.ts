@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash, hash, type Hash } from 'node:crypto';
 import { InputError } from '../errors.js';
-import { isHubUri, resolveDatasetInput, type DatasetSelection } from '../hub/datasets.js';
+import { isHubUri, resolveDatasetInput, type DatasetOptions } from '../hub/datasets.js';
 
 export interface InputFingerprint {
   size: number;
@@ -17,8 +17,8 @@ const BLOCKS = 16;
  * Cheap enough to compute on every start of a 10-GB file (it reads under 200 KiB), and it catches
  * the changes that matter in practice: a different file, a re-export, an append, an edited header.
  */
-export async function fingerprintInput(path: string, hub: DatasetSelection = {}): Promise<InputFingerprint> {
-  if (isHubUri(path)) return fingerprintFiles((await resolveDatasetInput(path, hub)).files);
+export async function fingerprintInput(path: string, hub: Pick<DatasetOptions, 'split' | 'config' | 'sink'> = {}): Promise<InputFingerprint> {
+  if (isHubUri(path)) return fingerprintFiles((await resolveDatasetInput(path, { split: hub.split, config: hub.config, sink: hub.sink })).files);
   let fh;
   try {
     fh = await open(path, 'r');

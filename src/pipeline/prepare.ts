@@ -1,3 +1,4 @@
+import type { ProgressSink } from '../core/types.js';
 import { CheckpointError } from '../errors.js';
 import { fingerprintInput, type InputFingerprint } from '../job/fingerprint.js';
 import { resultSettings, storedSettings, type JobSettings } from '../job/settings.js';
@@ -16,9 +17,10 @@ function describe(v: unknown): string {
  */
 export async function openJobCheckpoint(
   settings: JobSettings,
-  opts: { restart: boolean; notice: (msg: string) => void },
+  opts: { restart: boolean; notice: (msg: string) => void; download?: ProgressSink },
 ): Promise<{ store: Checkpoint; fingerprint: InputFingerprint; resumed: boolean }> {
-  const fingerprint = await fingerprintInput(settings.input, settings);
+  // A Hub dataset is downloaded here, the first time: its progress goes where the caller asked.
+  const fingerprint = await fingerprintInput(settings.input, { split: settings.split, config: settings.config, sink: opts.download });
   const store = Checkpoint.open(settings.checkpoint, { create: true });
   try {
     const before = store.getMeta('fingerprint');
