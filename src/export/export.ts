@@ -3,6 +3,7 @@ import { fingerprintInput } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../io/index.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
+import { inOrder } from '../store/in-order.js';
 import { sampledOrdinals, type RowSelection } from '../store/queries.js';
 import { columnsForJob } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
@@ -43,21 +44,7 @@ function selectionFilter(store: Checkpoint, sel: RowSelection): { keep: (r: Stor
 
 /** Pages through the checkpoint in ordinal order, in step with the input (the ordinals asked must increase). */
 export function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRow | undefined {
-  let page: StoredRow[] = [];
-  let i = 0;
-  let next = 0;
-  let exhausted = false;
-  return (ordinal) => {
-    for (;;) {
-      while (i < page.length && page[i]!.ordinal < ordinal) i++;
-      if (i < page.length) return page[i]!.ordinal === ordinal ? page[i] : undefined;
-      if (exhausted) return undefined;
-      page = store.page(Math.max(next, ordinal), 4096);
-      i = 0;
-      if (page.length < 4096) exhausted = true;
-      if (page.length) next = page[page.length - 1]!.ordinal + 1;
-    }
-  };
+  return inOrder((from, limit) => store.page(from, limit), (r) => r.ordinal, 4096);
 }
 
 /**

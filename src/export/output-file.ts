@@ -19,6 +19,7 @@ import { csvRecords, type CsvRecord } from './csv-out.js';
 import { openParquetOutputFile } from './parquet-out.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
 import { plainValue } from '../io/parquet/values.js';
+import { isRunning } from '../core/process.js';
 
 export interface ExportTarget {
   output: string;
@@ -209,15 +210,6 @@ function removeStaleTmp(output: string): void {
     const pid = Number(/^(\d+)(?:-[0-9a-f]+)?$/.exec(n.slice(prefix.length))?.[1]);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
     rmSync(path.join(dir, n), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
   }
 }
 

@@ -20,6 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BackendFatalError } from '../errors.js';
 import { HubErrorCode } from './errors.js';
+import { exists } from '../core/fs.js';
 
 const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
@@ -115,16 +116,6 @@ export function blobPath(repo: RepoCache, etag: string): string {
 /** refs/<revision>: the revision was checked by resolveHubFiles to be a branch or tag name. */
 function refFile(repo: RepoCache, revision: string): string {
   return inside(repo, path.join(repo.dir, 'refs', ...revision.split('/')));
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    // stat, not lstat: a snapshot symlink whose blob is gone is as good as missing.
-    await fs.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The commit a revision names: itself if it is a commit hash, else what refs/<revision> recorded. */

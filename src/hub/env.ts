@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expandHome } from '../core/fs.js';
 
 export interface HubEnv {
   /** Root of the model cache (the folder that holds `models--org--name`). */
@@ -22,10 +23,6 @@ export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 /** huggingface_hub's `_is_true`: these spellings switch a flag on, anything else leaves it off. */
 export function isTrueEnv(value: string | undefined): boolean {
   return value !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(value.trim().toUpperCase());
-}
-
-function expandHome(p: string, home: string | undefined): string {
-  return home !== undefined && (p === '~' || p.startsWith('~/')) ? path.join(home, p.slice(1)) : p;
 }
 
 /**

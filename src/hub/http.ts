@@ -13,6 +13,8 @@ import { BackendFatalError } from '../errors.js';
 import { blobPath, isCommitHash, tempName, type RepoCache } from './cache.js';
 import type { HubEnv } from './env.js';
 import { EntryNotFoundError, HubErrorCode, HubNetworkError } from './errors.js';
+import { sleep } from '../core/abort.js';
+import { isUnreachable } from '../core/network.js';
 import { fileProgress, type ProgressSink } from './progress.js';
 
 export interface HubHttpOptions {
@@ -98,26 +100,7 @@ function describeNetworkError(err: unknown): string {
   return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
-function isPermanentNetworkError(err: unknown): boolean {
-  const code = describeNetworkError(err);
-  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED'].includes(code);
-}
 
-async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new Error('aborted'));
-    }
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 async function withRetries<T>(what: string, opts: HubHttpOptions, attempt: () => Promise<T>): Promise<T> {
   const delays = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
@@ -126,7 +109,7 @@ async function withRetries<T>(what: string, opts: HubHttpOptions, attempt: () =>
       return await attempt();
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      const transient = err instanceof TransientError || (!(err instanceof BackendFatalError) && !isPermanentNetworkError(err));
+      const transient = err instanceof TransientError || (!(err instanceof BackendFatalError) && !isUnreachable(err));
       if (!transient || i >= delays.length) {
         if (err instanceof BackendFatalError) throw err;
         const reason = err instanceof TransientError ? err.message : describeNetworkError(err);

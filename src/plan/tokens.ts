@@ -31,7 +31,12 @@ export interface LocalTokenizer {
 /** The job's tokenizer if it is on this machine; undefined for the HF API, or when the model is not at hand. */
 export async function localTokenizer(settings: JobSettings): Promise<LocalTokenizer | undefined> {
   if (settings.backend !== 'onnx') return undefined;
-  const { locateModel, readModelFiles, readClassifierConfig, createTextEncoder } = await import('../backends/onnx/index.js');
+  // Loaded here: a plan for the HF API never pays for the tokenizer.
+  const [{ locateModel, readModelFiles }, { readClassifierConfig }, { createTextEncoder }] = await Promise.all([
+    import('../backends/onnx/model-folder.js'),
+    import('../backends/onnx/config.js'),
+    import('../backends/onnx/tokenize.js'),
+  ]);
   try {
     const files = await readModelFiles(await locateModel(settings.model, { revision: settings.onnx.revision, onnxFile: settings.onnx.onnxFile, device: settings.onnx.device }));
     const config = readClassifierConfig(files.config, files.tokenizerConfig);

@@ -6,6 +6,7 @@ import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
 import type { ReadPosition } from '../io/types.js';
 import { START } from '../io/types.js';
 import { commitFailure } from './errors.js';
+import { inOrder } from './in-order.js';
 import type { JobMeta } from './meta.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
@@ -321,22 +322,10 @@ export class Checkpoint {
    */
   finishedFrom(from: number, chunk = 8192): (ordinal: number) => boolean {
     const stmt = this.db.prepare('SELECT ordinal FROM rows WHERE ordinal >= ? ORDER BY ordinal LIMIT ?').pluck();
-    let buf: number[] = [];
-    let i = 0;
-    let next = from;
-    let exhausted = false;
-    return (ordinal: number) => {
-      for (;;) {
-        while (i < buf.length && buf[i]! < ordinal) i++;
-        if (i < buf.length) return buf[i] === ordinal;
-        if (exhausted) return false;
-        buf = stmt.all(Math.max(next, ordinal), chunk) as number[];
-        i = 0;
-        if (buf.length < chunk) exhausted = true;
-        if (buf.length) next = buf[buf.length - 1]! + 1;
-      }
-    };
+    const lookup = inOrder((start, limit) => stmt.all(start, limit) as number[], (o) => o, chunk, from);
+    return (ordinal) => lookup(ordinal) !== undefined;
   }
+
 
   /** Forgets failed rows so they are read and attempted again; returns where reading must restart. */
   resetFailed(): { count: number; from: ReadPosition } {

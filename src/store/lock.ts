@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { CheckpointError } from '../errors.js';
+import { isRunning } from '../core/process.js';
 
 /** Who holds a job: written into `<checkpoint>.lock` by the run that holds it. */
 interface Holder {
@@ -14,15 +15,6 @@ interface Holder {
 
 export interface RunLock {
   release(): void;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
-  }
 }
 
 function readHolder(file: string): Holder | undefined {

@@ -1,6 +1,5 @@
 /** Waiting: capped, jittered, and always cut short by the run's abort signal. */
 
-import { InterruptedError } from '../../errors.js';
 
 /** First backoff step; doubles per attempt up to the cap. */
 export const BASE_BACKOFF_MS = 500;
@@ -21,19 +20,4 @@ export function loadingWaitMs(estimatedMs: number, capMs: number, random: () => 
   return Math.round(Math.min(capMs, Math.min(estimatedMs, capMs) * (0.75 + 0.5 * random())));
 }
 
-/** Resolves after `ms`, or rejects with InterruptedError as soon as `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(new InterruptedError());
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new InterruptedError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { sleep } from '../../core/abort.js';

@@ -180,41 +180,4 @@ function decodeBody(chunks: Buffer[]): string {
   return buf.toString('utf8', start);
 }
 
-export type NetworkFailure = { kind: 'timeout' | 'network'; message: string; code: string };
-
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_RESPONSE_TIMEOUT', 'ETIMEDOUT']);
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/**
- * A transport failure: worth retrying (`timeout`, `network`), or one no retry can fix (`fatal`: a TLS
- * certificate problem, a protocol error). Undefined for errors without a code, which are bugs and must
- * surface with their stack.
- */
-export function networkFailure(err: unknown): (NetworkFailure | { kind: 'fatal'; message: string }) | undefined {
-  const code = errorCode(err) ?? errorCode((err as { cause?: unknown } | undefined)?.cause);
-  if (code === undefined) return undefined;
-  const message = `${code}: ${(err as Error).message}`;
-  if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', message: `timed out (${message})`, code };
-  if (NETWORK_CODES.has(code)) return { kind: 'network', message: `connection failed (${message})`, code };
-  return { kind: 'fatal', message };
-}
-
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+export { networkFailure, type NetworkFailure } from '../../core/network.js';

@@ -10,6 +10,7 @@ import { defaultFunctionToApply, postprocessLogits } from './postprocess.js';
 import type { Serial } from './scheduler.js';
 import type { Encoded } from './tokenize.js';
 import { errorLine, type EncodeFailure } from './tokenize-wire.js';
+import { runBatches } from './run-batches.js';
 
 export interface ClassifyOptions {
   limits: BatchLimits;
@@ -48,31 +49,13 @@ export async function classifyWindow(model: OnnxModel, texts: readonly string[],
     });
   };
 
-  await Promise.all(
-    batches.map((indices) => {
-      const rows = indices.map((i) => encoded[i]!);
-      // Padded now, while an earlier batch is still running, so the session never waits for JS.
-      const feeds = model.feeds(rows);
-      return opts.serial(async () => {
-        if (opts.signal?.aborted) throw new InterruptedError();
-        try {
-          const logits = await model.runFeeds(feeds, rows.length);
-          fill(indices, logits.data, logits.labels);
-        } catch (err) {
-          if (err instanceof InterruptedError) throw err;
-          // One bad row must not fail its batch-mates: retry them alone and blame only the rows that fail alone.
-          for (const i of indices) {
-            if (opts.signal?.aborted) throw new InterruptedError();
-            try {
-              const logits = await model.runBatch([encoded[i]!]);
-              fill([i], logits.data, logits.labels);
-            } catch (rowErr) {
-              outcomes[i] = { ok: false, kind: 'inference_error', error: errorLine(rowErr) };
-            }
-          }
-        }
-      });
-    }),
-  );
+  await runBatches(batches, {
+    feeds: (indices) => model.feeds(indices.map((i) => encoded[i]!)),
+    run: (feeds, rows) => model.runFeeds(feeds, rows),
+    fill: (indices, logits) => fill(indices, logits.data, logits.labels),
+    failed: (i, err) => void (outcomes[i] = { ok: false, kind: 'inference_error', error: errorLine(err) }),
+    serial: opts.serial,
+    signal: opts.signal,
+  });
   return outcomes;
 }

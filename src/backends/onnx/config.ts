@@ -58,9 +58,6 @@ export function parseLabel2id(raw: unknown, id2label: unknown): [string, number]
   return Object.entries(id2label as Record<string, unknown>).flatMap(([k, v]) => (typeof v === 'string' && Number.isInteger(Number(k)) ? [[v, Number(k)] as [string, number]] : []));
 }
 
-export function labelFor(config: ClassifierConfig, index: number): string {
-  return config.id2label[index] ?? `LABEL_${index}`;
-}
 
 /**
  * The sequence limit, the way Python gets it: the tokenizer's model_max_length, bounded by what the

@@ -22,17 +22,6 @@ import { nliIndices } from './nli.js';
 import { zeroShotWindow } from './zero-shot.js';
 import type { Outcome } from '../classifier.js';
 
-export { loadOnnxModel, type OnnxModel, type Logits, type LoadModelOptions } from './model.js';
-export { locateModel, readModelFiles, onnxCandidates, DEFAULT_MODEL, type LocatedModel, type ModelFiles } from './model-folder.js';
-export { createTextEncoder, type Encoded, type TextEncoder } from './tokenize.js';
-export { padBatch, type GraphInput } from './tensors.js';
-export { planBatches, type BatchLimits } from './batching.js';
-export { classifyWindow, type ClassifyOptions } from './classify.js';
-export { serialQueue } from './scheduler.js';
-export { defaultFunctionToApply, postprocessLogits, applyFunction, toPredictions } from './postprocess.js';
-export { sessionOptions, CUDA_INSTALL_HINT, type Device } from './session.js';
-export { readClassifierConfig, type ClassifierConfig } from './config.js';
-
 /**
  * Padded tokens per model batch: 4 rows of 512, 8 of 256, 32 of 64. On int8 DistilBERT with real review
  * lengths (mean ~270 tokens) bigger batches bought nothing here (32 rows / 4096 tokens ran at 0.88x of
@@ -176,6 +165,3 @@ function zeroShotRunner(
   const options = { ...opts, labels: spec.candidateLabels, hypotheses, multiLabel: spec.multiLabel, nli, layout };
   return (texts) => zeroShotWindow(model, texts, options);
 }
-export { zeroShotWindow, type ZeroShotOptions } from './zero-shot.js';
-export { nliIndices, zeroShotScores, logitColumn, type NliIndices } from './nli.js';
-export { learnPairLayout, onlyFirst, longestFirst, padPairs, pairLength, type PairLayout, type PairRow, type PairCut } from './pair-encoding.js';

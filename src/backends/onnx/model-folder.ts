@@ -9,6 +9,7 @@ import { BackendFatalError } from '../../errors.js';
 import { HubErrorCode } from '../../hub/errors.js';
 import { resolveHubFiles, type HubResolveOptions } from '../../hub/resolve.js';
 import type { Device } from './session.js';
+import { expandHome, exists } from '../../core/fs.js';
 
 /** The ONNX export of distilbert-base-uncased-finetuned-sst-2-english, the model the HF docs use for this task. */
 export const DEFAULT_MODEL = 'Xenova/distilbert-base-uncased-finetuned-sst-2-english';
@@ -42,10 +43,6 @@ export function onnxCandidates(device: Device, fullPrecision = false): string[] 
   return [...names.map((n) => `onnx/${n}`), ...names];
 }
 
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
-}
-
 async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await fs.stat(p)).isDirectory();
@@ -57,15 +54,6 @@ async function isDirectory(p: string): Promise<boolean> {
 /** Written like a path rather than an `org/name` id: never sent to the Hub. */
 function looksLikePath(spec: string): boolean {
   return path.isAbsolute(spec) || /^(~|\.{1,2})([/\\]|$)/.test(spec) || spec.includes('\\') || spec.split('/').length > 2;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function chooseLocalOnnx(folder: string, candidates: readonly string[], onnxFile: string | undefined): Promise<string> {
@@ -102,7 +90,7 @@ export interface LocateOptions extends Omit<HubResolveOptions, 'revision'> {
 export async function locateModel(spec: string | undefined, options: LocateOptions = {}): Promise<LocatedModel> {
   const device = options.device ?? 'cpu';
   const model = spec?.trim() || DEFAULT_MODEL;
-  const local = path.resolve(expandHome(model));
+  const local = path.resolve(expandHome(model, os.homedir()));
   if (await isDirectory(local)) {
     return { folder: local, onnxFile: await chooseLocalOnnx(local, onnxCandidates(device, options.fullPrecision), options.onnxFile) };
   }

@@ -13,6 +13,7 @@ import { longestFirst, padPairs, pairLength, type PairLayout, type PairRow } fro
 import { defaultFunctionToApply, postprocessLogits } from './postprocess.js';
 import type { Encoded } from './tokenize.js';
 import { errorLine } from './tokenize-wire.js';
+import { runBatches } from './run-batches.js';
 
 export interface PairClassifyOptions extends Omit<ClassifyOptions, 'tokenize'> {
   layout: PairLayout;
@@ -50,28 +51,13 @@ export async function classifyPairWindow(model: OnnxModel, pairs: readonly { tex
     });
   };
   const feedsOf = (indices: readonly number[]) => padPairs(indices.map((i) => rows[i]!), model.inputs, model.encoder, opts.layout);
-  await Promise.all(
-    batches.map((indices) => {
-      const feeds = feedsOf(indices);
-      return opts.serial(async () => {
-        if (opts.signal?.aborted) throw new InterruptedError();
-        try {
-          const logits = await model.runFeeds(feeds, indices.length);
-          fill(indices, logits.data, logits.labels);
-        } catch (err) {
-          if (err instanceof InterruptedError) throw err;
-          for (const i of indices) {
-            if (opts.signal?.aborted) throw new InterruptedError();
-            try {
-              const logits = await model.runFeeds(feedsOf([i]), 1);
-              fill([i], logits.data, logits.labels);
-            } catch (rowErr) {
-              outcomes[i] = { ok: false, kind: 'inference_error', error: errorLine(rowErr) };
-            }
-          }
-        }
-      });
-    }),
-  );
+  await runBatches(batches, {
+    feeds: feedsOf,
+    run: (feeds, rows) => model.runFeeds(feeds, rows),
+    fill: (indices, logits) => fill(indices, logits.data, logits.labels),
+    failed: (i, err) => void (outcomes[i] = { ok: false, kind: 'inference_error', error: errorLine(err) }),
+    serial: opts.serial,
+    signal: opts.signal,
+  });
   return outcomes;
 }

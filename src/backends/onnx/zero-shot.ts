@@ -14,6 +14,7 @@ import { onlyFirst, padPairs, pairLength, type PairLayout, type PairRow } from '
 import type { Serial } from './scheduler.js';
 import type { Encoded } from './tokenize.js';
 import { errorLine, type EncodeFailure } from './tokenize-wire.js';
+import { runBatches } from './run-batches.js';
 
 export interface ZeroShotOptions {
   labels: readonly string[];
@@ -72,32 +73,18 @@ export async function zeroShotWindow(model: OnnxModel, texts: readonly string[],
     });
   };
   const pad = model.encoder;
-  await Promise.all(
-    planBatches(lengths, opts.limits).map((indices) => {
-      // Padded now, while an earlier batch is still running, so the session never waits for JS.
-      const feeds = padPairs(indices.map((k) => pairs[k]!), model.inputs, pad, layout);
-      return opts.serial(async () => {
-        if (opts.signal?.aborted) throw new InterruptedError();
-        try {
-          const logits = await model.runFeeds(feeds, indices.length);
-          fill(indices, logits.data, logits.labels);
-        } catch (err) {
-          if (err instanceof InterruptedError) throw err;
-          // One bad pair must not fail its batch-mates: run them alone, and fail only the texts whose pairs fail alone.
-          for (const k of indices) {
-            if (opts.signal?.aborted) throw new InterruptedError();
-            try {
-              const logits = await model.runFeeds(padPairs([pairs[k]!], model.inputs, pad, layout), 1);
-              fill([k], logits.data, logits.labels);
-            } catch (pairErr) {
-              const t = Math.floor(k / L);
-              if (!failed.has(t)) failed.set(t, errorLine(pairErr));
-            }
-          }
-        }
-      });
-    }),
-  );
+  // A text fails when one of its pairs fails alone.
+  await runBatches(planBatches(lengths, opts.limits), {
+    feeds: (indices) => padPairs(indices.map((k) => pairs[k]!), model.inputs, pad, layout),
+    run: (feeds, rows) => model.runFeeds(feeds, rows),
+    fill: (indices, logits) => fill(indices, logits.data, logits.labels),
+    failed: (k, err) => {
+      const t = Math.floor(k / L);
+      if (!failed.has(t)) failed.set(t, errorLine(err));
+    },
+    serial: opts.serial,
+    signal: opts.signal,
+  });
 
   todo.forEach((i, t) => {
     const why = failed.get(t);
