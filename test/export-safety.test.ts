@@ -30,7 +30,7 @@ test('the export never writes through a symlink planted at its temporary name, n
   const settings = resolveSettings({ input, model: 'org/m' });
   const file = openOutputFile(settings, { output: out, format: 'csv' }, ['text'], addedColumns(settings.columns, null));
   const tmps = fs.readdirSync(dir).filter((n) => n.startsWith('out.csv.tmp-') && !fs.lstatSync(path.join(dir, n)).isSymbolicLink());
-  file.add({ ordinal: 0, line: 2, nextLine: 3, byteStart: 5, byteEnd: 11, record: ['hello'], text: 'hello' }, { ordinal: 0, status: 1, label: 'POSITIVE', score: 0.9, scores: null, truncated: null, error: null });
+  file.add({ ordinal: 0, line: 2, nextLine: 3, byteStart: 5, byteEnd: 11, record: ['hello'], text: 'hello' }, { ordinal: 0, status: 'done', label: 'POSITIVE', score: 0.9, scores: null, truncated: false, error: null });
   await file.finish();
 
   assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n');

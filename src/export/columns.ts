@@ -40,7 +40,7 @@ export function addedColumns(columns: OutputColumns, labels: string[] | null, th
       const perLabel: (number | null)[] = [];
       let atOrAbove: string[] = [];
       if (labels || listed) {
-        const all = row.scores ? (JSON.parse(row.scores) as { label: string; score: number }[]) : row.label !== null && row.score !== null ? [{ label: row.label, score: row.score }] : [];
+        const all = row.scores ? row.scores : row.label !== null && row.score !== null ? [{ label: row.label, score: row.score }] : [];
         if (labels) {
           const scores = new Map<string, number>(all.map((p) => [p.label, p.score]));
           for (const l of labels) perLabel.push(scores.get(l) ?? null);
@@ -48,8 +48,8 @@ export function addedColumns(columns: OutputColumns, labels: string[] | null, th
         // Best first, as stored; a failed row has no labels (null), a row with none at or above has ''.
         if (listed) atOrAbove = all.filter((p) => p.score >= threshold).map((p) => p.label);
       }
-      const listedCell = listed ? [row.status === 1 ? atOrAbove.join('|') : null] : [];
-      return [row.label, row.score, ...listedCell, ...perLabel, row.truncated === 1, row.error];
+      const listedCell = listed ? [row.status === 'done' ? atOrAbove.join('|') : null] : [];
+      return [row.label, row.score, ...listedCell, ...perLabel, row.truncated, row.error];
     },
   };
 }

@@ -34,7 +34,7 @@ function selectionFilter(store: Checkpoint, sel: RowSelection): { keep: (r: Stor
   const picked = ordinals && new Set(ordinals);
   const keep = (r: StoredRow | undefined) =>
     r !== undefined &&
-    r.status === 1 &&
+    r.status === 'done' &&
     (sel.label === undefined || r.label === sel.label) &&
     (sel.maxScore === undefined || (r.score !== null && r.score < sel.maxScore)) &&
     (picked === undefined || picked.has(r.ordinal));

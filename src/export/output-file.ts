@@ -103,7 +103,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   const count = (result: StoredRow | undefined) => {
     summary.rows++;
     if (!result) summary.unlabeled++;
-    else if (result.status === 1) summary.labeled++;
+    else if (result.status === 'done') summary.labeled++;
     else summary.failed++;
   };
   // A row of the wrong width is written from its fields, padded or cut to the header's width.

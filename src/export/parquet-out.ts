@@ -64,7 +64,7 @@ export function openParquetOutputFile(
   const count = (result: StoredRow | undefined) => {
     summary.rows++;
     if (!result) summary.unlabeled++;
-    else if (result.status === 1) summary.labeled++;
+    else if (result.status === 'done') summary.labeled++;
     else summary.failed++;
   };
 

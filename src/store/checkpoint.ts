@@ -37,11 +37,12 @@ type StoredRowTuple = [number, 1 | 2, string | null, number | null, string | nul
 /** A finished row as the exporter reads it back. */
 export interface StoredRow {
   ordinal: number;
-  status: 1 | 2;
+  status: 'done' | 'failed';
   label: string | null;
   score: number | null;
-  scores: string | null;
-  truncated: number | null;
+  /** Every kept label's score, best first (jobs that keep them all); null otherwise. */
+  scores: Prediction[] | null;
+  truncated: boolean;
   error: string | null;
 }
 
@@ -371,11 +372,11 @@ export class Checkpoint {
       .raw(true);
     return (this.pageStmt.all(from, limit) as StoredRowTuple[]).map(([ordinal, status, label, score, scores, truncated, error]) => ({
       ordinal,
-      status,
+      status: status === 1 ? 'done' : 'failed',
       label,
       score,
-      scores,
-      truncated,
+      scores: scores === null ? null : (JSON.parse(scores) as Prediction[]),
+      truncated: truncated === 1,
       error,
     }));
   }
