@@ -110,7 +110,9 @@ test('the package installs from the repository folder and is imported by name, w
   const project = path.join(dir, 'consumer');
   mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', REPO], { cwd: project, stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
+  // --ignore-scripts: npm runs a linked folder's `prepare` (our build) otherwise, rewriting dist/ under the
+  // tests running beside this one.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--ignore-scripts', REPO], { cwd: project, stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
   writeFileSync(
     path.join(project, 'use.ts'),
     `import { label, status, exportJob, ErrorCode, type LabelOptions, type RunSummary } from 'batchlabel';

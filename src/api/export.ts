@@ -4,7 +4,7 @@ import { exportResults, type ExportSummary, type RowSelection } from '../export/
 import type { JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { checkPushTarget, pushExport } from '../hub/push.js';
-import { openTarget } from './target.js';
+import { openTarget } from '../store/open-target.js';
 
 export type { ExportSummary } from '../export/export.js';
 

@@ -3,7 +3,7 @@ import { redactUrl } from '../core/redact-url.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
 import { labelDistribution, scoreSummaries } from '../store/queries.js';
-import { openTarget } from './target.js';
+import { openTarget } from '../store/open-target.js';
 
 /** What status() resolves to, and what `batchlabel status --json` prints. */
 export interface StatusReport {

@@ -8,7 +8,7 @@ import type { RowSelection } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { num } from './format.js';
 import { commandLine, runCommand } from './run-command.js';
-import { shardsExport, shardsStatus } from './shards-command.js';
+import { shardsExportCommand, shardsStatusCommand } from './shards-command.js';
 import { printStatus } from './status-command.js';
 
 const EXIT_CODES = `Exit codes:
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
           .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
       async (argv) => {
         if (argv.shards !== undefined) {
-          process.exitCode = await shardsStatus(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${s}\n`));
+          process.exitCode = await shardsStatusCommand(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${s}\n`));
           return;
         }
         const report = await status(argv.target as string);
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
         if (a.shards !== undefined) {
           const columns = Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined]));
           const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${s}\n`));
-          await shardsExport({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined, partial: a.partial === true, columns }, say);
+          await shardsExportCommand({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined, partial: a.partial === true, columns }, say);
           return;
         }
         const r = await exportJob({

@@ -1,5 +1,4 @@
 import type { JobValues } from '../job/options.js';
-import { loadJobFile } from '../job/resolve.js';
 import { plan, type PlanResult } from '../plan/index.js';
 import type { LengthSummary } from '../plan/histogram.js';
 import { duration, num } from './format.js';
@@ -13,8 +12,7 @@ export interface PlanFlags {
 }
 
 export async function planCommand(flags: PlanFlags, out: (s: string) => void): Promise<void> {
-  const values = { ...(flags.job ? loadJobFile(flags.job) : {}), ...flags.values };
-  const result = await plan(values, { probe: flags.probe, probeRequests: flags.probeRequests });
+  const result = await plan({ ...flags.values, job: flags.job }, { probe: flags.probe, probeRequests: flags.probeRequests });
   if (flags.json) out(JSON.stringify(result, null, 2));
   else printPlan(result, out);
 }

@@ -3,8 +3,8 @@
  * what the run would classify, and times a short probe of the backend for a wall-time estimate. It
  * never writes a checkpoint or an output, never sends more than 50 requests, never prints or exits.
  */
-import type { JobValues } from '../job/options.js';
-import { resolveSettings } from '../job/resolve.js';
+import type { LabelOptions } from '../job/options.js';
+import { jobValues, resolveSettings } from '../job/resolve.js';
 import type { JobSettings } from '../job/settings.js';
 import type { LengthSummary } from './histogram.js';
 import { MAX_PROBE_REQUESTS, probeHf, probeOnnx, type ProbeResult } from './probe.js';
@@ -98,10 +98,12 @@ function estimateFrom(probe: ProbeResult | null, settings: JobSettings, toClassi
   return { seconds: fixed + work, low: fixed + work * Math.max(0, 1 - err), high: fixed + work * (1 + err), basis, probe };
 }
 
-/** The plan of a job: `values` are the job file's settings with flags over them, as `run` takes them. */
-export async function plan(values: JobValues, opts: PlanOptions = {}): Promise<PlanResult> {
-  const settings = resolveSettings(values);
-  return planSettings(settings, opts);
+/**
+ * The plan of a job, as label() would run it (the same options, a job file under them): rows, unique
+ * texts, lengths, requests, and a time estimate from a short probe. Writes nothing.
+ */
+export async function plan(options: LabelOptions & { job?: string }, opts: PlanOptions = {}): Promise<PlanResult> {
+  return planSettings(resolveSettings(jobValues(options)), opts);
 }
 
 export async function planSettings(settings: JobSettings, opts: PlanOptions = {}): Promise<PlanResult> {

@@ -3,7 +3,7 @@
  * Never prints, never exits; errors are BatchlabelErrors with a code.
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { openTarget } from '../api/target.js';
+import { openTarget } from '../store/open-target.js';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';

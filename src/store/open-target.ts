@@ -2,7 +2,7 @@ import { openSync, readSync, closeSync } from 'node:fs';
 import { CheckpointError } from '../errors.js';
 import { loadJobFile, resolveSettings } from '../job/resolve.js';
 import type { JobSettings } from '../job/settings.js';
-import { Checkpoint } from '../store/checkpoint.js';
+import { Checkpoint } from './checkpoint.js';
 
 function isSqlite(file: string): boolean {
   let fd: number | undefined;
