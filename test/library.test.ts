@@ -126,3 +126,13 @@ export const used = [run, status, exportJob, ErrorCode.auth, options] as const;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import * as b from 'batchlabel'; console.log(Object.keys(b).sort().join(','))"], { cwd: project, encoding: 'utf8' });
   for (const name of ['label', 'status', 'exportJob', 'ErrorCode', 'BatchlabelError']) assert.ok(out.split(',').map((s) => s.trim()).includes(name), out);
 });
+
+test('label({ shard: { index, count } }) labels one shard into its own checkpoint, like --shard I/N', async () => {
+  const file = input('shard.csv', 600);
+  const summary = await label({ input: file, endpoint: `${server.url}/models/acme/sentiment`, shard: { index: 0, count: 2 } });
+  assert.deepEqual(summary.shard, { index: 0, count: 2 });
+  // Blocks of 256 rows alternate between the shards: rows 0-255 and 512-599 are shard 0's.
+  assert.equal(summary.rows.labeled, 256 + 88);
+  assert.match(summary.checkpoint, /\.shard-0-of-2\.batchlabel\.sqlite$/);
+  assert.equal(summary.output, undefined, 'a shard never writes the export');
+});
