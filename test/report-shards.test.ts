@@ -94,6 +94,7 @@ test('report --shards 2: each shard with its counts, and labels, quartiles, fail
   assert.ok(data.lowest.every((r) => r.text !== null && r.id !== null), 'texts and ids read back from the input');
   assert.deepEqual(new Set(data.runs.map((r) => r.shard)), new Set([0, 1]));
   assert.match(html, /shard 1 run 1/);
+  assert.match(html, /labeled\.shard-0-of-2\.batchlabel\.sqlite, \S*labeled\.shard-1-of-2\.batchlabel\.sqlite/);
   assert.doesNotMatch(html, new RegExp(TOKEN));
 
   // Shard 1's checkpoint gone: listed as missing, and the totals are shard 0's alone.

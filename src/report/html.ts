@@ -67,6 +67,11 @@ function card(value: string, what: string, bad = false): string {
   return `<div class="card${bad ? ' bad' : ''}"><b>${value}</b><span>${escapeHtml(what)}</span></div>`;
 }
 
+/** A sharded job's checkpoints: the first and the last name the pattern of the rest. */
+function shardCheckpoints(paths: string[]): [string, string] {
+  return ['checkpoints', paths.length <= 2 ? paths.join(', ') : `${paths[0]!} … ${paths.at(-1)!} (${paths.length})`];
+}
+
 async function summarySection(d: ReportData): Promise<string> {
   const r = d.rows;
   const cards = [
@@ -85,7 +90,7 @@ async function summarySection(d: ReportData): Promise<string> {
     ...(job.endpoint ? ([['endpoint', job.endpoint]] as [string, string][]) : []),
     ['labels', job.labels.length ? job.labels.join(', ') : '(none yet)'],
     ...job.settings,
-    ['checkpoint', d.checkpoint],
+    d.shards ? shardCheckpoints(d.shards.shards.map((s) => s.checkpoint)) : ['checkpoint', d.checkpoint],
   ];
   return `<section id="job"><div class="cards">${cards.join('')}</div>
 <h2>Job</h2><dl class="settings">${settings.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl></section>`;
