@@ -210,11 +210,12 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', alias: 'o', describe: 'HTML file to write', demandOption: true })
           .option('lowest', { type: 'number', describe: 'Least confident rows to list [default: 25]' })
           .option('threshold', { type: 'number', describe: 'Score at which a label counts as predicted, for labels predicted together (jobs keeping every score) [default: 0.5]' })
+          .option('shards', { type: 'number', describe: 'The job ran as N shards (run --shard I/N): report the whole job and each shard' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No summary on stderr' }),
       async (argv) => {
         // Loaded here: the charting libraries behind it stay out of every other command's start.
         const { reportCommand } = await import('./report-command.js');
-        await reportCommand({ target: argv.target as string, output: argv.output as string, lowest: argv.lowest as number | undefined, threshold: argv.threshold as number | undefined, quiet: argv.quiet === true });
+        await reportCommand({ target: argv.target as string, output: argv.output as string, lowest: argv.lowest as number | undefined, threshold: argv.threshold as number | undefined, shards: argv.shards as number | undefined, quiet: argv.quiet === true });
       },
     )
     .demandCommand(1, 'Name a command: run, plan, status, export or report.')

@@ -3,9 +3,11 @@
  * plain data: the HTML is rendered from this alone, and the API hands it out too.
  */
 import type { FailureKind } from '../backends/classifier.js';
+import type { ShardsReport } from '../api/shards.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
-import { everyLabelScores, labelDistribution, lowestConfidence, scoreSummaries, type LabelCount, type LabelPair, type LabelScoreSpread, type ScoreSummary } from '../store/queries.js';
+import { everyLabelScores, labelDistribution, lowestConfidence, scoreSummaries, type LabelCount, type LabelPair, type LabelScoreSpread, type ScoreSummary, type UncertainRow } from '../store/queries.js';
+import type { InputFingerprint } from '../job/fingerprint.js';
 import { readRowTexts } from './row-texts.js';
 
 export interface ReportData {
@@ -33,9 +35,13 @@ export interface ReportData {
   lowest: LowRow[];
   /** Why the lowest rows come without their texts, when they do. */
   textsNote: string | null;
+  /** For a job run as shards (`report --shards N`): each shard's state and counts; null for one checkpoint. */
+  shards: ShardsReport | null;
 }
 
 export interface RunSummary {
+  /** The shard that ran it, in a sharded job's report. */
+  shard?: number;
   id: number;
   startedAt: string;
   endedAt: string | null;
@@ -80,7 +86,7 @@ export function safeEndpoint(endpoint: string | undefined): string | null {
   }
 }
 
-function settingsShown(s: JobSettings): [string, string][] {
+export function settingsShown(s: JobSettings): [string, string][] {
   const out: [string, string][] = [
     ['text column', s.textColumn],
     ['format', s.format === 'csv' && s.delimiter !== ',' ? `csv (delimiter ${JSON.stringify(s.delimiter)})` : s.format],
@@ -108,38 +114,62 @@ export async function gatherReport(store: Checkpoint, settings: JobSettings, opt
   const { done, failed, truncated } = store.counts();
   const pending = total === null ? null : Math.max(0, total - done - failed);
   const low = lowestConfidence(db, opts.lowest ?? 25);
-  const texts = await readRowTexts(settings, store.getMeta('fingerprint'), low.map((r) => r.ordinal), opts.textChars ?? 300);
-  const identity = store.getMeta('model_identity');
   return {
     generatedAt: new Date().toISOString(),
     checkpoint: store.path,
-    job: {
-      input: settings.input,
-      task: 'text classification',
-      backend: settings.backend,
-      model: settings.model ?? (settings.backend === 'onnx' ? 'default ONNX model' : null),
-      endpoint: settings.backend === 'hf' ? safeEndpoint(settings.hf.endpoint) : null,
-      labels: store.labels(),
-      settings: [...settingsShown(settings), ...Object.entries(identity ?? {}).map(([k, v]): [string, string] => [k === 'onnxFile' ? 'onnx file used' : `model ${k}`, v])],
-      createdAt: store.getMeta('created_at') ?? null,
-    },
+    job: jobOf(settings, store.labels(), store.getMeta('model_identity'), store.getMeta('created_at') ?? null),
     rows: { total, done, failed, pending, truncated },
     labels: labelDistribution(db),
     scores: scoreSummaries(db, opts.bins ?? 20),
-    everyLabel: settings.allScores || (settings.topK ?? 1) > 1 ? { threshold: opts.threshold ?? 0.5, ...everyLabelScores(db, opts.bins ?? 20, opts.threshold ?? 0.5) } : null,
-    runs: store.runs().map((r) => ({
-      id: r.id,
-      startedAt: r.startedAt,
-      endedAt: r.endedAt,
-      state: r.state,
-      rows: r.rowsDone + r.rowsFailed,
-      reused: r.rowsReused,
-      failed: r.rowsFailed,
-      wallMs: r.wallMs,
-      rowsPerSecond: r.wallMs > 0 ? ((r.rowsDone + r.rowsFailed) * 1000) / r.wallMs : 0,
-      retries: r.retries,
-    })),
-    failures: store.failuresByKind(5).map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) })),
+    everyLabel: keepsEveryScore(settings) ? { threshold: opts.threshold ?? 0.5, ...everyLabelScores(db, opts.bins ?? 20, opts.threshold ?? 0.5) } : null,
+    runs: runSummaries(store),
+    failures: failureSummaries(store),
+    ...(await lowRows(settings, store.getMeta('fingerprint'), low, opts)),
+    shards: null,
+  };
+}
+
+export const keepsEveryScore = (s: JobSettings): boolean => s.allScores || (s.topK ?? 1) > 1;
+
+export function jobOf(settings: JobSettings, labels: string[], identity: Record<string, string> | undefined, createdAt: string | null): ReportData['job'] {
+  return {
+    input: settings.input,
+    task: 'text classification',
+    backend: settings.backend,
+    model: settings.model ?? (settings.backend === 'onnx' ? 'default ONNX model' : null),
+    endpoint: settings.backend === 'hf' ? safeEndpoint(settings.hf.endpoint) : null,
+    labels,
+    settings: [...settingsShown(settings), ...Object.entries(identity ?? {}).map(([k, v]): [string, string] => [k === 'onnxFile' ? 'onnx file used' : `model ${k}`, v])],
+    createdAt,
+  };
+}
+
+export function runSummaries(store: Checkpoint): RunSummary[] {
+  return store.runs().map((r) => ({
+    id: r.id,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    state: r.state,
+    rows: r.rowsDone + r.rowsFailed,
+    reused: r.rowsReused,
+    failed: r.rowsFailed,
+    wallMs: r.wallMs,
+    rowsPerSecond: r.wallMs > 0 ? ((r.rowsDone + r.rowsFailed) * 1000) / r.wallMs : 0,
+    retries: r.retries,
+  }));
+}
+
+/** Examples shown per failure kind. */
+export const FAILURE_EXAMPLES = 5;
+
+export function failureSummaries(store: Checkpoint): ReportData['failures'] {
+  return store.failuresByKind(FAILURE_EXAMPLES).map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) }));
+}
+
+/** The least confident rows with their texts read back from the input (or the reason they are not). */
+export async function lowRows(settings: JobSettings, fingerprint: InputFingerprint | undefined, low: UncertainRow[], opts: ReportOptions): Promise<Pick<ReportData, 'lowest' | 'textsNote'>> {
+  const texts = await readRowTexts(settings, fingerprint, low.map((r) => r.ordinal), opts.textChars ?? 300);
+  return {
     lowest: low.map((r) => {
       const t = texts.ok ? texts.rows.get(r.ordinal) : undefined;
       return { ordinal: r.ordinal, line: t?.line ?? null, id: t?.id ?? null, label: r.label, score: r.score, text: t?.text ?? null, chars: t?.chars ?? null };

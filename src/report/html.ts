@@ -4,7 +4,7 @@
  */
 import { duration, num } from '../core/format.js';
 import { barChart, labelChart, scoreHistograms } from './charts.js';
-import type { ReportData } from './data.js';
+import type { ReportData, RunSummary } from './data.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -67,6 +67,11 @@ function card(value: string, what: string, bad = false): string {
   return `<div class="card${bad ? ' bad' : ''}"><b>${value}</b><span>${escapeHtml(what)}</span></div>`;
 }
 
+/** A sharded job's checkpoints: the first and the last name the pattern of the rest. */
+function shardCheckpoints(paths: string[]): [string, string] {
+  return ['checkpoints', paths.length <= 2 ? paths.join(', ') : `${paths[0]!} … ${paths.at(-1)!} (${paths.length})`];
+}
+
 async function summarySection(d: ReportData): Promise<string> {
   const r = d.rows;
   const cards = [
@@ -85,7 +90,7 @@ async function summarySection(d: ReportData): Promise<string> {
     ...(job.endpoint ? ([['endpoint', job.endpoint]] as [string, string][]) : []),
     ['labels', job.labels.length ? job.labels.join(', ') : '(none yet)'],
     ...job.settings,
-    ['checkpoint', d.checkpoint],
+    d.shards ? shardCheckpoints(d.shards.shards.map((s) => s.checkpoint)) : ['checkpoint', d.checkpoint],
   ];
   return `<section id="job"><div class="cards">${cards.join('')}</div>
 <h2>Job</h2><dl class="settings">${settings.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl></section>`;
@@ -133,15 +138,42 @@ ${figure(await scoreHistograms(shown, 'score →'), 'score histograms of every l
 ${table(['label', 'rows with a score', `rows ≥ ${t}`, 'of labeled rows'], rows, numeric(1, 2, 3))}${pairs}</section>`;
 }
 
+const STATE_SHOWN = { finished: 'finished', unfinished: 'unfinished', missing: 'missing', 'other-job': 'of another job' } as const;
+
+function shardsSection(d: ReportData): string {
+  const r = d.shards;
+  if (!r) return '';
+  const count = (n: number | null) => (n === null ? '?' : num(n));
+  const eta = (ms: number | null) => (ms === null ? '?' : ms === 0 ? '—' : duration(ms));
+  const rows = r.shards.map((s) => [
+    String(s.index),
+    `${escapeHtml(STATE_SHOWN[s.state])}${s.reason ? ` <span class="note">(${escapeHtml(s.reason)})</span>` : ''}`,
+    num(s.rows.done),
+    num(s.rows.failed),
+    count(s.rows.pending),
+    s.lastRun ? perSecond(s.lastRun.rowsPerSecond) : '—',
+    eta(s.etaMs),
+  ]);
+  const t = r.total;
+  rows.push(['<b>all</b>', r.finished ? 'finished' : 'not finished', num(t.done), num(t.failed), count(t.pending), perSecond(t.rowsPerSecond), eta(t.etaMs)]);
+  const left = [...t.missing, ...t.unfinished, ...t.otherJob];
+  return `<section id="shards"><h2>Shards</h2><p class="note">The job ran as ${num(r.count)} shards (<code>batchlabel run … --shard I/${r.count}</code>); everything below is over the shards of this job together${
+    left.length ? `, so it is partial while shard ${left.sort((a, b) => a - b).join(', ')} is not finished` : ''
+  }. Rows/s is each shard's last run; the total adds them, as the shards run side by side.</p>
+${table(['shard', 'state', 'labeled', 'failed', 'pending', 'rows/s', 'ETA'], rows, numeric(0, 2, 3, 4, 5, 6))}</section>`;
+}
+
+const runName = (r: RunSummary) => (r.shard === undefined ? `run ${r.id}` : `shard ${r.shard} run ${r.id}`);
+
 async function runSection(d: ReportData): Promise<string> {
   if (!d.runs.length) return '';
   const chart = await barChart(
-    d.runs.map((r) => ({ name: `run ${r.id}`, value: r.rowsPerSecond, text: `${perSecond(r.rowsPerSecond)} rows/s` })),
+    d.runs.map((r) => ({ name: runName(r), value: r.rowsPerSecond, text: `${perSecond(r.rowsPerSecond)} rows/s` })),
     'rows per second →',
     '#6cc5b0',
   );
   const retries = (r: Record<string, number>) => Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => `${escapeHtml(k)} ${num(n)}`).join(', ') || 'none';
-  const rows = d.runs.map((r) => [String(r.id), when(r.startedAt), when(r.endedAt), escapeHtml(r.state), num(r.rows), num(r.reused), num(r.failed), duration(r.wallMs), perSecond(r.rowsPerSecond), retries(r.retries)]);
+  const rows = d.runs.map((r) => [escapeHtml(runName(r)), when(r.startedAt), when(r.endedAt), escapeHtml(r.state), num(r.rows), num(r.reused), num(r.failed), duration(r.wallMs), perSecond(r.rowsPerSecond), retries(r.retries)]);
   return `<section id="runs"><h2>Runs</h2>${figure(chart, 'throughput per run')}
 ${table(['run', 'started', 'ended', 'state', 'rows', 'reused', 'failed', 'time', 'rows/s', 'retries'], rows, numeric(0, 4, 5, 6, 7, 8))}</section>`;
 }
@@ -177,7 +209,7 @@ ${d.textsNote ? `<p class="note">${escapeHtml(d.textsNote)}.</p>` : ''}${html}</
 
 export async function renderReport(d: ReportData): Promise<string> {
   const title = `batchlabel report: ${d.job.input.split(/[\\/]/).pop() ?? d.job.input}`;
-  const sections = [await summarySection(d), await labelSection(d), await scoreSection(d), await everyLabelSection(d), lowestSection(d), await failureSection(d), await runSection(d)];
+  const sections = [await summarySection(d), shardsSection(d), await labelSection(d), await scoreSection(d), await everyLabelSection(d), lowestSection(d), await failureSection(d), await runSection(d)];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>

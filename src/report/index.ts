@@ -9,6 +9,8 @@ import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
 import { gatherReport, type ReportData, type ReportOptions } from './data.js';
 import { renderReport } from './html.js';
+import { closeShards, openShards } from '../shard/shards.js';
+import { gatherShardsReport } from './shards.js';
 
 export type { ReportData, ReportOptions, LowRow, RunSummary } from './data.js';
 export { escapeHtml } from './html.js';
@@ -16,6 +18,8 @@ export { escapeHtml } from './html.js';
 export interface ReportFileOptions extends ReportOptions {
   /** Write the page to this file (complete or not at all). @default none: only returned */
   output?: string;
+  /** The job ran as this many shards (`run --shard I/N`): report the whole job and each shard. @default none: one checkpoint */
+  shards?: number;
 }
 
 export interface ReportResult {
@@ -29,17 +33,33 @@ export async function buildReport(store: Checkpoint, settings: JobSettings, opts
   return { data, html: await renderReport(data) };
 }
 
-/** The report of a job: `target` is its checkpoint (.sqlite) or its job file. */
+/**
+ * The report of a job: `target` is its checkpoint (.sqlite) or its job file; with `shards`, the job file,
+ * the job's checkpoint path or any shard's checkpoint.
+ */
 export async function report(target: string, opts: ReportFileOptions = {}): Promise<ReportResult> {
+  const data = opts.shards !== undefined ? await gatherShards(target, opts.shards, opts) : await gatherOne(target, opts);
+  const result = { data, html: await renderReport(data) };
+  if (opts.output) await writeWhole(opts.output, result.html);
+  return result;
+}
+
+async function gatherOne(target: string, opts: ReportOptions): Promise<ReportData> {
   const { store, settings } = openTarget(target);
-  let result: ReportResult;
   try {
-    result = await buildReport(store, settings, opts);
+    return await gatherReport(store, settings, opts);
   } finally {
     store.close();
   }
-  if (opts.output) await writeWhole(opts.output, result.html);
-  return result;
+}
+
+async function gatherShards(target: string, count: number, opts: ReportOptions): Promise<ReportData> {
+  const set = await openShards(target, count);
+  try {
+    return await gatherShardsReport(set, opts);
+  } finally {
+    closeShards(set);
+  }
 }
 
 /** Under a temporary name, then renamed: an interrupted write never leaves half a page under the name. */

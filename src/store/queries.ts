@@ -39,18 +39,32 @@ export interface ScoreSummary {
  * score of the row at that rank (the lower one, rank ⌊q·(n−1)⌋) to within 1/4096 of the score range
  * (0..1 for probabilities): below the three decimals anyone reads.
  */
-const FINE_BUCKETS = 4096;
+export const FINE_BUCKETS = 4096;
 
-/** The top score's spread per predicted label: quartiles and a histogram of `bins` bins. */
-export function scoreSummaries(db: Database.Database, bins = 20): ScoreSummary[] {
+/** The x range every label's histogram shares: 0..1, widened to the scores when they are raw logits. */
+export interface ScoreRange {
+  lo: number;
+  hi: number;
+}
+
+/** The common range of a checkpoint's top scores; null when no row has one. */
+export function scoreRange(db: Database.Database): ScoreRange | null {
+  const r = db.prepare('SELECT MIN(score) AS min, MAX(score) AS max FROM rows WHERE status = 1 AND score IS NOT NULL').get() as { min: number | null; max: number | null };
+  return r.min === null || r.max === null ? null : { lo: Math.min(0, r.min), hi: Math.max(1, r.max) };
+}
+
+/**
+ * The top score's spread per predicted label: quartiles and a histogram of `bins` bins over `range`
+ * (several checkpoints of one job pass their common range, so their histograms add up bin by bin).
+ */
+export function scoreSummaries(db: Database.Database, bins = 20, range: ScoreRange | null = scoreRange(db)): ScoreSummary[] {
   const ranges = db
     .prepare('SELECT label, COUNT(*) AS count, MIN(score) AS min, MAX(score) AS max FROM rows WHERE status = 1 AND score IS NOT NULL GROUP BY label ORDER BY count DESC, label')
     .all() as { label: string; count: number; min: number; max: number }[];
-  if (!ranges.length) return [];
+  if (!ranges.length || !range) return [];
   // Scores are probabilities unless the job asked for raw logits (--function-to-apply none): bucket the
   // common range, so every label's histogram shares its x axis.
-  const lo = Math.min(0, ...ranges.map((r) => r.min));
-  const hi = Math.max(1, ...ranges.map((r) => r.max));
+  const { lo, hi } = range;
   const width = (hi - lo) / FINE_BUCKETS;
   const fine = new Map(ranges.map((r) => [r.label, new Float64Array(FINE_BUCKETS)]));
   const grouped = db
@@ -58,11 +72,32 @@ export function scoreSummaries(db: Database.Database, bins = 20): ScoreSummary[]
     .raw(true)
     .all(lo, width) as [string, number, number][];
   for (const [label, bucket, count] of grouped) fine.get(label)![bucket] = count;
-  return ranges.map((r) => {
-    const counts = fine.get(r.label)!;
-    const at = (q: number) => Math.min(r.max, Math.max(r.min, quantileOf(counts, r.count, q, lo, width)));
-    return { label: r.label, count: r.count, min: r.min, q1: at(0.25), median: at(0.5), q3: at(0.75), max: r.max, histogram: coarsen(counts, bins, lo, hi) };
-  });
+  return ranges.map((r) => summaryOf(r, fine.get(r.label)!, bins, range));
+}
+
+function summaryOf(r: { label: string; count: number; min: number; max: number }, counts: Float64Array, bins: number, { lo, hi }: ScoreRange): ScoreSummary {
+  const width = (hi - lo) / counts.length;
+  const at = (q: number) => Math.min(r.max, Math.max(r.min, quantileOf(counts, r.count, q, lo, width)));
+  return { label: r.label, count: r.count, min: r.min, q1: at(0.25), median: at(0.5), q3: at(0.75), max: r.max, histogram: coarsen(counts, bins, lo, hi) };
+}
+
+/**
+ * One job's spread from its parts' (shards'): each part's `scoreSummaries(db, FINE_BUCKETS, range)`
+ * over the same `range`. The fine counts add up, so the quartiles are those one checkpoint would give.
+ */
+export function mergeScoreSummaries(parts: readonly ScoreSummary[][], bins: number, range: ScoreRange): ScoreSummary[] {
+  const merged = new Map<string, { label: string; count: number; min: number; max: number; counts: Float64Array }>();
+  for (const part of parts) {
+    for (const s of part) {
+      let m = merged.get(s.label);
+      if (!m) merged.set(s.label, (m = { label: s.label, count: 0, min: s.min, max: s.max, counts: new Float64Array(FINE_BUCKETS) }));
+      m.count += s.count;
+      m.min = Math.min(m.min, s.min);
+      m.max = Math.max(m.max, s.max);
+      s.histogram.forEach((b, i) => (m.counts[i]! += b.count));
+    }
+  }
+  return [...merged.values()].sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)).map((m) => summaryOf(m, m.counts, bins, range));
 }
 
 /** The q-quantile of `total` values bucketed into `counts`, interpolated inside its bucket. */
