@@ -5,8 +5,6 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { openTarget } from '../store/open-target.js';
 import { ExportError } from '../errors.js';
-import type { JobSettings } from '../job/settings.js';
-import type { Checkpoint } from '../store/checkpoint.js';
 import { gatherReport, type ReportData, type ReportOptions } from './data.js';
 import { renderReport } from './html.js';
 import { closeShards, openShards } from '../shard/shards.js';
@@ -25,12 +23,6 @@ export interface ReportFileOptions extends ReportOptions {
 export interface ReportResult {
   html: string;
   data: ReportData;
-}
-
-/** The report of an open checkpoint. */
-export async function buildReport(store: Checkpoint, settings: JobSettings, opts: ReportOptions = {}): Promise<ReportResult> {
-  const data = await gatherReport(store, settings, opts);
-  return { data, html: await renderReport(data) };
 }
 
 /**
