@@ -9,6 +9,7 @@ import { JOB_OPTIONS, type JobValues } from '../job/options.js';
 import { coerceOption, explainUnknownArguments } from './args.js';
 import { num } from './format.js';
 import { checkJobArgs } from './job-checks.js';
+import { asInvoked, invokedAs } from './invoked.js';
 import { commandLine, runCommand } from './run-command.js';
 import { shardsExport, shardsStatus } from './shards-command.js';
 import { printStatus } from './status-command.js';
@@ -75,7 +76,7 @@ function rowSelection(a: Record<string, unknown>): RowSelection | undefined {
 
 function fail(err: unknown): never {
   if (err instanceof BatchlabelError) {
-    process.stderr.write(`batchlabel: ${err.message}\n`);
+    process.stderr.write(`batchlabel: ${asInvoked(err.message)}\n`);
     process.exit(err.exitCode);
   }
   process.stderr.write(`batchlabel: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   const cli = yargs(stdoutDash(hideBin(process.argv)));
   skipHelpCache(cli);
   await cli
-    .scriptName('batchlabel')
+    .scriptName(invokedAs())
     .usage('$0 <command> [options]\n\nLabel large CSV/JSONL datasets with Hugging Face text-classification models, resumably.')
     .command(
       'run [job]',
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
         }
         const report = await status(argv.target as string);
         if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else printStatus(report, (line) => process.stdout.write(`${line}\n`));
+        else printStatus(report, (line) => process.stdout.write(`${asInvoked(line)}\n`));
         process.exitCode = !report.finished ? 3 : report.rows.failed ? ExitCode.someRowsFailed : ExitCode.ok;
       },
     )
@@ -267,7 +268,7 @@ async function main(): Promise<void> {
         process.stderr.write(`batchlabel: ${explained}\n`);
         process.exit(ExitCode.usage);
       }
-      process.stderr.write(`batchlabel: ${msg}\nRun \`batchlabel --help\` (or \`batchlabel <command> --help\`) for usage.\n`);
+      process.stderr.write(`batchlabel: ${msg}\nRun \`${invokedAs()} --help\` (or \`${invokedAs()} <command> --help\`) for usage.\n`);
       process.exit(ExitCode.usage);
     })
     .parseAsync();

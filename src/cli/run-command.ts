@@ -1,6 +1,7 @@
 import { label, type RunHandle, type RunStats } from '../api/label.js';
 import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import { checkJobArgs } from './job-checks.js';
+import { asInvoked, invokedAs } from './invoked.js';
 import type { JobValues } from '../job/options.js';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { duration, num, rate, retriesText, shellQuote } from './format.js';
@@ -26,7 +27,7 @@ function resumeCommand(): string {
   const args = process.argv.slice(2).filter((a) => a !== '--restart');
   const shown = args.map(redactUrlsIn);
   const hidden = shown.some((a, i) => a !== args[i]);
-  return `${['batchlabel', ...shown].map(shellQuote).join(' ')}${hidden ? '  (put back the credentials shown as [redacted])' : ''}`;
+  return `${[invokedAs(), ...shown.map(shellQuote)].join(' ')}${hidden ? '  (put back the credentials shown as [redacted])' : ''}`;
 }
 
 /** `--output -`: the export goes to standard output (and --json, which also writes there, cannot). */
@@ -99,7 +100,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       else lines.push(`no --output given: export with \`batchlabel export ${shellQuote(summary.checkpoint)} --output FILE\`.`);
       if (summary.pushed) lines.push(`pushed to ${summary.pushed}`);
       if (r.failed) lines.push(`some rows failed: see \`batchlabel status ${shellQuote(summary.checkpoint)}\`; re-attempt them with --retry-failed.`);
-      process.stderr.write(`${lines.join('\n')}\n`);
+      process.stderr.write(`${asInvoked(lines.join('\n'))}\n`);
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary))}\n`);
     return summary.exitCode;
