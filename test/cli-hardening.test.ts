@@ -81,8 +81,8 @@ test('a CSV given as the job file is pointed to --input', async () => {
 
 test('misspelled flags get a suggestion, a long flag with one dash is named, non-numbers are echoed as typed, a repeated flag is named', async () => {
   const cases: [string[], RegExp][] = [
-    [['--text-colum', 'body'], /^batchlabel: unknown option --text-colum \(did you mean --text-column\?\)\.\n/],
-    [['--inptu', 'x.csv'], /^batchlabel: unknown option --inptu \(did you mean --input\?\)\.\n/],
+    [['--text-colum', 'body'], /^batchlabel: Unknown argument --text-colum \(did you mean --text-column\?\)\.\n/],
+    [['--inptu', 'x.csv'], /^batchlabel: Unknown argument --inptu \(did you mean --input\?\)\.\n/],
     [['-input', 'data/reviews.csv'], /^batchlabel: -input has one dash: long options take two, --input\.\n/],
     [['--concurrency', 'abc'], /^batchlabel: --concurrency must be a number, got "abc"\.\n/],
     [['--concurrency'], /^batchlabel: --concurrency needs a number after it, e\.g\. --concurrency 4\.\n/],
@@ -156,6 +156,20 @@ test('the output folder removed mid-run: one line, no stack trace, the checkpoin
   oneLine(r.stderr);
   assert.match(r.stderr, /batchlabel: cannot write .*labeled\.csv: its folder no longer exists\./);
   assert.ok(existsSync(checkpoint));
+  assert.match(r.stderr, /finished rows are safe in .*job\.sqlite/);
+
+  // The default checkpoint lives in the output's folder: removed with it, it is not called safe.
+  mkdirSync(outDir);
+  const again = spawnCli(['run', '--input', input, '--model', 'org/m', '--output', path.join(outDir, 'labeled.csv'), '--concurrency', '1', '--limit', '40'], { HF_INFERENCE_ENDPOINT: s.url, HF_TOKEN: 'hf_x' });
+  const sent = s.requests.length;
+  const ended = collect(again);
+  while (s.requests.length < sent + 3) await new Promise((r) => setTimeout(r, 20));
+  rmSync(outDir, { recursive: true, force: true });
+  const r2 = await ended;
+  assert.equal(r2.code, 1, r2.stderr);
+  oneLine(r2.stderr);
+  assert.match(r2.stderr, /its folder no longer exists\..*\(the checkpoint .*labeled\.batchlabel\.sqlite is gone too, with the rows it held: the same command starts over\.\)/);
+  assert.doesNotMatch(r2.stderr, /are safe in/);
 });
 
 test('hints print the command the way it was invoked: node <script>, an installed `batchlabel`, npx', async (t) => {

@@ -67,9 +67,10 @@ export function explainUnknownArguments(message: string, args: string[]): string
   const names = all.filter((n) => !/[A-Z]/.test(n) || !all.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)));
   const parts = names.map((n) => {
     const flag = suggestFlag(n);
-    const shown = n.length === 1 ? `-${n}` : `--${n}`;
+    // yargs names --no-x as x: show the flag as typed.
+    const shown = n.length === 1 ? `-${n}` : args.some((x) => x === `--no-${n}` || x.startsWith(`--no-${n}=`)) ? `--no-${n}` : `--${n}`;
     // A bare word is a stray positional (an unquoted value with a space, say), not a misspelled flag.
-    return args.includes(n) ? `unexpected argument ${JSON.stringify(n)} (quote a value that contains spaces)` : `unknown option ${shown}${flag ? ` (did you mean --${flag}?)` : ''}`;
+    return args.includes(n) ? `unexpected argument ${JSON.stringify(n)} (quote a value that contains spaces)` : `Unknown argument ${shown}${flag ? ` (did you mean --${flag}?)` : ''}`;
   });
   return `${parts.join('; ')}.`;
 }

@@ -166,7 +166,7 @@ async function main(): Promise<void> {
         if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 50)) throw new UsageError(`--probe-requests must be a whole number from 1 to 50, got ${String(n)}.`);
         await planCommand(
           { job: argv.job as string | undefined, values: checked.values, probe: argv.probe !== false, probeRequests: n, json: argv.json === true },
-          (s) => process.stdout.write(`${s}\n`),
+          (s) => process.stdout.write(`${asInvoked(s)}\n`),
         );
       },
     )
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
           .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
       async (argv) => {
         if (argv.shards !== undefined) {
-          process.exitCode = await shardsStatus(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${s}\n`));
+          process.exitCode = await shardsStatus(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${asInvoked(s)}\n`));
           return;
         }
         const report = await status(argv.target as string);
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
         const a = argv as Record<string, unknown>;
         if (a.shards !== undefined) {
           const columns = Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined]));
-          const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${s}\n`));
+          const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${asInvoked(s)}\n`));
           await shardsExport({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined, partial: a.partial === true, columns }, say);
           return;
         }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { label, type RunHandle, type RunStats } from '../api/label.js';
 import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import { checkJobArgs } from './job-checks.js';
@@ -106,7 +107,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     return summary.exitCode;
   } catch (err) {
     if (err instanceof BatchlabelError && err.checkpoint) {
-      err.message += ` (${num(err.checkpoint.finishedRows)} finished rows are safe in ${err.checkpoint.path}; fix the cause and run the same command to resume.)`;
+      // Removed with the output's folder, say: then there is nothing to resume from, and no claim that there is.
+      err.message += existsSync(err.checkpoint.path)
+        ? ` (${num(err.checkpoint.finishedRows)} finished rows are safe in ${err.checkpoint.path}; fix the cause and run the same command to resume.)`
+        : ` (the checkpoint ${err.checkpoint.path} is gone too, with the rows it held: the same command starts over.)`;
     }
     // A script reading --json gets an object even when the run fails.
     if (flags.json && err instanceof BatchlabelError) {
