@@ -96,9 +96,9 @@ test('Ctrl-C stops cleanly (exit 130), prints the command that resumes, and that
   const r = await done;
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /SIGINT: stopping/);
-  const m = r.stderr.match(/Resume with:\n\s+(batchlabel .*)\n/);
+  const m = r.stderr.match(/Resume with:\n\s+(node dist\/src\/cli\/main\.js .*)\n/);
   assert.ok(m, r.stderr);
-  const args = m[1]!.split(' ').slice(1);
+  const args = m[1]!.split(" ").slice(2);
   assert.deepEqual(args, f.args);
   const atStop = committedRows(f.checkpoint);
   const sentAtStop = f.s.requests.length;

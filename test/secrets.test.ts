@@ -95,7 +95,7 @@ test('the resume hint after Ctrl-C shows the command without the credentials in 
   child.kill('SIGINT');
   const r = await done;
   assert.equal(r.code, 130, r.stderr);
-  assert.match(r.stderr, /Resume with:\n {2}batchlabel run .*--endpoint=http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/models\/org\/m\?token=\[redacted\].*put back the credentials/);
+  assert.match(r.stderr, /Resume with:\n {2}node dist\/src\/cli\/main\.js run .*--endpoint=http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/models\/org\/m\?token=\[redacted\].*put back the credentials/);
   assertNoSecret(r.stderr, 'the resume hint');
 });
 

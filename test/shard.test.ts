@@ -147,7 +147,7 @@ test('CSV: 4 shards run side by side merge into the single-process export, byte 
   // A shard's checkpoint alone is not the job.
   const one = await runCli(['export', j.checkpoint(0), '--output', path.join(j.dir, 'x.csv')]);
   assert.equal(one.code, 1);
-  assert.match(one.stderr, /holds shard 0 of 4 of a job, not the whole job: merge the shards with `batchlabel export JOB --shards 4/);
+  assert.match(one.stderr, /holds shard 0 of 4 of a job, not the whole job: merge the shards with `node dist\/src\/cli\/main\.js export JOB --shards 4/);
 });
 
 test('JSONL with a column per label (--top-k 2): the merge takes the labels of every shard and equals one process', async (t) => {

@@ -5,6 +5,7 @@ import type { JobValues } from '../job/options.js';
 import { formatFromExtension, resolveColumns } from '../job/resolve.js';
 import { checkPushTarget, pushExport } from '../hub/push.js';
 import { openTarget } from '../store/open-target.js';
+import { STREAM_OUTPUT_NAME, type ExportTarget } from '../export/output-file.js';
 
 export type { ExportSummary } from '../export/export.js';
 
@@ -15,6 +16,8 @@ export interface ExportJobOptions {
   job?: string;
   /** File to write. @default the job's output */
   output?: string;
+  /** Write the export to this stream (e.g. process.stdout) instead of a file: CSV or JSONL, by default in the input's format (JSONL for Parquet input). @default no stream */
+  outputStream?: ExportTarget['stream'];
   /** Output format. @default from the output's extension */
   outputFormat?: 'csv' | 'jsonl' | 'parquet';
   /** Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>. */
@@ -52,6 +55,12 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
     };
     const settings = { ...stored, columns: resolveColumns(columns, stored.columns), ...(options.escapeFormulas !== undefined ? { escapeFormulas: options.escapeFormulas } : {}) };
     const pushTo = options.pushToHub;
+    if (options.outputStream) {
+      if (pushTo || options.output !== undefined) throw new UsageError('an export to a stream has no file to name or push: leave out output and pushToHub.');
+      const format = options.outputFormat ?? (settings.format === 'parquet' ? 'jsonl' : settings.format);
+      const r = await exportResults(store, settings, { output: STREAM_OUTPUT_NAME, format, stream: options.outputStream, delimiter: format === 'csv' && settings.format === 'csv' ? settings.delimiter : ',', partial: options.partial === true, select: options.select });
+      return { ...r, output: STREAM_OUTPUT_NAME };
+    }
     if (pushTo) checkPushTarget(pushTo);
     // Pushing needs a file: Parquet named after the repo, unless an output is named.
     const output = options.output !== undefined ? path.resolve(options.output) : (settings.output ?? (pushTo ? path.resolve(`${path.basename(pushTo)}.parquet`) : undefined));

@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { num, rate } from '../core/format.js';
 import type { ProgressSink } from '../core/types.js';
-import { BatchlabelError, ExitCode } from '../errors.js';
+import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import { exportResults } from '../export/export.js';
-import type { LabelOptions } from '../job/options.js';
+import type { JobValues, LabelOptions } from '../job/options.js';
+import type { JobSettings } from '../job/settings.js';
+import { STREAM_OUTPUT_NAME, type ExportTarget } from '../export/output-file.js';
 import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
 import { checkJobPaths } from './preflight.js';
@@ -71,6 +73,22 @@ export interface RunControl {
   retryFailed?: boolean;
   /** How the job was started, for the dataset card of pushToHub. @default "label() from code" */
   command?: string;
+  /**
+   * Write the export to this stream (e.g. process.stdout) instead of an `output` file: CSV or JSONL by
+   * `outputFormat`, which defaults to the input's format (JSONL for Parquet input). The checkpoint then
+   * defaults to `<input>.batchlabel.sqlite`. @default no stream
+   */
+  outputStream?: ExportTarget['stream'];
+}
+
+/** Where the export goes: the stream given, else the job's output file (none for a shard). */
+function exportTarget(settings: JobSettings, values: JobValues, stream: RunControl['outputStream']): ExportTarget | undefined {
+  if (!stream) return settings.output && settings.outputFormat && !settings.shard ? { output: settings.output, format: settings.outputFormat } : undefined;
+  if (settings.output) throw new UsageError('give either an output file or an output stream, not both (pushing to the Hub needs the file: name it with output).');
+  if (settings.shard) throw new UsageError("a shard writes no export (the shards' merge does): leave out the output stream.");
+  const format = (values.outputFormat as ExportTarget['format'] | undefined) ?? (settings.format === 'parquet' ? 'jsonl' : settings.format);
+  if (format === 'parquet') throw new UsageError('Parquet cannot be streamed: write CSV or JSONL to a stream (outputFormat csv or jsonl), or name a .parquet output file.');
+  return { output: STREAM_OUTPUT_NAME, format, stream, delimiter: format === 'csv' && settings.format === 'csv' ? settings.delimiter : ',' };
 }
 
 /**
@@ -80,17 +98,17 @@ export interface RunControl {
  * checkpoint stays valid and resumable) when the run cannot go on.
  */
 export async function label(options: LabelOptions & RunControl, hooks: LabelHooks = {}): Promise<RunSummary> {
-  const values = jobValues(options);
+  const { outputStream, ...jobOptions } = options;
+  const values = jobValues(jobOptions);
   const settings = resolveSettings(values);
+  const target = exportTarget(settings, values, outputStream);
   const notice = hooks.onNotice ?? (() => {});
   checkJobPaths(settings);
   // Refused before hours of labeling, not after: pushing needs a token and the network.
   if (settings.pushToHub) checkPushTarget(settings.pushToHub);
-  // A shard never writes the job's export: the merge does.
-  const output = settings.shard ? undefined : settings.output;
   if (settings.shard) notice(`${describeShard(settings.shard)}: checkpoint ${settings.checkpoint}; the job's export is written by \`batchlabel export … --shards ${settings.shard.count}\`.`);
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
-  if (output) mkdirSync(path.dirname(output), { recursive: true });
+  if (target && !target.stream) mkdirSync(path.dirname(target.output), { recursive: true });
   const lock = lockJob(settings.checkpoint);
   let opened: Awaited<ReturnType<typeof openJobCheckpoint>>;
   try {
@@ -119,7 +137,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
         drainMs: drainMs(values),
         retryFailed: options.retryFailed === true,
         events: { notice, download: hooks.downloadProgress },
-        exportTo: output && settings.outputFormat ? { output, format: settings.outputFormat } : undefined,
+        exportTo: target,
       },
       (h) => {
         stats = h.stats;
@@ -144,12 +162,12 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
     if (result.state === 'interrupted') return summary;
     // A fresh run wrote its export as it went; otherwise the export reads the input again.
     let exported = result.exported;
-    if (output && settings.outputFormat) {
-      exported ??= await exportResults(store, settings, { output, format: settings.outputFormat, partial: false });
-      summary.output = output;
+    if (target) {
+      exported ??= await exportResults(store, settings, { ...target, partial: false });
+      summary.output = target.output;
       summary.outputRows = exported.rows;
       if (settings.pushToHub) {
-        const pushed = await pushExport(store, settings, { output, summary: exported }, { repoId: settings.pushToHub, private: settings.private, command: options.command ?? 'label() from code', signal: hooks.signal });
+        const pushed = await pushExport(store, settings, { output: target.output, summary: exported }, { repoId: settings.pushToHub, private: settings.private, command: options.command ?? 'label() from code', signal: hooks.signal });
         summary.pushed = pushed.commitUrl;
       }
     }

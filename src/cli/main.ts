@@ -6,7 +6,10 @@ import { status } from '../api/status.js';
 import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import type { RowSelection } from '../export/export.js';
 import { JOB_OPTIONS, type JobValues } from '../job/options.js';
+import { coerceOption, explainUnknownArguments } from './args.js';
 import { num } from './format.js';
+import { checkJobArgs } from './job-checks.js';
+import { asInvoked, invokedAs } from './invoked.js';
 import { commandLine, runCommand } from './run-command.js';
 import { shardsExportCommand, shardsStatusCommand } from './shards-command.js';
 import { printStatus } from './status-command.js';
@@ -38,7 +41,9 @@ ${EXIT_CODES}`;
 function addJobOptions(y: Argv): Argv {
   for (const o of JOB_OPTIONS) {
     y.option(o.flag, {
-      type: o.type === 'list' ? 'string' : o.type,
+      // Numbers untyped, so that coerceOption sees what was typed ("abc", not NaN).
+      ...(o.type === 'number' ? {} : { type: o.type === 'list' ? ('string' as const) : o.type }),
+      ...(o.type === 'boolean' ? {} : { coerce: coerceOption(o) }),
       group: `${o.group}:`,
       describe: o.defaultText ? `${o.describe} [default: ${o.defaultText}]` : o.describe,
       ...(o.choices ? { choices: o.choices } : {}),
@@ -71,7 +76,7 @@ function rowSelection(a: Record<string, unknown>): RowSelection | undefined {
 
 function fail(err: unknown): never {
   if (err instanceof BatchlabelError) {
-    process.stderr.write(`batchlabel: ${err.message}\n`);
+    process.stderr.write(`batchlabel: ${asInvoked(err.message)}\n`);
     process.exit(err.exitCode);
   }
   process.stderr.write(`batchlabel: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
@@ -88,11 +93,36 @@ function skipHelpCache(cli: object): void {
   if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
+/**
+ * Standard output closed by its reader (`batchlabel status … | head`): what was wanted has been read, so
+ * the command ends quietly, as Unix tools do, rather than with an EPIPE stack trace.
+ */
+function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
+    fail(err);
+  });
+}
+
+/** yargs reads `--output -` as an empty output and a positional "-": joined, it is the value "-". */
+function stdoutDash(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--') return [...out, ...args.slice(i)];
+    if (args[i] === '--output' && args[i + 1] === '-') {
+      out.push('--output=-');
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  const cli = yargs(hideBin(process.argv));
+  exitQuietlyOnClosedStdout();
+  const cli = yargs(stdoutDash(hideBin(process.argv)));
   skipHelpCache(cli);
   await cli
-    .scriptName('batchlabel')
+    .scriptName(invokedAs())
     .usage('$0 <command> [options]\n\nLabel large CSV/JSONL datasets with Hugging Face text-classification models, resumably.')
     .command(
       'run [job]',
@@ -130,11 +160,13 @@ async function main(): Promise<void> {
           .option('json', { type: 'boolean', describe: 'Machine-readable output', group: 'Behaviour:' }),
       async (argv) => {
         const { planCommand } = await import('./plan-command.js');
+        const checked = checkJobArgs(argv.job as string | undefined, jobValues(argv));
+        if (checked.notice) process.stderr.write(`${checked.notice}\n`);
         const n = argv['probe-requests'] as number | undefined;
         if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 50)) throw new UsageError(`--probe-requests must be a whole number from 1 to 50, got ${String(n)}.`);
         await planCommand(
-          { job: argv.job as string | undefined, values: jobValues(argv), probe: argv.probe !== false, probeRequests: n, json: argv.json === true },
-          (s) => process.stdout.write(`${s}\n`),
+          { job: argv.job as string | undefined, values: checked.values, probe: argv.probe !== false, probeRequests: n, json: argv.json === true },
+          (s) => process.stdout.write(`${asInvoked(s)}\n`),
         );
       },
     )
@@ -149,12 +181,12 @@ async function main(): Promise<void> {
           .epilogue('Exit code 0 when the job is finished without failures, 4 with failures, 3 when unfinished.'),
       async (argv) => {
         if (argv.shards !== undefined) {
-          process.exitCode = await shardsStatusCommand(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${s}\n`));
+          process.exitCode = await shardsStatusCommand(argv.target as string, argv.shards, argv.json === true, (s) => process.stdout.write(`${asInvoked(s)}\n`));
           return;
         }
         const report = await status(argv.target as string);
         if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else printStatus(report, (line) => process.stdout.write(`${line}\n`));
+        else printStatus(report, (line) => process.stdout.write(`${asInvoked(line)}\n`));
         process.exitCode = !report.finished ? 3 : report.rows.failed ? ExitCode.someRowsFailed : ExitCode.ok;
       },
     )
@@ -164,7 +196,7 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
-          .option('output', { type: 'string', describe: "Output file [default: the job's output]" })
+          .option('output', { type: 'string', describe: "Output file; - writes it to standard output (CSV or JSONL) [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
@@ -181,13 +213,15 @@ async function main(): Promise<void> {
         const a = argv as Record<string, unknown>;
         if (a.shards !== undefined) {
           const columns = Object.fromEntries(COLUMN_OPTIONS.map((o) => [o.key, a[o.key] as string | undefined]));
-          const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${s}\n`));
+          const say = (s: string) => void (a.quiet ? undefined : process.stderr.write(`${asInvoked(s)}\n`));
           await shardsExportCommand({ target: a.target as string, count: a.shards as number, output: a.output as string | undefined, outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined, partial: a.partial === true, columns }, say);
           return;
         }
+        const toStdout = a.output === '-';
         const r = await exportJob({
           checkpoint: a.target as string,
-          output: a.output as string | undefined,
+          output: toStdout ? undefined : (a.output as string | undefined),
+          ...(toStdout ? { outputStream: process.stdout } : {}),
           outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined,
           partial: a.partial === true,
           pushToHub: a.pushToHub as string | undefined,
@@ -227,8 +261,15 @@ async function main(): Promise<void> {
     .wrap(Math.min(120, process.stdout.columns || 100))
     .epilogue(EXIT_CODES)
     .fail((msg, err) => {
-      if (err) fail(err);
-      process.stderr.write(`batchlabel: ${msg}\nRun \`batchlabel --help\` (or \`batchlabel <command> --help\`) for usage.\n`);
+      // A value coerceOption refused reaches here wrapped in yargs' YError: its message is the line.
+      if (err && err.name !== 'YError') fail(err);
+      if (err) msg = err.message;
+      const explained = explainUnknownArguments(msg, hideBin(process.argv));
+      if (explained) {
+        process.stderr.write(`batchlabel: ${explained}\n`);
+        process.exit(ExitCode.usage);
+      }
+      process.stderr.write(`batchlabel: ${msg}\nRun \`${invokedAs()} --help\` (or \`${invokedAs()} <command> --help\`) for usage.\n`);
       process.exit(ExitCode.usage);
     })
     .parseAsync();

@@ -10,6 +10,7 @@ import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../io/index.js';
@@ -22,9 +23,20 @@ import { plainValue } from '../io/parquet/values.js';
 import { isRunning } from '../core/process.js';
 
 export interface ExportTarget {
+  /** The file to write; with `stream`, only the name messages give it. */
   output: string;
   format: 'csv' | 'jsonl' | 'parquet';
+  /**
+   * Write to this stream (standard output) instead of the file, CSV or JSONL only: rows go out as they
+   * are ready, so an export that fails leaves what was written; the stream is not ended.
+   */
+  stream?: Writable;
+  /** CSV field delimiter. @default tab for a .tsv output, else "," */
+  delimiter?: string;
 }
+
+/** The name messages and summaries give an export written to a stream. */
+export const STREAM_OUTPUT_NAME = 'standard output';
 
 export interface ExportSummary {
   rows: number;
@@ -51,7 +63,7 @@ export interface OutputFile {
 const CHUNK_ROWS = 1000;
 
 function outputDelimiter(target: ExportTarget): string {
-  return /\.tsv$/i.test(target.output) ? '\t' : ',';
+  return target.delimiter ?? (/\.tsv$/i.test(target.output) ? '\t' : ',');
 }
 
 /** CSV to CSV with the same delimiter: each row's original bytes are copied (ask the reader for them), the added cells appended. */
@@ -65,11 +77,13 @@ export function copiesRawRows(settings: Pick<JobSettings, 'format' | 'delimiter'
  */
 export function openOutputFile(settings: JobSettings, target: ExportTarget, header: string[] | null, added: AddedColumns, columns?: ParquetColumn[]): OutputFile {
   if (header) checkClash(added.names, header, settings.columns, settings.input);
-  removeStaleTmp(target.output);
-  const tmp = exportTmpPath(target.output);
+  const toStream = target.stream;
+  if (toStream && target.format === 'parquet') throw new ExportError(`Parquet cannot be streamed to ${target.output}: write CSV or JSONL there (--output-format csv or jsonl), or name a .parquet file.`);
+  if (!toStream) removeStaleTmp(target.output);
+  const tmp = toStream ? '' : exportTmpPath(target.output);
   if (target.format === 'parquet') return openParquetOutputFile(settings, target.output, tmp, header, added, columns);
   // Room for a few chunks, so the next chunk is built while the last one is written.
-  const out = createWriteStream(tmp, { fd: createExclusive(tmp), highWaterMark: 8 * 1024 * 1024 });
+  const out: Writable = toStream ?? createWriteStream(tmp, { fd: createExclusive(tmp), highWaterMark: 8 * 1024 * 1024 });
   const csvOut = target.format === 'csv';
   // Only the cells we add (labels and errors come from a server): the input's own cells are the user's.
   const escape = csvOut && settings.escapeFormulas !== false;
@@ -135,40 +149,50 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
       return lines.length < CHUNK_ROWS || flush();
     },
     async drained() {
-      if (failure) throw writeFailure(target.output, failure);
+      if (failure) throw writeFailure(target, failure);
       // once() rejects on 'error' while it waits; an error before it is in `failure`, checked above.
-      if (out.writableNeedDrain) await once(out, 'drain').catch((err: unknown) => Promise.reject(writeFailure(target.output, err)));
+      if (out.writableNeedDrain) await once(out, 'drain').catch((err: unknown) => Promise.reject(writeFailure(target, err)));
     },
     async finish() {
       try {
         if (failure) throw failure;
         if (csvOut && !wroteHeader && header) writeHeader(header);
         flush();
-        out.end();
+        if (toStream) {
+          // Not ended: the stream is the caller's (standard output). Written once its buffer drains.
+          if (out.writableNeedDrain) await once(out, 'drain');
+          if (failure) throw failure;
+          return summary;
+        }
+        const file = out as ReturnType<typeof createWriteStream>;
+        file.end();
         // finished(), not once('finish'): a stream that already failed never emits 'finish', and waiting
         // for it let the process end with nothing pending, exit 0 and no file.
-        await finished(out);
+        await finished(file);
         if (failure) throw failure;
         await rename(tmp, target.output);
         return summary;
       } catch (err) {
         await this.abort();
-        throw writeFailure(target.output, err);
+        throw writeFailure(target, err);
       }
     },
     async abort() {
-      out.destroy();
+      if (toStream) return;
+      (out as ReturnType<typeof createWriteStream>).destroy();
       await rm(tmp, { force: true });
     },
   };
 }
 
 /** A failed write of the export as the one line the user sees (an ExportError passes as it is). */
-function writeFailure(output: string, err: unknown): Error {
+function writeFailure(target: ExportTarget, err: unknown): Error {
+  const output = target.output;
   if (err instanceof ExportError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   const why =
     code === 'ENOSPC' ? 'the disk is full' : code === 'EFBIG' ? 'the file is over the size limit (ulimit -f)' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOENT' ? 'its folder no longer exists' : (err as Error).message;
+  if (target.stream) return new ExportError(`cannot write the export to ${output}: ${why}.`, { cause: err });
   return new ExportError(`cannot write ${output}: ${why}. Nothing was written under that name; fix the cause and run the same command (or \`batchlabel export\`) again.`, { cause: err });
 }
 

@@ -20,8 +20,18 @@ function parser(opts: ReaderOptions, bom: boolean) {
   });
 }
 
-function parseError(path: string, err: unknown, baseLine: number): InputError {
+/**
+ * `recordLine`: where the record being parsed starts. A quote never closed is found only at the end of the
+ * file, so csv-parse's line is the last one; the record's first line is where the quote opens, and no
+ * option parses it (relax_quotes is about quotes inside bare fields), so the advice is to fix that line.
+ */
+function parseError(path: string, err: unknown, baseLine: number, recordLine?: number): InputError {
   const e = err as { message?: string; code?: string; lines?: number };
+  if (e.code === 'CSV_QUOTE_NOT_CLOSED' && recordLine !== undefined) {
+    return new InputError(
+      `${path} line ${recordLine}: cannot parse CSV: a quoted field that starts in the row at line ${recordLine} is never closed (everything after it would be one field). Close the quote there, or double it ("") if it is part of the text.`,
+    );
+  }
   const line = typeof e.lines === 'number' ? ` line ${baseLine + e.lines}` : '';
   const msg = (e.message ?? String(err)).replace(/ at line \d+/, '');
   const hint = e.code?.includes('QUOTE')
@@ -38,7 +48,7 @@ export async function readCsvHeader(opts: ReaderOptions): Promise<string[]> {
   try {
     for await (const { record } of p as AsyncIterable<Parsed>) return record;
   } catch (err) {
-    throw parseError(opts.path, err, 0);
+    throw parseError(opts.path, err, 0, 1);
   } finally {
     stream.destroy();
     p.destroy();
@@ -176,7 +186,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
       }
     } catch (err) {
       if (err instanceof InputError) throw err;
-      if ((err as NodeJS.ErrnoException).code?.startsWith('CSV_')) throw parseError(opts.path, err, baseLine);
+      if ((err as NodeJS.ErrnoException).code?.startsWith('CSV_')) throw parseError(opts.path, err, baseLine, line);
       throw new InputError(`${opts.path}: cannot read: ${(err as Error).message}`);
     }
   }
