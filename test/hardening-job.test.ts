@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { startHfServer } from './support/hf-server.js';
+import { runCli, tempDir } from './support/cli.js';
+
+type T = Parameters<typeof tempDir>[0] & { after(fn: () => Promise<void>): void };
+
+function writeCsv(file: string, texts: string[]): void {
+  writeFileSync(file, `id,text\n${texts.map((t, i) => `${i},"${t.replace(/"/g, '""')}"`).join('\n')}\n`);
+}
+
+function rowCounts(checkpoint: string): { done: number; failed: number } {
+  const db = new Database(checkpoint, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT COALESCE(SUM(status = 1), 0) AS done, COALESCE(SUM(status = 2), 0) AS failed FROM rows').get() as { done: number; failed: number };
+  } finally {
+    db.close();
+  }
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function server(t: T) {
+  const s = await startHfServer({});
+  t.after(() => s.close());
+  return s;
+}
+
+const TEXTS = ['great kettle', 'broke after a day', 'fine, nothing special', 'would buy again'];
+
+test('a typo in --text-column, then the corrected command: the job starts afresh with one notice line', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, TEXTS);
+  const out = path.join(dir, 'out.csv');
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const first = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--text-column', 'txet'], env);
+  assert.notEqual(first.code, 0);
+  const second = await runCli(['run', '--input', input, '--model', 'm', '--output', out], env);
+  assert.equal(second.code, 0, second.stderr);
+  const notices = second.stderr.split('\n').filter((l) => l.includes('starting the job afresh'));
+  assert.equal(notices.length, 1, second.stderr);
+  assert.match(notices[0]!, /textColumn changed \("txet" → "text"\)/);
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, TEXTS.length + 1);
+});
+
+test('a wrong --endpoint that stops the run at once, then the right one: afresh (it was refused with "discard its 0 finished rows")', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, TEXTS);
+  const out = path.join(dir, 'out.csv');
+  const dead = `http://127.0.0.1:${await closedPort()}/models/m`;
+  const first = await runCli(['run', '--input', input, '--endpoint', dead, '--output', out, '--breaker-failures', '1']);
+  assert.equal(first.code, 1, first.stderr);
+  const second = await runCli(['run', '--input', input, '--endpoint', `${s.url}/models/m`, '--output', out]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /no row was labeled under the earlier settings \(endpoint changed .*\); starting the job afresh\./);
+});
+
+test('an endpoint that refused every row (all failed), then the right one: afresh, the failures discarded, not counted as finished', async (t) => {
+  const dir = tempDir(t);
+  const bad = await startHfServer({ respond: () => ({ status: 400, json: { error: 'this endpoint serves another task' } }) });
+  t.after(() => bad.close());
+  const s = await server(t);
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, TEXTS);
+  const out = path.join(dir, 'out.csv');
+  const checkpoint = path.join(dir, 'out.batchlabel.sqlite');
+  const first = await runCli(['run', '--input', input, '--endpoint', `${bad.url}/models/m`, '--output', out]);
+  assert.equal(first.code, 4, first.stderr); // every row failed
+  assert.equal(rowCounts(checkpoint).failed, TEXTS.length);
+  const second = await runCli(['run', '--input', input, '--endpoint', `${s.url}/models/m`, '--output', out]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /starting the job afresh \(its 4 failed rows discarded\)/);
+  assert.deepEqual(rowCounts(checkpoint), { done: TEXTS.length, failed: 0 });
+});
+
+test('after one successful row, a changed setting is still refused: successful results are protected', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, TEXTS);
+  const out = path.join(dir, 'out.csv');
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  assert.equal((await runCli(['run', '--input', input, '--model', 'm', '--output', out], env)).code, 0);
+  const again = await runCli(['run', '--input', input, '--model', 'other', '--output', out], env);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /belongs to another job: model changed/);
+  assert.ok(existsSync(out));
+});
