@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startHfServer } from './support/hf-server.js';
-import { runCli, tempDir } from './support/cli.js';
+import { collect, runCli, spawnCli, tempDir } from './support/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 type T = Parameters<typeof tempDir>[0] & { after(fn: () => Promise<void>): void };
 
@@ -100,4 +101,44 @@ test('after one successful row, a changed setting is still refused: successful r
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /belongs to another job: model changed/);
   assert.ok(existsSync(out));
+});
+
+async function waitForRows(checkpoint: string, n: number): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const c = rowCounts(checkpoint);
+      if (c.done + c.failed >= n) return;
+    } catch {
+      // not created yet
+    }
+    if (Date.now() > end) throw new Error(`fewer than ${n} rows committed in time`);
+    await sleep(20);
+  }
+}
+
+async function lastRunState(checkpoint: string): Promise<string> {
+  const r = await runCli(['status', checkpoint, '--json']);
+  assert.equal(r.code, 3, r.stderr); // unfinished
+  return (JSON.parse(r.stdout) as { lastRun: { state: string } }).lastRun.state;
+}
+
+test('status: a run killed with -9 is "interrupted", not "last run running"; a live one is running', async (t) => {
+  const dir = tempDir(t);
+  const s = await startHfServer({ delayMs: 30 });
+  t.after(() => s.close());
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, Array.from({ length: 2000 }, (_, i) => `review number ${i}`));
+  const checkpoint = path.join(dir, 'in.csv.batchlabel.sqlite');
+  const child = spawnCli(['run', '--input', input, '--model', 'm', '--concurrency', '1'], { HF_INFERENCE_ENDPOINT: s.url });
+  const done = collect(child);
+  await waitForRows(checkpoint, 5);
+  await sleep(1200); // the runs row is written once a second
+  assert.equal(await lastRunState(checkpoint), 'running');
+  child.kill('SIGKILL');
+  await done;
+  assert.ok(existsSync(`${checkpoint}.lock`), 'kill -9 leaves the lock behind');
+  assert.equal(await lastRunState(checkpoint), 'interrupted');
+  const text = await runCli(['status', checkpoint]);
+  assert.match(text.stdout, /^last run {4}interrupted, /m);
 });

@@ -1,7 +1,8 @@
 import { rate } from '../core/format.js';
 import { redactUrl } from '../core/redact-url.js';
 import type { JobSettings } from '../job/settings.js';
-import type { Checkpoint } from '../store/checkpoint.js';
+import type { Checkpoint, RunRecord } from '../store/checkpoint.js';
+import { jobIsLocked } from '../store/lock.js';
 import { labelDistribution, scoreSummaries } from '../store/queries.js';
 import { openTarget } from './target.js';
 
@@ -45,6 +46,14 @@ export async function status(checkpointOrJobFile: string): Promise<StatusReport>
   }
 }
 
+/**
+ * A run's state as recorded, except that a run recorded as running whose process is gone (killed, a
+ * second Ctrl-C, a crash before it could write its end) is interrupted: the live run holds the job's lock.
+ */
+function runState(store: Checkpoint, run: RunRecord): RunRecord['state'] {
+  return run.state === 'running' && !jobIsLocked(store.path) ? 'interrupted' : run.state;
+}
+
 export function statusReport(store: Checkpoint, settings: JobSettings): StatusReport {
   const total = store.getMeta('rows_total') ?? null;
   const { done, failed, truncated } = store.counts();
@@ -63,7 +72,7 @@ export function statusReport(store: Checkpoint, settings: JobSettings): StatusRe
     failures: store.failuresByKind().map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) })),
     lastRun: last
       ? {
-          state: last.state,
+          state: runState(store, last),
           startedAt: last.startedAt,
           wallMs: last.wallMs,
           rows: lastRows,
