@@ -142,3 +142,29 @@ test('status: a run killed with -9 is "interrupted", not "last run running"; a l
   const text = await runCli(['status', checkpoint]);
   assert.match(text.stdout, /^last run {4}interrupted, /m);
 });
+
+test('out.csv and out.jsonl get a checkpoint each: the short name stays the first output\'s (old checkpoints resume), the second gets its format in the name', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const a = path.join(dir, 'a.csv');
+  const b = path.join(dir, 'b.csv');
+  writeCsv(a, TEXTS);
+  writeCsv(b, ['another input', 'with other rows']);
+  const csv = path.join(dir, 'out.csv');
+  const jsonl = path.join(dir, 'out.jsonl');
+  const first = await runCli(['run', '--input', a, '--model', 'm', '--output', csv], env);
+  assert.equal(first.code, 0, first.stderr);
+  const second = await runCli(['run', '--input', b, '--model', 'm', '--output', jsonl], env);
+  assert.equal(second.code, 0, second.stderr); // was: "out.batchlabel.sqlite belongs to another job"
+  assert.equal(readFileSync(jsonl, 'utf8').trim().split('\n').length, 2);
+  assert.deepEqual(rowCounts(path.join(dir, 'out.batchlabel.sqlite')), { done: TEXTS.length, failed: 0 });
+  assert.deepEqual(rowCounts(path.join(dir, 'out.jsonl.batchlabel.sqlite')), { done: 2, failed: 0 });
+  // Each resumes its own checkpoint: nothing is sent again.
+  const before = s.requests.length;
+  for (const [input, output] of [[a, csv], [b, jsonl]] as const) {
+    const again = await runCli(['run', '--input', input, '--model', 'm', '--output', output], env);
+    assert.equal(again.code, 0, again.stderr);
+  }
+  assert.equal(s.requests.length, before);
+});

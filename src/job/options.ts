@@ -83,7 +83,10 @@ export interface LabelOptions {
   batchSize?: number;
   /** Retries per request for transient errors before a row is marked failed. @default 6 */
   maxRetries?: number;
-  /** SQLite checkpoint file. @default <output>.batchlabel.sqlite, else <input>.batchlabel.sqlite */
+  /**
+   * SQLite checkpoint file.
+   * @default <output without extension>.batchlabel.sqlite (<output>.batchlabel.sqlite when that name is another output's checkpoint), else <input>.batchlabel.sqlite
+   */
   checkpoint?: string;
   /** On stop (Ctrl-C, an aborted signal), wait this long for in-flight requests, seconds. @default 15 */
   drainTimeout?: number;
@@ -200,7 +203,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'concurrency', flag: 'concurrency', type: 'number', group: 'Run', describe: 'Most requests in flight at once (hf: found automatically up to this, lowered on overload)', defaultText: `${DEFAULTS.concurrency.hf} (hf), ${DEFAULTS.concurrency.onnx} (onnx)` },
   { key: 'batchSize', flag: 'batch-size', type: 'number', group: 'Run', describe: 'Texts per request (hf) or per model run (onnx; 1 = batch-independent scores)', defaultText: `${DEFAULTS.batchSize.hf} (hf), ${DEFAULTS.batchSize.onnx} (onnx)` },
   { key: 'maxRetries', flag: 'max-retries', type: 'number', group: 'Run', describe: 'Retries per request for transient errors before a row is marked failed', defaultText: String(DEFAULTS.maxRetries) },
-  { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: '<output>.batchlabel.sqlite, else <input>.batchlabel.sqlite' },
+  { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: "out.batchlabel.sqlite for --output out.csv (out.csv.batchlabel.sqlite when out.jsonl's checkpoint has that name), else <input>.batchlabel.sqlite" },
   { key: 'shard', flag: 'shard', type: 'string', group: 'Run', describe: 'Label only shard I of N (0-based; I=auto reads SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or CLOUD_RUN_TASK_INDEX) into its own checkpoint; merge with `export --shards N`', defaultText: 'the whole job' },
   { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: String(DEFAULTS.drainTimeout) },
 
