@@ -1,4 +1,5 @@
 import { rate } from '../core/format.js';
+import { etaMs } from './eta.js';
 import { redactUrl } from '../core/redact-url.js';
 import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint, RunRecord } from '../store/checkpoint.js';
@@ -77,7 +78,7 @@ export function statusReport(store: Checkpoint, settings: JobSettings): StatusRe
           wallMs: last.wallMs,
           rows: lastRows,
           rowsPerSecond: Math.round(perSec * 10) / 10,
-          etaMs: pending && perSec > 0 ? Math.round((pending / perSec) * 1000) : pending === 0 ? 0 : null,
+          etaMs: pending === 0 ? 0 : total === null ? null : etaMs({ elapsedMs: last.wallMs, finishedThisRun: lastRows, finishedBefore: done + failed - lastRows, rowsTotal: total }),
           retries: last.retries,
         }
       : null,

@@ -32,6 +32,8 @@ export interface RunStats {
   rowsTotal: number | undefined;
   bytesTotal: number;
   bytesRead: number;
+  /** Rows read from the input's start (the next ordinal): with bytesRead, the rows per byte so far. */
+  rowsRead: number;
   /** Rows finished by earlier runs. */
   finishedBefore: number;
   /** Rows finished by this run: labeled, failed, and labeled from an identical text's result. */
@@ -102,6 +104,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     rowsTotal: totalMeta !== undefined && (store.getMeta('limit') ?? undefined) === settings.limit ? totalMeta : shardRowsOf(settings.limit, settings.shard), // a shard's total is its share
     bytesTotal: store.getMeta('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
+    rowsRead: from.ordinal,
     finishedBefore: counts.done + counts.failed,
     done: 0,
     failed: 0,
@@ -232,6 +235,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       }
       if (settings.limit !== undefined && row.ordinal >= settings.limit) break;
       stats.bytesRead = source.bytesRead();
+      stats.rowsRead = row.ordinal + 1;
       frontier.read(row);
       stream?.read(row);
       const held = frontier.ready(maxWaiting);
