@@ -168,3 +168,56 @@ test('out.csv and out.jsonl get a checkpoint each: the short name stays the firs
   }
   assert.equal(s.requests.length, before);
 });
+
+test('empty texts are skipped: counted apart in the summary and status, blank in the export, exit 0; --empty fail keeps them failures (exit 4)', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, ['great kettle', '', '   ', 'broke after a day']);
+  const out = path.join(dir, 'out.csv');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /done: 2 rows labeled, 0 failed, 2 skipped \(empty text\)/);
+  const summary = JSON.parse(r.stdout) as { rows: { labeled: number; failed: number; skipped: number } };
+  assert.deepEqual([summary.rows.labeled, summary.rows.failed, summary.rows.skipped], [2, 0, 2]);
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'id,text,predicted_label,predicted_score,truncated,error');
+  assert.equal(lines[2], '1,"",,,,');
+  assert.equal(lines[3], '2,"   ",,,,');
+  assert.match(lines[1]!, /^0,"great kettle",(POSITIVE|NEGATIVE),0\.\d+,,$/);
+  const checkpoint = path.join(dir, 'out.batchlabel.sqlite');
+  const st = await runCli(['status', checkpoint, '--json'], env);
+  assert.equal(st.code, 0, st.stderr); // finished, no failure
+  const report = JSON.parse(st.stdout) as { rows: { skipped: number; pending: number }; finished: boolean; failures: unknown[] };
+  assert.deepEqual([report.rows.skipped, report.rows.pending, report.finished, report.failures.length], [2, 0, true, 0]);
+  assert.match((await runCli(['status', checkpoint])).stdout, /2 labeled, 0 failed, 2 skipped \(empty text\), 0 pending/);
+  // Finished rows for resume and for a later export.
+  const before = s.requests.length;
+  const again = await runCli(['run', '--input', input, '--model', 'm', '--output', out], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(s.requests.length, before);
+  const exported = path.join(dir, 'again.jsonl');
+  assert.equal((await runCli(['export', checkpoint, '--output', exported])).code, 0);
+  const rows = readFileSync(exported, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(rows[1]!.predicted_label, null);
+  assert.equal(rows[1]!.error, null);
+
+  const failing = await runCli(['run', '--input', input, '--model', 'm', '--output', path.join(dir, 'fail.csv'), '--empty', 'fail'], env);
+  assert.equal(failing.code, 4, failing.stderr);
+  assert.match(failing.stderr, /done: 2 rows labeled, 2 failed\./);
+});
+
+test('empty texts in JSONL are skipped too, and a job file takes "empty"', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const input = path.join(dir, 'in.jsonl');
+  writeFileSync(input, '{"text":"fine"}\n{"text":""}\n{"text":"bad"}\n');
+  const job = path.join(dir, 'job.json');
+  writeFileSync(job, JSON.stringify({ input: 'in.jsonl', model: 'm', output: 'out.jsonl', empty: 'fail' }));
+  const r = await runCli(['run', job], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 4, r.stderr);
+  const skip = await runCli(['run', '--input', input, '--model', 'm', '--output', path.join(dir, 'skip.jsonl')], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(skip.code, 0, skip.stderr);
+  assert.match(skip.stderr, /1 skipped \(empty text\)/);
+});

@@ -11,7 +11,8 @@ import { openTarget } from './target.js';
 export interface StatusReport {
   checkpoint: string;
   input: string;
-  rows: { total: number | null; done: number; failed: number; pending: number | null; truncated: number };
+  /** skipped: rows with nothing to label (empty texts), finished and left blank. */
+  rows: { total: number | null; done: number; failed: number; skipped: number; pending: number | null; truncated: number };
   finished: boolean;
   /** Labeled rows per predicted label, most frequent first, with the quartiles of their top score. */
   labels: LabelStatus[];
@@ -57,17 +58,17 @@ function runState(store: Checkpoint, run: RunRecord): RunRecord['state'] {
 
 export function statusReport(store: Checkpoint, settings: JobSettings): StatusReport {
   const total = store.getMeta('rows_total') ?? null;
-  const { done, failed, truncated } = store.counts();
+  const { done, failed, skipped, truncated } = store.counts();
   const runs = store.runs();
   const last = runs.at(-1);
   const lastRows = last ? last.rowsDone + last.rowsFailed : 0;
   const perSec = last ? rate(lastRows, last.wallMs) : 0;
-  const pending = total === null ? null : Math.max(0, total - done - failed);
+  const pending = total === null ? null : Math.max(0, total - done - failed - skipped);
   const { hf, onnx, ...rest } = settings;
   return {
     checkpoint: store.path,
     input: settings.input,
-    rows: { total, done, failed, pending, truncated },
+    rows: { total, done, failed, skipped, pending, truncated },
     finished: pending === 0,
     labels: labelStatus(store),
     failures: store.failuresByKind().map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) })),
@@ -78,7 +79,7 @@ export function statusReport(store: Checkpoint, settings: JobSettings): StatusRe
           wallMs: last.wallMs,
           rows: lastRows,
           rowsPerSecond: Math.round(perSec * 10) / 10,
-          etaMs: pending === 0 ? 0 : total === null ? null : etaMs({ elapsedMs: last.wallMs, finishedThisRun: lastRows, finishedBefore: done + failed - lastRows, rowsTotal: total }),
+          etaMs: pending === 0 ? 0 : total === null ? null : etaMs({ elapsedMs: last.wallMs, finishedThisRun: lastRows, finishedBefore: done + failed + skipped - lastRows, rowsTotal: total }),
           retries: last.retries,
         }
       : null,

@@ -11,7 +11,7 @@ export interface Progress {
 function line(s: RunStats): string {
   const now = Date.now();
   const elapsed = now - s.startedAt;
-  const thisRun = s.done + s.failed;
+  const thisRun = s.done + s.failed + s.skipped;
   const finished = s.finishedBefore + thisRun;
   const perSec = rate(thisRun, elapsed);
   let where: string;

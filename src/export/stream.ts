@@ -42,7 +42,7 @@ export function canStreamExport(settings: JobSettings, startOrdinal: number, fin
 function stored(r: RowRecord): StoredRow {
   return r.status === 'done'
     ? { ordinal: r.ordinal, status: 1, label: r.label ?? null, score: r.score ?? null, scores: r.scores ? JSON.stringify(r.scores) : null, truncated: r.truncated ? 1 : null, error: null }
-    : { ordinal: r.ordinal, status: 2, label: null, score: null, scores: null, truncated: null, error: r.error ?? null };
+    : { ordinal: r.ordinal, status: r.status === 'skipped' ? 3 : 2, label: null, score: null, scores: null, truncated: null, error: r.status === 'skipped' ? null : (r.error ?? null) };
 }
 
 export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null, columns?: ParquetColumn[]): ExportStream {

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
 import { isBlank } from './blank.js';
-import { markBad } from './types.js';
+import { markBad, markEmpty } from './types.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
 const NL = 0x0a;
@@ -101,12 +101,12 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
         checkedField = true;
         const text = asText(value);
         if (text === undefined) row.error = value === undefined || value === null ? `no field "${opts.textColumn}"` : `field "${opts.textColumn}" is not a string`;
-        else if (isBlank(text)) row.error = `empty text in field "${opts.textColumn}"`;
+        else if (isBlank(text)) markEmpty(row, `empty text in field "${opts.textColumn}"`);
         else row.text = text;
         if (opts.textPairColumn !== undefined && row.error === undefined) {
           const pair = asText(getPath(obj, opts.textPairColumn));
           if (pair === undefined) markBad(row, `no text in field "${opts.textPairColumn}"`);
-          else if (isBlank(pair)) markBad(row, `empty text in field "${opts.textPairColumn}"`);
+          else if (isBlank(pair)) markEmpty(row, `empty text in field "${opts.textPairColumn}"`);
           else row.textPair = pair;
         }
         if (opts.idColumn !== undefined) row.id = asText(getPath(obj, opts.idColumn));

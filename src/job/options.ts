@@ -48,6 +48,8 @@ export interface LabelOptions {
   endpointType?: 'hf' | 'tei';
   /** Environment variable holding the Hugging Face token. @default "HF_TOKEN" (which also falls back to the `hf auth login` file) */
   tokenEnv?: string;
+  /** A row whose text is empty or only white space: "skip" it (left blank in the export, not a failure) or "fail" it (kind bad_row, exit code 4). @default "skip" */
+  empty?: 'skip' | 'fail';
   /** Keep the K best labels (adds one score_<LABEL> column per label). @default 1 */
   topK?: number;
   /** Score function. @default the model's (softmax for single-label, sigmoid for multi-label) */
@@ -124,6 +126,7 @@ export interface LabelOptions {
 /** Every default that does not depend on other settings; the rest are computed in resolveSettings. */
 export const DEFAULTS = {
   textColumn: 'text',
+  empty: 'skip',
   backend: 'hf',
   endpointType: 'hf',
   tokenEnv: 'HF_TOKEN',
@@ -172,6 +175,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
   { key: 'textPairColumn', flag: 'text-pair-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs' },
+  { key: 'empty', flag: 'empty', type: 'string', group: 'Input', choices: ['skip', 'fail'], describe: 'A row whose text is empty or white space: skip it (blank in the export, not a failure) or fail it (bad_row, exit 4)', defaultText: DEFAULTS.empty },
   { key: 'idColumn', flag: 'id-column', type: 'string', group: 'Input', describe: 'Column identifying a row in failure reports' },
   { key: 'limit', flag: 'limit', type: 'number', group: 'Input', describe: 'Label only the first N rows (a trial run)' },
 

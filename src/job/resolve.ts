@@ -170,6 +170,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     delimiter,
     relaxQuotes: v.relaxQuotes === true,
     textColumn: (v.textColumn as string | undefined) ?? DEFAULTS.textColumn,
+    empty: (v.empty as JobSettings['empty'] | undefined) ?? DEFAULTS.empty,
     idColumn: v.idColumn as string | undefined,
     backend,
     model: v.model as string | undefined,

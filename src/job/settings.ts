@@ -19,6 +19,8 @@ export interface JobSettings {
   relaxQuotes: boolean;
   /** CSV column name, or JSONL field (dotted path allowed). */
   textColumn: string;
+  /** A row whose text is empty: skipped (finished, left blank) or failed (kind bad_row). */
+  empty: 'skip' | 'fail';
   idColumn?: string;
   backend: 'hf' | 'onnx';
   /** Hub id, or (onnx) a local folder. */

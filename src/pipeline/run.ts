@@ -39,6 +39,8 @@ export interface RunStats {
   /** Rows finished by this run: labeled, failed, and labeled from an identical text's result. */
   done: number;
   failed: number;
+  /** Rows finished with nothing to label (an empty text, --empty skip). */
+  skipped: number;
   reused: number;
   retries: Record<string, number>;
   readonly concurrency: number;
@@ -105,9 +107,10 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     bytesTotal: store.getMeta('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
     rowsRead: from.ordinal,
-    finishedBefore: counts.done + counts.failed,
+    finishedBefore: counts.done + counts.failed + counts.skipped,
     done: 0,
     failed: 0,
+    skipped: 0,
     reused: 0,
     retries: {},
     get concurrency() {
@@ -178,6 +181,13 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     writer.add(rec);
     stream?.finished(rec);
     stats.failed++;
+  };
+
+  const finishSkipped = (row: RowRef, error: string) => {
+    const rec: RowRecord = { ordinal: row.ordinal, status: 'skipped', errorKind: 'empty', error, line: row.line, byteStart: row.byteStart, rowId: row.id };
+    writer.add(rec);
+    stream?.finished(rec);
+    stats.skipped++;
   };
 
   const complete = (p: Pending, outcome: Outcome) => {
@@ -253,6 +263,10 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         continue;
       }
       const text = row.textBytes ?? row.text;
+      if (text === undefined && row.empty && settings.empty === 'skip') {
+        finishSkipped(row, row.error ?? 'empty text');
+        continue;
+      }
       if (text === undefined) {
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
