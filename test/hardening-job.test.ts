@@ -221,3 +221,41 @@ test('empty texts in JSONL are skipped too, and a job file takes "empty"', async
   assert.equal(skip.code, 0, skip.stderr);
   assert.match(skip.stderr, /1 skipped \(empty text\)/);
 });
+
+test('--max-chars: texts are cut before they are sent (never half a character), marked truncated; the cut is part of the job', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const input = path.join(dir, 'in.csv');
+  writeCsv(input, ['short', 'très long texte 😀 ici', 'abcdef😀x']);
+  const out = path.join(dir, 'out.csv');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--max-chars', '7'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const sent = s.requests.map((q) => (q.body as { inputs: string }).inputs).sort();
+  assert.deepEqual(sent, ['abcdef', 'short', 'très lo'].sort()); // 7 units would end inside the emoji's surrogate pair
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  assert.match(lines[2]!, /,true,$/);
+  assert.match(lines[1]!, /,,$/);
+  const again = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--max-chars', '3'], env);
+  assert.match(again.stderr, /belongs to another job: maxChars changed \(7 → 3\)/);
+});
+
+test('a ~50 MB text field is labeled from its first 100,000 characters (the default), marked truncated', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const input = path.join(dir, 'big.csv');
+  const huge = 'word '.repeat(10 * 1024 * 1024); // 50 MiB
+  writeFileSync(input, `id,text\n0,a normal review\n1,${huge}\n2,another review\n`);
+  const out = path.join(dir, 'out.csv');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--json'], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { rows: { truncated: number } }).rows.truncated, 1);
+  const longest = Math.max(...s.requests.map((q) => (q.body as { inputs: string }).inputs.length));
+  assert.equal(longest, 100_000);
+  const db = new Database(path.join(dir, 'out.batchlabel.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT ordinal, truncated FROM rows ORDER BY ordinal').all(), [{ ordinal: 0, truncated: null }, { ordinal: 1, truncated: 1 }, { ordinal: 2, truncated: null }]);
+  } finally {
+    db.close();
+  }
+});

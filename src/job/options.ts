@@ -50,6 +50,8 @@ export interface LabelOptions {
   tokenEnv?: string;
   /** A row whose text is empty or only white space: "skip" it (left blank in the export, not a failure) or "fail" it (kind bad_row, exit code 4). @default "skip" */
   empty?: 'skip' | 'fail';
+  /** Cut texts longer than this many characters before they are sent or tokenized (marked truncated): a 45 MB field then costs no gigabytes. @default 100000 */
+  maxChars?: number;
   /** Keep the K best labels (adds one score_<LABEL> column per label). @default 1 */
   topK?: number;
   /** Score function. @default the model's (softmax for single-label, sigmoid for multi-label) */
@@ -127,6 +129,7 @@ export interface LabelOptions {
 export const DEFAULTS = {
   textColumn: 'text',
   empty: 'skip',
+  maxChars: 100_000,
   backend: 'hf',
   endpointType: 'hf',
   tokenEnv: 'HF_TOKEN',
@@ -176,6 +179,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
   { key: 'textPairColumn', flag: 'text-pair-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs' },
   { key: 'empty', flag: 'empty', type: 'string', group: 'Input', choices: ['skip', 'fail'], describe: 'A row whose text is empty or white space: skip it (blank in the export, not a failure) or fail it (bad_row, exit 4)', defaultText: DEFAULTS.empty },
+  { key: 'maxChars', flag: 'max-chars', type: 'number', group: 'Input', describe: 'Cut texts longer than this many characters before they are sent or tokenized (marked truncated)', defaultText: String(DEFAULTS.maxChars) },
   { key: 'idColumn', flag: 'id-column', type: 'string', group: 'Input', describe: 'Column identifying a row in failure reports' },
   { key: 'limit', flag: 'limit', type: 'number', group: 'Input', describe: 'Label only the first N rows (a trial run)' },
 

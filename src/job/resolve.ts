@@ -171,6 +171,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     relaxQuotes: v.relaxQuotes === true,
     textColumn: (v.textColumn as string | undefined) ?? DEFAULTS.textColumn,
     empty: (v.empty as JobSettings['empty'] | undefined) ?? DEFAULTS.empty,
+    maxChars: positiveInt(v.maxChars, 'max-chars') ?? DEFAULTS.maxChars,
     idColumn: v.idColumn as string | undefined,
     backend,
     model: v.model as string | undefined,

@@ -20,6 +20,7 @@ import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js
 import { ownsRow, shardRows, shardRowsOf } from '../shard/shard.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from '../store/writer.js';
 import { Batcher } from './batcher.js';
+import { cutString, cutUtf8 } from './cut.js';
 import { Dedupe, type Pending, type RowRef } from './dedupe.js';
 import { Frontier } from './frontier.js';
 import { queueControl } from './queue-control.js';
@@ -190,8 +191,11 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     stats.skipped++;
   };
 
+  // Texts cut to --max-chars before they were sent: their results are marked truncated.
+  const cutKeys = new Set<TextKey>();
   const complete = (p: Pending, outcome: Outcome) => {
     if (!outcome.ok) {
+      cutKeys.delete(p.key);
       dedupe.settle(p, undefined);
       for (const row of p.rows) finishFailed(row, { errorKind: outcome.kind, error: outcome.error });
       return;
@@ -203,7 +207,8 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       return;
     }
     const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
-    const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true };
+    const cut = cutKeys.delete(p.key);
+    const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true || cut };
     dedupe.settle(p, result);
     p.rows.forEach((row, i) => finishDone(row, p.key, result, i > 0));
   };
@@ -279,7 +284,10 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         finishDone(row, key, known, true);
         continue;
       }
-      const backlogFull = batcher.add(dedupe.start(key, row.textPair !== undefined ? { text, pair: row.textPair } : text, row));
+      const sent = typeof text === 'string' ? cutString(text, settings.maxChars) : cutUtf8(text, settings.maxChars);
+      const pair = row.textPair === undefined ? undefined : cutString(row.textPair, settings.maxChars);
+      if (sent !== text || pair !== row.textPair) cutKeys.add(key);
+      const backlogFull = batcher.add(dedupe.start(key, pair !== undefined ? { text: sent, pair } : sent, row));
       if (backlogFull) await watch.until(backlogFull);
     }
     stats.bytesRead = source.bytesRead();
