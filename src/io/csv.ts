@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
 import { isBlank, isBlankUtf8 } from './blank.js';
-import { markBad, markEmpty } from './types.js';
+import { markEmpty } from './types.js';
 import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
