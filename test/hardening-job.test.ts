@@ -259,3 +259,25 @@ test('a ~50 MB text field is labeled from its first 100,000 characters (the defa
     db.close();
   }
 });
+
+test('invalid UTF-8 (a Latin-1 file) is told once with its line and byte offset, and counted at the end', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const csv = path.join(dir, 'latin1.csv');
+  const head = Buffer.from('id,text\n0,plain\n');
+  writeFileSync(csv, Buffer.concat([head, Buffer.from('1,caf\xe9 cr\xe8me\n2,fine\n3,tr\xe8s bien\n', 'latin1')]));
+  const r = await runCli(['run', '--input', csv, '--model', 'm', '--output', path.join(dir, 'out.csv')], env);
+  assert.equal(r.code, 0, r.stderr);
+  const told = r.stderr.split('\n').filter((l) => l.includes('not valid UTF-8'));
+  assert.equal(told.length, 2, r.stderr);
+  assert.match(told[0]!, new RegExp(`the text at line 3, byte ${head.length} is not valid UTF-8; it is labeled with U\\+FFFD`));
+  assert.match(told[1]!, /2 rows read in this run had text that is not valid UTF-8 \(the first at line 3, byte 16\)/);
+
+  const jsonl = path.join(dir, 'latin1.jsonl');
+  writeFileSync(jsonl, Buffer.concat([Buffer.from('{"text":"ok \uFFFD as written"}\n', 'utf8'), Buffer.from('{"text":"caf\xe9"}\n', 'latin1')]));
+  const j = await runCli(['run', '--input', jsonl, '--model', 'm', '--output', path.join(dir, 'out.jsonl')], env);
+  assert.equal(j.code, 0, j.stderr);
+  assert.match(j.stderr, /the text at line 2, byte 29 is not valid UTF-8/); // a U+FFFD written in valid UTF-8 is not reported
+  assert.match(j.stderr, /1 row read in this run had text that is not valid UTF-8/);
+});

@@ -163,6 +163,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
               row.text = text;
               // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.
               if (textBytes && isUtf8(textBytes)) row.textBytes = textBytes;
+              else if (textBytes) row.invalidUtf8 = true;
             }
           }
           if (pairIndex >= 0 && row.error === undefined) {

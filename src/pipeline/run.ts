@@ -193,6 +193,9 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
 
   // Texts cut to --max-chars before they were sent: their results are marked truncated.
   const cutKeys = new Set<TextKey>();
+  // Rows whose text was not valid UTF-8 (labeled with U+FFFD): told once at the first, counted at the end.
+  let invalidUtf8 = 0;
+  let firstInvalid = '';
   const complete = (p: Pending, outcome: Outcome) => {
     if (!outcome.ok) {
       cutKeys.delete(p.key);
@@ -267,6 +270,10 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         frontier.finish(row.ordinal);
         continue;
       }
+      if (row.invalidUtf8 && invalidUtf8++ === 0) {
+        firstInvalid = `line ${row.line}, byte ${row.byteStart}`;
+        notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. A Latin-1 or Windows-1252 file must be converted first (e.g. iconv -f windows-1252 -t utf-8).`);
+      }
       const text = row.textBytes ?? row.text;
       if (text === undefined && row.empty && settings.empty === 'skip') {
         finishSkipped(row, row.error ?? 'empty text');
@@ -291,6 +298,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       if (backlogFull) await watch.until(backlogFull);
     }
     stats.bytesRead = source.bytesRead();
+    if (invalidUtf8) notice(`${settings.input}: ${invalidUtf8} row${invalidUtf8 === 1 ? '' : 's'} read in this run had text that is not valid UTF-8 (the first at ${firstInvalid}).`);
     if (readAll && !opts.stop.aborted && !fatal) {
       batcher.flush();
       // Everything has been read: the total is now known for status, ETA and export.
