@@ -160,7 +160,8 @@ test('bad rows become failed rows with line and reason; exit 4; status groups th
   const input = path.join(dir, 'bad.csv');
   writeFileSync(input, 'id,text\n1,good one\n2\n3,"",x\n4,   \n5,"fine, ""really"""\n');
   const out = path.join(dir, 'out.csv');
-  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--id-column', 'id'], env(s));
+  // --empty fail: the empty text (row 4) fails as a bad row, as every empty text did before they were skipped.
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--id-column', 'id', '--empty', 'fail'], env(s));
   assert.equal(r.code, 4, r.stderr);
   const rows = readCsv(out);
   assert.equal(rows.length, 6);
@@ -178,7 +179,7 @@ test('bad rows become failed rows with line and reason; exit 4; status groups th
   assert.match(st.stdout, /line 3 id 2: expected 2 fields/);
   const js = await runCli(['status', path.join(dir, 'out.batchlabel.sqlite'), '--json']);
   const rep = JSON.parse(js.stdout);
-  assert.deepEqual(rep.rows, { total: 5, done: 2, failed: 3, pending: 0, truncated: 0 });
+  assert.deepEqual(rep.rows, { total: 5, done: 2, failed: 3, skipped: 0, pending: 0, truncated: 0 });
   assert.equal(rep.failures[0].kind, 'bad_row');
   assert.equal(rep.lastRun.state, 'completed');
 });
@@ -194,7 +195,7 @@ test('reading pauses behind a row waiting in a part-filled batch without waiting
   for (let i = 2; i < 20_000; i++) lines.push(i % 2 ? `${i},` : `${i},a second review`);
   writeFileSync(input, `${lines.join('\n')}\n`);
   const out = path.join(dir, 'out.csv');
-  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--batch-size', '64', '--concurrency', '1'], env(s));
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out, '--batch-size', '64', '--concurrency', '1', '--empty', 'fail'], env(s));
   assert.equal(r.code, 4, r.stderr);
   const rows = readCsv(out);
   assert.equal(rows.length, 20_001);

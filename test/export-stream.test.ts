@@ -39,7 +39,7 @@ test('the export a run writes holds the rows behind a slow one and writes them, 
   done(rows[0]!);
 
   const summary = await stream.finish();
-  assert.deepEqual(summary, { rows: n, labeled: n, failed: 0, unlabeled: 0 });
+  assert.deepEqual(summary, { rows: n, labeled: n, failed: 0, skipped: 0, unlabeled: 0 });
   const records = parse(readFileSync(output)) as string[][];
   assert.equal(records.length, n + 1);
   assert.deepEqual(

@@ -40,7 +40,7 @@ test('label() runs a job, reports progress and notices, and resolves to the run 
   );
   assert.equal(summary.state, 'completed');
   assert.equal(summary.exitCode, ExitCode.ok);
-  assert.deepEqual(summary.rows, { total: 300, labeled: 300, failed: 0, thisRun: 300, reused: 0, truncated: 0 });
+  assert.deepEqual(summary.rows, { total: 300, labeled: 300, failed: 0, skipped: 0, thisRun: 300, reused: 0, truncated: 0 });
   assert.equal(summary.output, output);
   assert.equal(summary.outputRows, 300);
   assert.ok(progress.length >= 1 && progress.at(-1)!.done === 300, `last progress ${JSON.stringify(progress.at(-1))}`);

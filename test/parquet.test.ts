@@ -147,7 +147,8 @@ test('text values that are not strings are bad rows with a clear error; a missin
   const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(r.code, 4, r.stderr);
   const rows = await readParquet(out);
-  assert.deepEqual(rows.map((x) => x.error), [null, 'no text in column "text" (null)', 'empty text in column "text"', null]);
+  assert.deepEqual(rows.map((x) => x.error), [null, 'no text in column "text" (null)', null, null]); // the blank text is skipped, left blank
+  assert.equal(rows[2]!.predicted_label, null);
 
   const numeric = await runCli(['run', '--input', input, '--text-column', 'n', '--model', 'm', '--output', path.join(dir, 'n.parquet')], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(numeric.code, 4, numeric.stderr);

@@ -66,7 +66,7 @@ test('CLI (hf): pairs from two columns; the same pair is sent once, the same fir
   const pairs = [['The cat sat.', 'A cat is sitting.'], ['The cat sat.', 'A dog runs.'], ['The cat sat.', 'A cat is sitting.'], ['Rain all day.', 'It was sunny.'], ['x', '']];
   writeFileSync(input, stringify([['premise', 'hypothesis'], ...pairs]));
   const out = path.join(dir, 'out.csv');
-  const r = await runCli(['run', '--input', input, '--text-column', 'premise', '--text-pair-column', 'hypothesis', '--model', 'org/cross', '--output', out, '--quiet'], { HF_INFERENCE_ENDPOINT: s.url, HF_TOKEN: TOKEN });
+  const r = await runCli(['run', '--input', input, '--text-column', 'premise', '--text-pair-column', 'hypothesis', '--model', 'org/cross', '--output', out, '--quiet', '--empty', 'fail'], { HF_INFERENCE_ENDPOINT: s.url, HF_TOKEN: TOKEN });
   assert.equal(r.code !== 2, true, r.stderr);
   const rows = parse(readFileSync(out), { columns: true }) as Record<string, string>[];
   for (let i = 0; i < 4; i++) {

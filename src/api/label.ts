@@ -42,6 +42,8 @@ export interface RunSummary {
     total: number | null;
     labeled: number;
     failed: number;
+    /** Rows with nothing to label (empty texts, --empty skip): finished, blank in the export, not failures. */
+    skipped: number;
     /** Rows finished by this run. */
     thisRun: number;
     /** Rows of this run labeled from an identical text's result. */
@@ -126,8 +128,8 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   ticker?.unref();
   try {
     if (resumed) {
-      const { done, failed } = store.counts();
-      if (done + failed) notice(`resuming: ${num(done + failed)} rows already finished in ${settings.checkpoint}`);
+      const { done, failed, skipped } = store.counts();
+      if (done + failed + skipped) notice(`resuming: ${num(done + failed + skipped)} rows already finished in ${settings.checkpoint}`);
     }
     const result = await runJob(
       settings,
@@ -152,7 +154,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
     const summary: RunSummary = {
       state: result.state,
       checkpoint: settings.checkpoint,
-      rows: { total: s.rowsTotal ?? null, labeled: counts.done, failed: counts.failed, thisRun: s.done + s.failed, reused: s.reused, truncated: counts.truncated },
+      rows: { total: s.rowsTotal ?? null, labeled: counts.done, failed: counts.failed, skipped: counts.skipped, thisRun: s.done + s.failed + s.skipped, reused: s.reused, truncated: counts.truncated },
       retries: s.retries,
       wallMs,
       rowsPerSecond: Math.round(rate(s.done + s.failed, wallMs) * 10) / 10,
@@ -175,8 +177,8 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
     return summary;
   } catch (err) {
     if (err instanceof BatchlabelError && store.isOpen) {
-      const { done, failed } = store.counts();
-      err.checkpoint = { path: settings.checkpoint, finishedRows: done + failed };
+      const { done, failed, skipped } = store.counts();
+      err.checkpoint = { path: settings.checkpoint, finishedRows: done + failed + skipped };
     }
     closeQuietly(store);
     throw err;

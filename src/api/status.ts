@@ -1,7 +1,9 @@
 import { rate } from '../core/format.js';
+import { etaMs } from './eta.js';
 import { redactUrl } from '../core/redact-url.js';
 import type { JobSettings } from '../job/settings.js';
-import type { Checkpoint } from '../store/checkpoint.js';
+import type { Checkpoint, RunRecord } from '../store/checkpoint.js';
+import { jobIsLocked } from '../store/lock.js';
 import { labelDistribution, scoreSummaries } from '../store/queries.js';
 import { openTarget } from '../store/open-target.js';
 
@@ -9,7 +11,8 @@ import { openTarget } from '../store/open-target.js';
 export interface StatusReport {
   checkpoint: string;
   input: string;
-  rows: { total: number | null; done: number; failed: number; pending: number | null; truncated: number };
+  /** skipped: rows with nothing to label (empty texts), finished and left blank. */
+  rows: { total: number | null; done: number; failed: number; skipped: number; pending: number | null; truncated: number };
   finished: boolean;
   /** Labeled rows per predicted label, most frequent first, with the quartiles of their top score. */
   labels: LabelStatus[];
@@ -45,30 +48,38 @@ export async function status(checkpointOrJobFile: string): Promise<StatusReport>
   }
 }
 
+/**
+ * A run's state as recorded, except that a run recorded as running whose process is gone (killed, a
+ * second Ctrl-C, a crash before it could write its end) is interrupted: the live run holds the job's lock.
+ */
+function runState(store: Checkpoint, run: RunRecord): RunRecord['state'] {
+  return run.state === 'running' && !jobIsLocked(store.path) ? 'interrupted' : run.state;
+}
+
 export function statusReport(store: Checkpoint, settings: JobSettings): StatusReport {
   const total = store.getMeta('rows_total') ?? null;
-  const { done, failed, truncated } = store.counts();
+  const { done, failed, skipped, truncated } = store.counts();
   const runs = store.runs();
   const last = runs.at(-1);
   const lastRows = last ? last.rowsDone + last.rowsFailed : 0;
   const perSec = last ? rate(lastRows, last.wallMs) : 0;
-  const pending = total === null ? null : Math.max(0, total - done - failed);
+  const pending = total === null ? null : Math.max(0, total - done - failed - skipped);
   const { hf, onnx, ...rest } = settings;
   return {
     checkpoint: store.path,
     input: settings.input,
-    rows: { total, done, failed, pending, truncated },
+    rows: { total, done, failed, skipped, pending, truncated },
     finished: pending === 0,
     labels: labelStatus(store),
     failures: store.failuresByKind().map((f) => ({ kind: f.kind, count: f.count, examples: f.examples.map((e) => ({ line: e.line, id: e.rowId, error: e.error })) })),
     lastRun: last
       ? {
-          state: last.state,
+          state: runState(store, last),
           startedAt: last.startedAt,
           wallMs: last.wallMs,
           rows: lastRows,
           rowsPerSecond: Math.round(perSec * 10) / 10,
-          etaMs: pending && perSec > 0 ? Math.round((pending / perSec) * 1000) : pending === 0 ? 0 : null,
+          etaMs: pending === 0 ? 0 : total === null ? null : etaMs({ elapsedMs: last.wallMs, finishedThisRun: lastRows, finishedBefore: done + failed + skipped - lastRows, rowsTotal: total }),
           retries: last.retries,
         }
       : null,

@@ -1,4 +1,5 @@
 import type { RunStats } from '../pipeline/run.js';
+import { etaMs } from '../api/eta.js';
 import { duration, num, rate } from './format.js';
 
 export interface Progress {
@@ -10,21 +11,18 @@ export interface Progress {
 function line(s: RunStats): string {
   const now = Date.now();
   const elapsed = now - s.startedAt;
-  const thisRun = s.done + s.failed;
+  const thisRun = s.done + s.failed + s.skipped;
   const finished = s.finishedBefore + thisRun;
   const perSec = rate(thisRun, elapsed);
   let where: string;
-  let eta = Infinity;
   if (s.rowsTotal !== undefined) {
     where = `${num(finished)}/${num(s.rowsTotal)} rows (${((100 * finished) / Math.max(1, s.rowsTotal)).toFixed(1)}%)`;
-    if (perSec > 0) eta = ((s.rowsTotal - finished) / perSec) * 1000;
   } else {
     const pct = s.bytesTotal ? (100 * s.bytesRead) / s.bytesTotal : 0;
     where = `${num(finished)} rows, ${pct.toFixed(1)}% of input read`;
-    const byteRate = elapsed > 0 ? s.bytesRead / elapsed : 0;
-    if (byteRate > 0) eta = (s.bytesTotal - s.bytesRead) / byteRate;
   }
-  const parts = [where, `${num(perSec)} rows/s`, `ETA ${duration(eta)}`];
+  const eta = etaMs({ elapsedMs: elapsed, finishedThisRun: thisRun, finishedBefore: s.finishedBefore, rowsTotal: s.rowsTotal, rowsRead: s.rowsRead, bytesRead: s.bytesRead, bytesTotal: s.bytesTotal });
+  const parts = [where, `${num(perSec)} rows/s`, `ETA ${eta === null ? '?' : duration(eta)}`];
   if (s.failed) parts.push(`failed ${num(s.failed)}`);
   const retries = Object.values(s.retries).reduce((a, b) => a + b, 0);
   if (retries) parts.push(`retries ${num(retries)}`);

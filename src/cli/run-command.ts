@@ -86,13 +86,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const s = handle!.stats;
     const r = summary.rows;
     if (summary.state === 'interrupted') {
-      if (!flags.quiet) process.stderr.write(`interrupted after ${num(r.thisRun)} rows this run (${num(r.labeled + r.failed)} finished in all). Resume with:\n  ${resumeCommand()}\n`);
+      if (!flags.quiet) process.stderr.write(`interrupted after ${num(r.thisRun)} rows this run (${num(r.labeled + r.failed + r.skipped)} finished in all). Resume with:\n  ${resumeCommand()}\n`);
       if (flags.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary))}\n`);
       return summary.exitCode;
     }
     if (!flags.quiet) {
       const lines = [
-        `done: ${num(r.labeled)} rows labeled, ${num(r.failed)} failed${s.reused ? `, ${num(s.reused)} reused from identical texts` : ''}${r.truncated ? `, ${num(r.truncated)} truncated` : ''}.`,
+        `done: ${num(r.labeled)} rows labeled, ${num(r.failed)} failed${r.skipped ? `, ${num(r.skipped)} skipped (empty text)` : ''}${s.reused ? `, ${num(s.reused)} reused from identical texts` : ''}${r.truncated ? `, ${num(r.truncated)} truncated` : ''}.`,
         `this run: ${num(r.thisRun)} rows in ${duration(summary.wallMs)} (${num(rate(r.thisRun, summary.wallMs))} rows/s); retries: ${retriesText(summary.retries)}.`,
       ];
       if (toStdout) lines.push(`wrote ${num(summary.outputRows ?? 0)} rows to standard output.`);

@@ -5,7 +5,7 @@ export function printStatus(r: StatusReport, out: (s: string) => void): void {
   const t = r.rows;
   out(`checkpoint  ${r.checkpoint}`);
   out(`input       ${r.input}`);
-  out(`rows        ${t.total === null ? `? total (input not fully read yet)` : `${num(t.total)} total`}, ${num(t.done)} labeled, ${num(t.failed)} failed, ${t.pending === null ? 'rest' : num(t.pending)} pending${t.truncated ? `, ${num(t.truncated)} truncated` : ''}`);
+  out(`rows        ${t.total === null ? `? total (input not fully read yet)` : `${num(t.total)} total`}, ${num(t.done)} labeled, ${num(t.failed)} failed, ${t.skipped ? `${num(t.skipped)} skipped (empty text), ` : ''}${t.pending === null ? 'rest' : num(t.pending)} pending${t.truncated ? `, ${num(t.truncated)} truncated` : ''}`);
   out(`state       ${r.finished ? 'finished' : 'unfinished (run the same `batchlabel run` command to resume)'}`);
   if (r.labels.length) {
     out('labels      rows, share, top score min / q1 / median / q3 / max:');

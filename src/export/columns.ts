@@ -36,7 +36,7 @@ export function addedColumns(columns: OutputColumns, labels: string[] | null, th
   return {
     names,
     values(row) {
-      if (!row) return blank;
+      if (!row || row.status === 'skipped') return blank; // not labeled yet, or nothing to label (an empty text)
       const perLabel: (number | null)[] = [];
       let atOrAbove: string[] = [];
       if (labels || listed) {

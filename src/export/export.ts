@@ -55,10 +55,11 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   const shard = store.getMeta('shard');
   if (shard) throw new ExportError(`${store.path} holds shard ${shard.index} of ${shard.count} of a job, not the whole job: merge the shards with \`batchlabel export JOB --shards ${shard.count} --output FILE\`.`);
   const total = store.getMeta('rows_total');
-  const { done, failed } = store.counts();
-  if ((total === undefined || done + failed < total) && !opts.partial) {
+  const { done, failed, skipped } = store.counts();
+  const finished = done + failed + skipped;
+  if ((total === undefined || finished < total) && !opts.partial) {
     const of = total === undefined ? '' : ` of ${total}`;
-    throw new ExportError(`the job is not finished (${done + failed}${of} rows done). Resume it with \`batchlabel run\`, or export what there is with --partial.`);
+    throw new ExportError(`the job is not finished (${finished}${of} rows done). Resume it with \`batchlabel run\`, or export what there is with --partial.`);
   }
   const fp = store.getMeta('fingerprint');
   const now = await fingerprintInput(settings.input, settings);

@@ -42,6 +42,8 @@ export interface ExportSummary {
   rows: number;
   labeled: number;
   failed: number;
+  /** Rows with nothing to label (empty texts), left blank. */
+  skipped: number;
   unlabeled: number;
 }
 
@@ -89,7 +91,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   const escape = csvOut && settings.escapeFormulas !== false;
   const addedValues = escape ? (result: StoredRow | undefined) => added.values(result).map(escapeFormula) : added.values;
   const delimiter = outputDelimiter(target);
-  const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
+  const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, skipped: 0, unlabeled: 0 };
   let csvRows: CsvRecord[] = [];
   let lines: string[] = [];
   let wroteHeader = false;
@@ -118,6 +120,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
     summary.rows++;
     if (!result) summary.unlabeled++;
     else if (result.status === 'done') summary.labeled++;
+    else if (result.status === 'skipped') summary.skipped++;
     else summary.failed++;
   };
   // A row of the wrong width is written from its fields, padded or cut to the header's width.

@@ -39,7 +39,7 @@ export function openParquetOutputFile(
   inputColumns: ParquetColumn[] | undefined,
 ): OutputFile {
   let columns: OutColumn[] | undefined = inputColumns ? fromParquet(inputColumns) : header ? fromCsv(header) : undefined;
-  const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, unlabeled: 0 };
+  const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, skipped: 0, unlabeled: 0 };
   let buffered: unknown[][] = [];
   let rows = 0;
   /** Characters of text buffered: with rows, what ends a row group. */
@@ -65,6 +65,7 @@ export function openParquetOutputFile(
     summary.rows++;
     if (!result) summary.unlabeled++;
     else if (result.status === 'done') summary.labeled++;
+    else if (result.status === 'skipped') summary.skipped++;
     else summary.failed++;
   };
 

@@ -42,7 +42,7 @@ export function canStreamExport(settings: JobSettings, startOrdinal: number, fin
 function stored(r: RowRecord): StoredRow {
   return r.status === 'done'
     ? { ordinal: r.ordinal, status: 'done', label: r.label ?? null, score: r.score ?? null, scores: r.scores ?? null, truncated: r.truncated === true, error: null }
-    : { ordinal: r.ordinal, status: 'failed', label: null, score: null, scores: null, truncated: false, error: r.error ?? null };
+    : { ordinal: r.ordinal, status: r.status === 'skipped' ? 'skipped' : 'failed', label: null, score: null, scores: null, truncated: false, error: r.status === 'skipped' ? null : (r.error ?? null) };
 }
 
 export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null, columns?: ParquetColumn[]): ExportStream {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
 import { isBlank, isBlankUtf8 } from './blank.js';
-import { markBad } from './types.js';
+import { markEmpty } from './types.js';
 import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
@@ -164,20 +164,21 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
             if (undecoded) record[textIndex] = textBytes.toString('utf8');
             row.error = `expected ${header.length} fields (as in the header), found ${record.length}`;
           } else if (undecoded && isUtf8(textBytes)) {
-            if (isBlankUtf8(textBytes)) row.error = `empty text in column "${opts.textColumn}"`;
+            if (isBlankUtf8(textBytes)) markEmpty(row, `empty text in column "${opts.textColumn}"`);
             else row.textBytes = textBytes;
           } else {
             const text = undecoded ? (record[textIndex] = textBytes.toString('utf8')) : record[textIndex]!;
-            if (isBlank(text)) row.error = `empty text in column "${opts.textColumn}"`;
+            if (isBlank(text)) markEmpty(row, `empty text in column "${opts.textColumn}"`);
             else {
               row.text = text;
               // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.
               if (textBytes && isUtf8(textBytes)) row.textBytes = textBytes;
+              else if (textBytes) row.invalidUtf8 = true;
             }
           }
           if (pairIndex >= 0 && row.error === undefined) {
             const pair = record[pairIndex]!;
-            if (isBlank(pair)) markBad(row, `empty text in column "${opts.textPairColumn}"`);
+            if (isBlank(pair)) markEmpty(row, `empty text in column "${opts.textPairColumn}"`);
             else row.textPair = pair;
           }
           if (idIndex >= 0 && idIndex < record.length) row.id = record[idIndex];

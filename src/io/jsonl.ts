@@ -1,7 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
 import { isBlank } from './blank.js';
-import { markBad } from './types.js';
+import { markBad, markEmpty } from './types.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
 const NL = 0x0a;
@@ -28,11 +29,16 @@ function asText(value: unknown): string | undefined {
  * Lines are split on raw bytes (not with readline) so that every row knows its exact byte offsets:
  * that is what lets a resumed run seek past the finished part of the file instead of re-parsing it.
  */
+/** Whether a line's bytes were not valid UTF-8: only a decoded line holding U+FFFD can say so, and those are rare. */
+function invalidUtf8(text: string, bytes: Buffer): boolean {
+  return text.includes('\uFFFD') && !isUtf8(bytes);
+}
+
 export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promise<RowSource> {
   const stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
   let consumed = from.byte;
 
-  async function* lines(): AsyncGenerator<{ text: string; start: number; end: number; line: number }> {
+  async function* lines(): AsyncGenerator<{ text: string; start: number; end: number; line: number; invalid: boolean }> {
     let pending: Buffer = Buffer.alloc(0);
     let offset = from.byte; // absolute offset of pending[0]
     let line = from.line;
@@ -49,7 +55,8 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
       let pos = 0;
       for (let nl = buf.indexOf(NL, pos); nl >= 0; nl = buf.indexOf(NL, pos)) {
         const endText = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-        yield { text: buf.toString('utf8', pos, endText), start: offset + pos, end: offset + nl + 1, line };
+        const text = buf.toString('utf8', pos, endText);
+        yield { text, start: offset + pos, end: offset + nl + 1, line, invalid: invalidUtf8(text, buf.subarray(pos, endText)) };
         line++;
         pos = nl + 1;
       }
@@ -58,7 +65,8 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
     }
     if (pending.length) {
       const endText = pending[pending.length - 1] === CR ? pending.length - 1 : pending.length;
-      yield { text: pending.toString('utf8', 0, endText), start: offset, end: offset + pending.length, line };
+      const text = pending.toString('utf8', 0, endText);
+      yield { text, start: offset, end: offset + pending.length, line, invalid: invalidUtf8(text, pending.subarray(0, endText)) };
     }
   }
 
@@ -77,6 +85,7 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
           byteEnd: l.end,
           record: l.text,
         };
+        if (l.invalid) row.invalidUtf8 = true;
         let obj: unknown;
         try {
           obj = JSON.parse(l.text);
@@ -101,12 +110,12 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
         checkedField = true;
         const text = asText(value);
         if (text === undefined) row.error = value === undefined || value === null ? `no field "${opts.textColumn}"` : `field "${opts.textColumn}" is not a string`;
-        else if (isBlank(text)) row.error = `empty text in field "${opts.textColumn}"`;
+        else if (isBlank(text)) markEmpty(row, `empty text in field "${opts.textColumn}"`);
         else row.text = text;
         if (opts.textPairColumn !== undefined && row.error === undefined) {
           const pair = asText(getPath(obj, opts.textPairColumn));
           if (pair === undefined) markBad(row, `no text in field "${opts.textPairColumn}"`);
-          else if (isBlank(pair)) markBad(row, `empty text in field "${opts.textPairColumn}"`);
+          else if (isBlank(pair)) markEmpty(row, `empty text in field "${opts.textPairColumn}"`);
           else row.textPair = pair;
         }
         if (opts.idColumn !== undefined) row.id = asText(getPath(obj, opts.idColumn));

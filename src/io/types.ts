@@ -23,6 +23,10 @@ export interface InputRow {
   id?: string;
   /** Why the row cannot be classified (wrong field count, bad JSON, missing or empty text). */
   error?: string;
+  /** The row's text (or its pair's) is empty or only white space: a row with nothing to label, not a broken one. */
+  empty?: boolean;
+  /** The text's bytes are not valid UTF-8: it was decoded with U+FFFD in place of what could not be. */
+  invalidUtf8?: boolean;
   /** The row as read: CSV fields, or the JSONL line without its line ending. Exporters need it. */
   record: string[] | string;
   /** CSV read with `raw` asked, where the fast path read it: the record's bytes as in the file, without its line end. */
@@ -80,4 +84,10 @@ export function markBad(row: InputRow, error: string): void {
   row.error = error;
   delete row.text;
   delete row.textBytes;
+}
+
+/** A row whose text (or pair) is empty or only white space: error says which field. */
+export function markEmpty(row: InputRow, error: string): void {
+  markBad(row, error);
+  row.empty = true;
 }

@@ -48,6 +48,10 @@ export interface LabelOptions {
   endpointType?: 'hf' | 'tei';
   /** Environment variable holding the Hugging Face token. @default "HF_TOKEN" (which also falls back to the `hf auth login` file) */
   tokenEnv?: string;
+  /** A row whose text is empty or only white space: "skip" it (left blank in the export, not a failure) or "fail" it (kind bad_row, exit code 4). @default "skip" */
+  empty?: 'skip' | 'fail';
+  /** Cut texts longer than this many characters before they are sent or tokenized (marked truncated): a 45 MB field then costs no gigabytes. @default 100000 */
+  maxChars?: number;
   /** Keep the K best labels (adds one score_<LABEL> column per label). @default 1 */
   topK?: number;
   /** Score function. @default the model's (softmax for single-label, sigmoid for multi-label) */
@@ -83,7 +87,10 @@ export interface LabelOptions {
   batchSize?: number;
   /** Retries per request for transient errors before a row is marked failed. @default 6 */
   maxRetries?: number;
-  /** SQLite checkpoint file. @default <output>.batchlabel.sqlite, else <input>.batchlabel.sqlite */
+  /**
+   * SQLite checkpoint file.
+   * @default <output without extension>.batchlabel.sqlite (<output>.batchlabel.sqlite when that name is another output's checkpoint), else <input>.batchlabel.sqlite
+   */
   checkpoint?: string;
   /** On stop (Ctrl-C, an aborted signal), wait this long for in-flight requests, seconds. @default 15 */
   drainTimeout?: number;
@@ -121,6 +128,8 @@ export interface LabelOptions {
 /** Every default that does not depend on other settings; the rest are computed in resolveSettings. */
 export const DEFAULTS = {
   textColumn: 'text',
+  empty: 'skip',
+  maxChars: 100_000,
   backend: 'hf',
   endpointType: 'hf',
   tokenEnv: 'HF_TOKEN',
@@ -169,6 +178,8 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
   { key: 'textPairColumn', flag: 'text-pair-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs' },
+  { key: 'empty', flag: 'empty', type: 'string', group: 'Input', choices: ['skip', 'fail'], describe: 'A row whose text is empty or white space: skip it (blank in the export, not a failure) or fail it (bad_row, exit 4)', defaultText: DEFAULTS.empty },
+  { key: 'maxChars', flag: 'max-chars', type: 'number', group: 'Input', describe: 'Cut texts longer than this many characters before they are sent or tokenized (marked truncated)', defaultText: String(DEFAULTS.maxChars) },
   { key: 'idColumn', flag: 'id-column', type: 'string', group: 'Input', describe: 'Column identifying a row in failure reports' },
   { key: 'limit', flag: 'limit', type: 'number', group: 'Input', describe: 'Label only the first N rows (a trial run)' },
 
@@ -200,7 +211,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'concurrency', flag: 'concurrency', type: 'number', group: 'Run', describe: 'Most requests in flight at once (hf: found automatically up to this, lowered on overload)', defaultText: `${DEFAULTS.concurrency.hf} (hf), ${DEFAULTS.concurrency.onnx} (onnx)` },
   { key: 'batchSize', flag: 'batch-size', type: 'number', group: 'Run', describe: 'Texts per request (hf) or per model run (onnx; 1 = batch-independent scores)', defaultText: `${DEFAULTS.batchSize.hf} (hf), ${DEFAULTS.batchSize.onnx} (onnx)` },
   { key: 'maxRetries', flag: 'max-retries', type: 'number', group: 'Run', describe: 'Retries per request for transient errors before a row is marked failed', defaultText: String(DEFAULTS.maxRetries) },
-  { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: '<output>.batchlabel.sqlite, else <input>.batchlabel.sqlite' },
+  { key: 'checkpoint', flag: 'checkpoint', type: 'string', group: 'Run', describe: 'SQLite checkpoint file', defaultText: "out.batchlabel.sqlite for --output out.csv (out.csv.batchlabel.sqlite when out.jsonl's checkpoint has that name), else <input>.batchlabel.sqlite" },
   { key: 'shard', flag: 'shard', type: 'string', group: 'Run', describe: 'Label only shard I of N (0-based; I=auto reads SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or CLOUD_RUN_TASK_INDEX) into its own checkpoint; merge with `export --shards N`', defaultText: 'the whole job' },
   { key: 'drainTimeout', flag: 'drain-timeout', type: 'number', group: 'Run', describe: 'On Ctrl-C, wait this long for in-flight requests, seconds', defaultText: String(DEFAULTS.drainTimeout) },
 

@@ -8,6 +8,7 @@ import { isHubUri, parseDatasetUri } from '../hub/datasets.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
 import { parseShard, shardCheckpoint } from '../shard/shard.js';
+import { checkpointOutput } from '../store/owner.js';
 import { DEFAULT_THRESHOLD, TASKS, type TaskName } from '../tasks/index.js';
 import { checkHypothesisTemplate, DEFAULT_HYPOTHESIS_TEMPLATE, parseCandidateLabels } from '../tasks/zero-shot-classification.js';
 
@@ -141,7 +142,7 @@ export function resolveSettings(values: JobValues): JobSettings {
   const jobCheckpoint = typeof v.checkpoint === 'string'
     ? path.resolve(v.checkpoint)
     : output
-      ? path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`)
+      ? outputCheckpoint(output)
       : hub
         ? path.resolve(hubCheckpointName(input, v.split as string | undefined))
         : `${input}.batchlabel.sqlite`;
@@ -169,6 +170,8 @@ export function resolveSettings(values: JobValues): JobSettings {
     delimiter,
     relaxQuotes: v.relaxQuotes === true,
     textColumn: (v.textColumn as string | undefined) ?? DEFAULTS.textColumn,
+    empty: (v.empty as JobSettings['empty'] | undefined) ?? DEFAULTS.empty,
+    maxChars: positiveInt(v.maxChars, 'max-chars') ?? DEFAULTS.maxChars,
     idColumn: v.idColumn as string | undefined,
     backend,
     model: v.model as string | undefined,
@@ -235,6 +238,18 @@ function resolveTask(v: JobValues): Pick<JobSettings, 'task' | 'candidateLabels'
     multiLabel,
     threshold,
   };
+}
+
+/**
+ * An output's checkpoint, next to it: `out.batchlabel.sqlite` for `out.csv`, unless that file is the
+ * checkpoint of another output of the same name (`out.jsonl`): then `out.jsonl.batchlabel.sqlite`. The
+ * short name stays the first output's, so every checkpoint made under it resumes, and two outputs never
+ * share one job (one would be refused as another job, or take the other's lock).
+ */
+function outputCheckpoint(output: string): string {
+  const short = path.join(path.dirname(output), `${path.basename(output, path.extname(output))}.batchlabel.sqlite`);
+  const owner = checkpointOutput(short);
+  return owner === undefined || owner === output ? short : `${output}.batchlabel.sqlite`;
 }
 
 /** A Hub input's checkpoint, in the working folder: `owner--name[-split].batchlabel.sqlite`. */

@@ -19,6 +19,10 @@ export interface JobSettings {
   relaxQuotes: boolean;
   /** CSV column name, or JSONL field (dotted path allowed). */
   textColumn: string;
+  /** A row whose text is empty: skipped (finished, left blank) or failed (kind bad_row). */
+  empty: 'skip' | 'fail';
+  /** Texts (and pairs) longer than this many characters are cut to it before they are sent, and marked truncated. */
+  maxChars: number;
   idColumn?: string;
   backend: 'hf' | 'onnx';
   /** Hub id, or (onnx) a local folder. */
@@ -134,6 +138,8 @@ export function resultSettings(s: JobSettings): Record<string, unknown> {
     onnxFile: s.backend === 'onnx' ? (s.onnx.onnxFile ?? null) : null,
     revision: s.backend === 'onnx' ? s.onnx.revision : null,
     topK: s.topK ?? null,
+    // Absent (null) at the default, so checkpoints made before texts were cut resume.
+    maxChars: s.maxChars === DEFAULTS.maxChars ? null : s.maxChars,
     functionToApply: s.functionToApply ?? null,
     // Absent (null) for a text-classification job without pairs, so checkpoints made before these existed resume.
     ...taskResultSettings(s),

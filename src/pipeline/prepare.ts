@@ -25,8 +25,8 @@ export async function openJobCheckpoint(
   try {
     const before = store.getMeta('fingerprint');
     if (before && opts.restart) {
-      const { done, failed } = store.counts();
-      opts.notice(`--restart: discarding ${done + failed} finished rows in ${settings.checkpoint} and starting over.`);
+      const { done, failed, skipped } = store.counts();
+      opts.notice(`--restart: discarding ${done + failed + skipped} finished rows in ${settings.checkpoint} and starting over.`);
       store.clear();
     } else if (before) {
       const changes: string[] = [];
@@ -37,14 +37,19 @@ export async function openJobCheckpoint(
       for (const key of Object.keys(now)) {
         if (JSON.stringify(was[key] ?? null) !== JSON.stringify(now[key] ?? null)) changes.push(`${key} changed (${describe(was[key])} → ${describe(now[key])})`);
       }
-      if (changes.length) {
-        const { done, failed } = store.counts();
+      const { done, failed, skipped } = store.counts();
+      if (changes.length && done === 0) {
+        // Nothing was labeled: the earlier run was a mistake being fixed (a wrong column, endpoint or
+        // model), and its failures came from that mistake. There is nothing worth protecting.
+        opts.notice(`${settings.checkpoint}: no row was labeled under the earlier settings (${changes.join('; ')}); starting the job afresh${failed ? ` (its ${failed} failed rows discarded)` : ''}.`);
+        store.clear();
+      } else if (changes.length) {
         throw new CheckpointError(
-          `${settings.checkpoint} belongs to another job: ${changes.join('; ')}. Resuming would mix results. Run with --restart to discard its ${done + failed} finished rows, or pass another --checkpoint.`,
+          `${settings.checkpoint} belongs to another job: ${changes.join('; ')}. Resuming would mix results. Run with --restart to discard its ${done + failed + skipped} finished rows, or pass another --checkpoint.`,
         );
       }
     }
-    const resumed = before !== undefined && !opts.restart;
+    const resumed = store.getMeta('fingerprint') !== undefined && !opts.restart;
     const shard = checkShardMeta(store, settings, resumed); // shard: one of N tasks of the job
     store.setMeta({
       ...shard,

@@ -20,6 +20,7 @@ import type { Checkpoint, RowRecord, StoredResult } from '../store/checkpoint.js
 import { ownsRow, shardRows, shardRowsOf } from '../shard/shard.js';
 import { CheckpointWriter, DEFAULT_WRITER, type WriterOptions } from '../store/writer.js';
 import { Batcher } from './batcher.js';
+import { cutString, cutUtf8 } from './cut.js';
 import { Dedupe, type Pending, type RowRef } from './dedupe.js';
 import { Frontier } from './frontier.js';
 import { queueControl } from './queue-control.js';
@@ -32,11 +33,15 @@ export interface RunStats {
   rowsTotal: number | undefined;
   bytesTotal: number;
   bytesRead: number;
+  /** Rows read from the input's start (the next ordinal): with bytesRead, the rows per byte so far. */
+  rowsRead: number;
   /** Rows finished by earlier runs. */
   finishedBefore: number;
   /** Rows finished by this run: labeled, failed, and labeled from an identical text's result. */
   done: number;
   failed: number;
+  /** Rows finished with nothing to label (an empty text, --empty skip). */
+  skipped: number;
   reused: number;
   retries: Record<string, number>;
   readonly concurrency: number;
@@ -102,9 +107,11 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     rowsTotal: totalMeta !== undefined && (store.getMeta('limit') ?? undefined) === settings.limit ? totalMeta : shardRowsOf(settings.limit, settings.shard), // a shard's total is its share
     bytesTotal: store.getMeta('fingerprint')?.size ?? 0,
     bytesRead: from.byte,
-    finishedBefore: counts.done + counts.failed,
+    rowsRead: from.ordinal,
+    finishedBefore: counts.done + counts.failed + counts.skipped,
     done: 0,
     failed: 0,
+    skipped: 0,
     reused: 0,
     retries: {},
     get concurrency() {
@@ -177,8 +184,21 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     stats.failed++;
   };
 
+  const finishSkipped = (row: RowRef, error: string) => {
+    const rec: RowRecord = { ordinal: row.ordinal, status: 'skipped', errorKind: 'empty', error, line: row.line, byteStart: row.byteStart, rowId: row.id };
+    writer.add(rec);
+    stream?.finished(rec);
+    stats.skipped++;
+  };
+
+  // Texts cut to --max-chars before they were sent: their results are marked truncated.
+  const cutKeys = new Set<TextKey>();
+  // Rows whose text was not valid UTF-8 (labeled with U+FFFD): told once at the first, counted at the end.
+  let invalidUtf8 = 0;
+  let firstInvalid = '';
   const complete = (p: Pending, outcome: Outcome) => {
     if (!outcome.ok) {
+      cutKeys.delete(p.key);
       dedupe.settle(p, undefined);
       for (const row of p.rows) finishFailed(row, { errorKind: outcome.kind, error: outcome.error });
       return;
@@ -190,7 +210,8 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       return;
     }
     const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
-    const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true };
+    const cut = cutKeys.delete(p.key);
+    const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true || cut };
     dedupe.settle(p, result);
     p.rows.forEach((row, i) => finishDone(row, p.key, result, i > 0));
   };
@@ -232,6 +253,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       }
       if (settings.limit !== undefined && row.ordinal >= settings.limit) break;
       stats.bytesRead = source.bytesRead();
+      stats.rowsRead = row.ordinal + 1;
       frontier.read(row);
       stream?.read(row);
       const held = frontier.ready(maxWaiting);
@@ -248,7 +270,15 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         frontier.finish(row.ordinal);
         continue;
       }
+      if (row.invalidUtf8 && invalidUtf8++ === 0) {
+        firstInvalid = `line ${row.line}, byte ${row.byteStart}`;
+        notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. A Latin-1 or Windows-1252 file must be converted first (e.g. iconv -f windows-1252 -t utf-8).`);
+      }
       const text = row.textBytes ?? row.text;
+      if (text === undefined && row.empty && settings.empty === 'skip') {
+        finishSkipped(row, row.error ?? 'empty text');
+        continue;
+      }
       if (text === undefined) {
         finishFailed(row, { errorKind: 'bad_row', error: row.error ?? 'no text' });
         continue;
@@ -261,10 +291,14 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         finishDone(row, key, known, true);
         continue;
       }
-      const backlogFull = batcher.add(dedupe.start(key, row.textPair !== undefined ? { text, pair: row.textPair } : text, row));
+      const sent = typeof text === 'string' ? cutString(text, settings.maxChars) : cutUtf8(text, settings.maxChars);
+      const pair = row.textPair === undefined ? undefined : cutString(row.textPair, settings.maxChars);
+      if (sent !== text || pair !== row.textPair) cutKeys.add(key);
+      const backlogFull = batcher.add(dedupe.start(key, pair !== undefined ? { text: sent, pair } : sent, row));
       if (backlogFull) await watch.until(backlogFull);
     }
     stats.bytesRead = source.bytesRead();
+    if (invalidUtf8) notice(`${settings.input}: ${invalidUtf8} row${invalidUtf8 === 1 ? '' : 's'} read in this run had text that is not valid UTF-8 (the first at ${firstInvalid}).`);
     if (readAll && !opts.stop.aborted && !fatal) {
       batcher.flush();
       // Everything has been read: the total is now known for status, ETA and export.

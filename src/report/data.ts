@@ -111,8 +111,8 @@ export function settingsShown(s: JobSettings): [string, string][] {
 export async function gatherReport(store: Checkpoint, settings: JobSettings, opts: ReportOptions = {}): Promise<ReportData> {
   const db = store.database;
   const total = store.getMeta('rows_total') ?? null;
-  const { done, failed, truncated } = store.counts();
-  const pending = total === null ? null : Math.max(0, total - done - failed);
+  const { done, failed, skipped, truncated } = store.counts();
+  const pending = total === null ? null : Math.max(0, total - done - failed - skipped);
   const low = lowestConfidence(db, opts.lowest ?? 25);
   return {
     generatedAt: new Date().toISOString(),

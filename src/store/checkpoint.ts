@@ -17,7 +17,8 @@ const DONE_GROUP = 64;
 /** What the checkpoint keeps per finished row. Done rows skip line/byte: the frontier covers them. */
 export interface RowRecord {
   ordinal: number;
-  status: 'done' | 'failed';
+  /** skipped: nothing to label (an empty text); finished, neither labeled nor failed. */
+  status: 'done' | 'failed' | 'skipped';
   /** The text's key (hashText), on the row that first had the text. */
   hash?: TextKey;
   label?: string;
@@ -25,19 +26,23 @@ export interface RowRecord {
   /** Every label's score (only kept when the job asks for more than the best label). */
   scores?: Prediction[];
   truncated?: boolean;
-  errorKind?: FailureKind;
+  /** 'empty' on a skipped row. */
+  errorKind?: FailureKind | 'empty';
   error?: string;
   line?: number;
   byteStart?: number;
   rowId?: string;
 }
 
-type StoredRowTuple = [number, 1 | 2, string | null, number | null, string | null, number | null, string | null];
+/** Row status as stored: 1 done, 2 failed, 3 skipped (checkpoints made before skipping have no 3). */
+export type StoredStatus = 1 | 2 | 3;
+
+type StoredRowTuple = [number, StoredStatus, string | null, number | null, string | null, number | null, string | null];
 
 /** A finished row as the exporter reads it back. */
 export interface StoredRow {
   ordinal: number;
-  status: 'done' | 'failed';
+  status: 'done' | 'failed' | 'skipped';
   label: string | null;
   score: number | null;
   /** Every kept label's score, best first (jobs that keep them all); null otherwise. */
@@ -110,6 +115,7 @@ export class Checkpoint {
   private readonly db: Database.Database;
   private readonly insertDone: Database.Statement;
   private readonly insertFailed: Database.Statement;
+  private readonly insertSkipped: Database.Statement;
   private readonly insertLabel: Database.Statement;
   private readonly setMetaStmt: Database.Statement;
   private readonly lookupStmt: Database.Statement;
@@ -135,6 +141,9 @@ export class Checkpoint {
     this.insertFailed = db.prepare(
       'INSERT OR REPLACE INTO rows (ordinal, status, error_kind, error, line, byte_start, row_id) VALUES (?, 2, ?, ?, ?, ?, ?)',
     );
+    this.insertSkipped = db.prepare(
+      'INSERT OR REPLACE INTO rows (ordinal, status, error_kind, error, line, byte_start, row_id) VALUES (?, 3, ?, ?, ?, ?, ?)',
+    );
     this.insertLabel = db.prepare('INSERT OR IGNORE INTO labels (label) VALUES (?)');
     this.setMetaStmt = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.lookupStmt = db.prepare('SELECT label, score, scores, truncated FROM rows WHERE ordinal = ? AND status = 1');
@@ -144,8 +153,8 @@ export class Checkpoint {
       this.textIndex?.beginCommit();
       group.length = 0;
       for (const r of rows) {
-        if (r.status === 'failed') {
-          this.insertFailed.run(r.ordinal, r.errorKind ?? null, r.error ?? null, r.line ?? null, r.byteStart ?? null, r.rowId ?? null);
+        if (r.status !== 'done') {
+          (r.status === 'failed' ? this.insertFailed : this.insertSkipped).run(r.ordinal, r.errorKind ?? null, r.error ?? null, r.line ?? null, r.byteStart ?? null, r.rowId ?? null);
           continue;
         }
         group.push(r.ordinal, r.label ?? null, r.score ?? null, r.scores ? JSON.stringify(r.scores) : null, r.truncated ? 1 : null);
@@ -344,10 +353,13 @@ export class Checkpoint {
     return { count, from };
   }
 
-  counts(): { done: number; failed: number; truncated: number } {
+  /** Finished rows: labeled (done), failed, skipped (nothing to label), and the labeled ones truncated. */
+  counts(): { done: number; failed: number; skipped: number; truncated: number } {
     const r = this.db
-      .prepare('SELECT COALESCE(SUM(status = 1), 0) AS done, COALESCE(SUM(status = 2), 0) AS failed, COALESCE(SUM(truncated = 1), 0) AS truncated FROM rows')
-      .get() as { done: number; failed: number; truncated: number };
+      .prepare(
+        'SELECT COALESCE(SUM(status = 1), 0) AS done, COALESCE(SUM(status = 2), 0) AS failed, COALESCE(SUM(status = 3), 0) AS skipped, COALESCE(SUM(truncated = 1), 0) AS truncated FROM rows',
+      )
+      .get() as { done: number; failed: number; skipped: number; truncated: number };
     return r;
   }
 
@@ -372,7 +384,7 @@ export class Checkpoint {
       .raw(true);
     return (this.pageStmt.all(from, limit) as StoredRowTuple[]).map(([ordinal, status, label, score, scores, truncated, error]) => ({
       ordinal,
-      status: status === 1 ? 'done' : 'failed',
+      status: status === 1 ? 'done' : status === 3 ? 'skipped' : 'failed',
       label,
       score,
       scores: scores === null ? null : (JSON.parse(scores) as Prediction[]),

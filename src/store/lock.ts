@@ -65,6 +65,16 @@ export function lockJob(checkpoint: string): RunLock {
   throw new CheckpointError(`cannot take the lock ${file}: other runs keep taking it. Run one batchlabel at a time on a job.`);
 }
 
+/**
+ * Whether a run still holds the job: its lock exists and its holder lives. A holder on another host cannot
+ * be checked from here and counts as alive.
+ */
+export function jobIsLocked(checkpoint: string): boolean {
+  const holder = readHolder(`${checkpoint}.lock`);
+  if (!holder) return false;
+  return holder.host !== os.hostname() || isRunning(holder.pid);
+}
+
 function releaseIfMine(file: string, me: Holder): void {
   if (readHolder(file)?.nonce === me.nonce) unlinkQuietly(file);
 }

@@ -30,7 +30,7 @@ export class CheckpointWriter {
   /** The first commit failure; the run stops on it, and later commits are not attempted. */
   failure: Error | undefined;
   /** Committed row count of this run, by status. */
-  committed = { done: 0, failed: 0 };
+  committed = { done: 0, failed: 0, skipped: 0 };
 
   constructor(
     private readonly store: Checkpoint,

@@ -42,7 +42,7 @@ export async function labelReportJob(t: { after(fn: () => Promise<void>): void }
   const input = path.join(dir, 'reviews.csv');
   writeFileSync(input, sample + extra);
   const output = path.join(dir, 'labeled.csv');
-  const r = await runCli(['run', '--input', input, '--id-column', 'id', '--model', 'org/sentiment', '--output', output, '--max-retries', '0'], {
+  const r = await runCli(['run', '--input', input, '--id-column', 'id', '--model', 'org/sentiment', '--output', output, '--max-retries', '0', '--empty', 'fail'], {
     HF_INFERENCE_ENDPOINT: server.url,
     HF_TOKEN: REPORT_TOKEN,
   });

@@ -16,6 +16,7 @@ import { openParquetFile, type ParquetFile } from './file.js';
 import { parquetDecompressors } from './codecs.js';
 import { parquetColumns, type ParquetColumn } from './schema.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from '../types.js';
+import { markEmpty } from '../types.js';
 
 /** One row group of the input: where its rows start (ordinal) and where its bytes end (for progress). */
 interface GroupRef {
@@ -146,7 +147,7 @@ function columnPicker(header: string[], name: string, where: string, flag: strin
 function fillText(row: InputRow, values: unknown[], pick: Picker, column: string): void {
   const value = pick(values);
   if (typeof value === 'string') {
-    if (isBlank(value)) row.error = `empty text in column "${column}"`;
+    if (isBlank(value)) markEmpty(row, `empty text in column "${column}"`);
     else row.text = value;
   } else if (value === null || value === undefined) row.error = `no text in column "${column}" (null)`;
   else row.error = `column "${column}" holds ${describe(value)}, not a string`;
