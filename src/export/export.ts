@@ -6,6 +6,7 @@ import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
 import { sampledOrdinals, type RowSelection } from '../store/queries.js';
 import { columnsForJob } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
+import { rowCheck, type RowCheck } from './verify.js';
 
 export type { ExportSummary } from './output-file.js';
 export type { RowSelection } from '../store/queries.js';
@@ -80,7 +81,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   }
 
   const selection = selects(opts.select) ? selectionFilter(store, opts.select) : undefined;
-  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection);
+  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection, rowCheck(store, settings.input));
 }
 
 /**
@@ -96,6 +97,8 @@ export async function writeExport(
   lookup: (ordinal: number) => StoredRow | undefined,
   /** Only the rows it keeps (a review export); none are read past `last`. */
   selection?: { keep: (r: StoredRow | undefined) => boolean; last: number },
+  /** Refuses a row whose input is not the one its result is for (see verify.ts). */
+  check?: RowCheck,
 ): Promise<ExportSummary> {
   const added = columnsForJob(settings, seenLabels);
   // Rows copied as they are need no decoded text: the results come from the checkpoint.
@@ -109,13 +112,17 @@ export async function writeExport(
         for await (const row of source.rows) {
           if ((total !== undefined && row.ordinal >= total) || row.ordinal > last) break;
           const result = lookup(row.ordinal);
-          if (keep(result) && !file.add(row, result)) await file.drained();
+          if (!keep(result)) continue;
+          check?.(row, result);
+          if (!file.add(row, result)) await file.drained();
         }
         return await file.finish();
       }
       for await (const row of source.rows) {
         if (total !== undefined && row.ordinal >= total) break;
-        if (!file.add(row, lookup(row.ordinal))) await file.drained();
+        const result = lookup(row.ordinal);
+        check?.(row, result);
+        if (!file.add(row, result)) await file.drained();
       }
     } catch (err) {
       await file.abort();

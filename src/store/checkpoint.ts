@@ -315,6 +315,16 @@ export class Checkpoint {
     return { label: r.label, score: r.score, scores: r.scores ? (JSON.parse(r.scores) as Prediction[]) : undefined, truncated: r.truncated === 1 };
   }
 
+  /** The ordinal of the row the text index holds for this text: the first done row that had it. */
+  textOrdinal(hash: TextKey): number | undefined {
+    return this.texts().lookup(this.keyBytes(hash));
+  }
+
+  /** A failed row's failure kind (the export asks it of the few failed rows whose input now reads well). */
+  failureKind(ordinal: number): string | null | undefined {
+    return this.db.prepare('SELECT error_kind FROM rows WHERE ordinal = ? AND status = 2').pluck().get(ordinal) as string | null | undefined;
+  }
+
   /**
    * Finished ordinals at or after `from`, read in sorted chunks and consumed in step with the reader,
    * so skipping a million finished rows costs one indexed range scan, not a query per row.
@@ -440,7 +450,8 @@ export class Checkpoint {
   close(): void {
     if (!this.db.open) return;
     try {
-      this.textIndex?.close();
+      // Read-only (status, export): the Bloom filter a lookup rebuilt is not saved.
+      if (!this.db.readonly) this.textIndex?.close();
     } catch (err) {
       throw commitFailure(this.path, err);
     } finally {

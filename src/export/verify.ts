@@ -1,0 +1,48 @@
+/**
+ * The export's check that each row it writes is still the row its result is for. The input fingerprint
+ * samples the file, so an edit between runs that keeps the size (a changed letter, two swapped rows of
+ * equal length) passes it; this check does not: every labeled row's input is hashed as the run keyed it
+ * (hashText/hashPair) and looked up in the checkpoint's text index. The index must know the hash, and the
+ * result stored for the ordinal it names must be this row's result (a row reused from an identical text
+ * has no index entry of its own, so results are compared). A row recorded as unreadable that now reads
+ * well is refused too (a same-size shift moves line boundaries).
+ */
+import { CheckpointError } from '../errors.js';
+import type { InputRow } from '../io/index.js';
+import { hashPair, hashText } from '../job/fingerprint.js';
+import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
+
+/** Throws when the row's input is not the one its result was stored for. */
+export type RowCheck = (row: InputRow, result: StoredRow | undefined) => void;
+
+function changed(input: string, row: InputRow, why: string): CheckpointError {
+  return new CheckpointError(
+    `${input}: row ${row.ordinal + 1} (ordinal ${row.ordinal}, line ${row.line}) changed since it was labeled (${why}); its stored result would be exported for another text. Restore the original input, or label the new one with \`batchlabel run --restart\`.`,
+  );
+}
+
+function sameResult(a: StoredRow, b: StoredRow): boolean {
+  return a.label === b.label && a.score === b.score && a.scores === b.scores && a.truncated === b.truncated;
+}
+
+/** The check of the rows of `store` (one checkpoint: a job, or a shard of one). */
+export function rowCheck(store: Checkpoint, input: string): RowCheck {
+  const resultAt = (ordinal: number): StoredRow | undefined => {
+    const [r] = store.page(ordinal, 1);
+    return r?.ordinal === ordinal ? r : undefined;
+  };
+  return (row, result) => {
+    if (!result) return;
+    const text = row.textBytes ?? row.text;
+    if (result.status === 2) {
+      if (text !== undefined && store.failureKind(row.ordinal) === 'bad_row') throw changed(input, row, 'it was unreadable and now reads as a row');
+      return;
+    }
+    if (text === undefined) throw changed(input, row, row.error ?? 'it has no text now');
+    const ordinal = store.textOrdinal(row.textPair !== undefined ? hashPair(text, row.textPair) : hashText(text));
+    if (ordinal === row.ordinal) return;
+    if (ordinal === undefined) throw changed(input, row, 'its text is not one the checkpoint labeled');
+    const first = resultAt(ordinal);
+    if (!first || !sameResult(first, result)) throw changed(input, row, `its text is the one of row ${ordinal + 1}, whose result differs`);
+  };
+}
