@@ -6,7 +6,9 @@ import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
 import { sampledOrdinals, type RowSelection } from '../store/queries.js';
 import { columnsForJob } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
-import { rowCheck, type RowCheck } from './verify.js';
+import { exportCheck, type RowCheck } from './verify.js';
+import { knownScoreLabels } from '../tasks/index.js';
+import { damaged, isDamage } from '../store/errors.js';
 
 export type { ExportSummary } from './output-file.js';
 export type { RowSelection } from '../store/queries.js';
@@ -66,6 +68,14 @@ export function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRo
  * under its name only when complete (written to a temporary name, then renamed).
  */
 export async function exportResults(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
+  try {
+    return await exportChecked(store, settings, opts);
+  } catch (err) {
+    throw isDamage(err) ? damaged(store.path, (err as Error).message, err) : err;
+  }
+}
+
+async function exportChecked(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
   const shard = store.getMeta('shard');
   if (shard) throw new ExportError(`${store.path} holds shard ${shard.index} of ${shard.count} of a job, not the whole job: merge the shards with \`batchlabel export JOB --shards ${shard.count} --output FILE\`.`);
   const total = store.getMeta('rows_total');
@@ -81,7 +91,7 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   }
 
   const selection = selects(opts.select) ? selectionFilter(store, opts.select) : undefined;
-  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection, rowCheck(store, settings.input));
+  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection, exportCheck(store, settings.input, knownScoreLabels(settings)));
 }
 
 /**

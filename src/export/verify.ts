@@ -11,6 +11,7 @@ import { CheckpointError } from '../errors.js';
 import type { InputRow } from '../io/index.js';
 import { hashPair, hashText } from '../job/fingerprint.js';
 import type { Checkpoint, StoredRow } from '../store/checkpoint.js';
+import { damaged } from '../store/errors.js';
 
 /** Throws when the row's input is not the one its result was stored for. */
 export type RowCheck = (row: InputRow, result: StoredRow | undefined) => void;
@@ -44,5 +45,47 @@ export function rowCheck(store: Checkpoint, input: string): RowCheck {
     if (ordinal === undefined) throw changed(input, row, 'its text is not one the checkpoint labeled');
     const first = resultAt(ordinal);
     if (!first || !sameResult(first, result)) throw changed(input, row, `its text is the one of row ${ordinal + 1}, whose result differs`);
+  };
+}
+
+/**
+ * The check that every result is one the job can give: a label of the job's label set (the `labels`
+ * table the run filled, or a zero-shot job's candidate labels), a number for a score, a status the run
+ * writes. A bit flipped in the checkpoint otherwise exported a label no model ever answered.
+ */
+export function resultCheck(store: Checkpoint, known: readonly string[] | undefined): RowCheck {
+  const labels = new Set(known ?? store.labels());
+  const bad = (row: InputRow, what: string) => damaged(store.path, `row ${row.ordinal + 1} (ordinal ${row.ordinal}) holds ${what}`);
+  const checkLabel = (row: InputRow, label: unknown) => {
+    if (typeof label !== 'string' || !labels.has(label)) throw bad(row, `the label ${JSON.stringify(label)}, which is not one of the job's labels (${[...labels].join(', ')})`);
+  };
+  return (row, result) => {
+    if (!result) return;
+    if (result.status === 2) return;
+    if (result.status !== 1) throw bad(row, `an unknown status ${JSON.stringify(result.status)}`);
+    checkLabel(row, result.label);
+    if (typeof result.score !== 'number' || !Number.isFinite(result.score)) throw bad(row, `the score ${JSON.stringify(result.score)}`);
+    if (result.scores === null) return;
+    let all: unknown;
+    try {
+      all = JSON.parse(result.scores);
+    } catch {
+      throw bad(row, 'scores that are not valid JSON');
+    }
+    if (!Array.isArray(all)) throw bad(row, 'scores that are not a list');
+    for (const p of all as { label?: unknown; score?: unknown }[]) {
+      checkLabel(row, p?.label);
+      if (typeof p.score !== 'number') throw bad(row, `the score ${JSON.stringify(p.score)}`);
+    }
+  };
+}
+
+/** Both checks, the cheap one first. */
+export function exportCheck(store: Checkpoint, input: string, known: readonly string[] | undefined): RowCheck {
+  const results = resultCheck(store, known);
+  const rows = rowCheck(store, input);
+  return (row, result) => {
+    results(row, result);
+    rows(row, result);
   };
 }

@@ -5,7 +5,7 @@ import type { FailureKind, Prediction } from '../core/types.js';
 import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
 import type { ReadPosition } from '../io/types.js';
 import { START } from '../io/types.js';
-import { commitFailure } from './errors.js';
+import { commitFailure, damaged, isDamage } from './errors.js';
 import type { JobMeta } from './meta.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
 
@@ -64,7 +64,19 @@ export interface RunRecord {
 }
 
 function unreadable(path: string, err: unknown): CheckpointError {
+  if (isDamage(err)) return damaged(path, (err as Error).message, err);
   return new CheckpointError(`${path}: cannot read this checkpoint (${(err as Error).message}); check that the file and its folder can be read.`);
+}
+
+/**
+ * SQLite's own check of the file's structure (pages, cells, record formats; not index contents), before an
+ * export or a status reads it: a damaged page is then one line naming the file rather than a failure
+ * halfway through. QUICK_CHECK_MS below is its cost.
+ */
+function quickCheck(db: Database.Database, path: string): void {
+  const problems = db.pragma('quick_check(3)', { simple: false }) as { quick_check: string }[];
+  const found = problems.map((p) => p.quick_check).filter((p) => p !== 'ok');
+  if (found.length) throw damaged(path, found.join('; ').replace(/\s*\n\s*/g, '; '));
 }
 
 /** A read-only look: the meta table with a schema version this code reads, or a refusal naming the file. */
@@ -244,6 +256,7 @@ export class Checkpoint {
       db = new Database(path, { readonly: true, fileMustExist: true });
       db.pragma('busy_timeout = 5000');
       checkIsCheckpoint(db, path);
+      quickCheck(db, path);
     } catch (err) {
       db?.close();
       if (err instanceof CheckpointError) throw err;
@@ -253,6 +266,7 @@ export class Checkpoint {
       try {
         db = inMemoryCopy(path);
         checkIsCheckpoint(db, path);
+        quickCheck(db, path);
       } catch (again) {
         db?.close();
         throw again instanceof CheckpointError ? again : unreadable(path, again);
@@ -269,7 +283,12 @@ export class Checkpoint {
 
   getMeta<K extends keyof JobMeta>(key: K): JobMeta[K] | undefined {
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
-    return v === undefined ? undefined : (JSON.parse(v) as JobMeta[K]);
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as JobMeta[K];
+    } catch (err) {
+      throw damaged(this.path, `its ${key} record is not valid JSON`, err);
+    }
   }
 
   setMeta(values: Partial<JobMeta>): void {
