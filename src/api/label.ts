@@ -145,7 +145,8 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
     // A fresh run wrote its export as it went; otherwise the export reads the input again.
     let exported = result.exported;
     if (output && settings.outputFormat) {
-      exported ??= await exportResults(store, settings, { output, format: settings.outputFormat, partial: false });
+      // The export after a resumed run reads the whole input again: a Ctrl-C stops it too.
+      exported ??= await exportResults(store, settings, { output, format: settings.outputFormat, partial: false, signal: hooks.signal });
       summary.output = output;
       summary.outputRows = exported.rows;
       if (settings.pushToHub) {

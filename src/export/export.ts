@@ -1,4 +1,4 @@
-import { CheckpointError, ExportError } from '../errors.js';
+import { CheckpointError, ExportError, InterruptedError } from '../errors.js';
 import { fingerprintInput } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../io/index.js';
@@ -78,7 +78,10 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
 async function exportChecked(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
   const shard = store.getMeta('shard');
   if (shard) throw new ExportError(`${store.path} holds shard ${shard.index} of ${shard.count} of a job, not the whole job: merge the shards with \`batchlabel export JOB --shards ${shard.count} --output FILE\`.`);
-  const total = store.getMeta('rows_total');
+  // The job's rows, cut to the current --limit: a run with a smaller limit than the one before it
+  // finishes at once (its rows are done), and its export holds its own rows only.
+  const counted = store.getMeta('rows_total');
+  const total = settings.limit !== undefined && (counted === undefined || settings.limit < counted) ? settings.limit : counted;
   const { done, failed } = store.counts();
   if ((total === undefined || done + failed < total) && !opts.partial) {
     const of = total === undefined ? '' : ` of ${total}`;
@@ -92,6 +95,11 @@ async function exportChecked(store: Checkpoint, settings: JobSettings, opts: Exp
 
   const selection = selects(opts.select) ? selectionFilter(store, opts.select) : undefined;
   return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection, exportCheck(store, settings.input, knownScoreLabels(settings)));
+}
+
+/** Throws once the export is asked to stop (its caller removes the unfinished file). */
+function stopped(target: ExportTarget): void {
+  if (target.signal?.aborted) throw new InterruptedError(`interrupted: ${target.output} was not written (the checkpoint is complete; export it with \`batchlabel export\`).`);
 }
 
 /**
@@ -121,6 +129,7 @@ export async function writeExport(
         const { keep, last } = selection;
         for await (const row of source.rows) {
           if ((total !== undefined && row.ordinal >= total) || row.ordinal > last) break;
+          stopped(target);
           const result = lookup(row.ordinal);
           if (!keep(result)) continue;
           check?.(row, result);
@@ -130,6 +139,7 @@ export async function writeExport(
       }
       for await (const row of source.rows) {
         if (total !== undefined && row.ordinal >= total) break;
+        stopped(target);
         const result = lookup(row.ordinal);
         check?.(row, result);
         if (!file.add(row, result)) await file.drained();
