@@ -66,15 +66,15 @@ test('CSV export copies each row\'s original bytes (quoting, CRLF inside fields,
   assert.equal(r.code, 4, r.stderr); // the short row fails
   const added = (text: string) => {
     const best = expectedScores(text)[0]!;
-    return `,${best.label},${best.score},,\n`;
+    return `,${best.label},${best.score},,\r\n`; // the input's CRLF line ends are kept
   };
   const expected = Buffer.concat([
-    Buffer.from('id,name,text,predicted_label,predicted_score,truncated,error\n'),
+    Buffer.from('id,name,text,predicted_label,predicted_score,truncated,error\r\n'),
     records[0]!, Buffer.from(added('great, really')),
     records[1]!, Buffer.from(added('two\r\nlines, "quoted"')),
     records[2]!, Buffer.from(added('plain text')),
     // A row of the wrong width is written from its fields, padded to the header's width.
-    Buffer.from('4,short,,,,,"expected 3 fields (as in the header), found 2"\n'),
+    Buffer.from('4,short,,,,,"expected 3 fields (as in the header), found 2"\r\n'),
   ]);
   assert.equal(readFileSync(out).toString('latin1'), expected.toString('latin1'));
 
