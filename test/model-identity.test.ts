@@ -49,7 +49,7 @@ test('a changed HF_INFERENCE_ENDPOINT is refused on resume, as a changed --endpo
   assert.ok(a.requests.length > 0);
   const refused = await runCli(args, { HF_INFERENCE_ENDPOINT: b.url, HF_TOKEN: 'hf_test' });
   assert.equal(refused.code, 1, refused.stderr);
-  assert.match(refused.stderr, /belongs to another job: inferenceEndpoint changed/);
+  assert.match(refused.stderr, /was labeled by another model: endpoint http:\/\/127\.0\.0\.1:\d+\/models\/m → http:\/\/127\.0\.0\.1:\d+\/models\/m/);
   assert.equal(b.requests.length, 0, 'no row labeled by the other server');
   const same = await runCli(args, { HF_INFERENCE_ENDPOINT: `${a.url}/`, HF_TOKEN: 'hf_test' });
   assert.equal(same.code, 0, same.stderr);

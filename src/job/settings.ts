@@ -131,9 +131,6 @@ export function resultSettings(s: JobSettings): Record<string, unknown> {
     endpoint: s.backend === 'hf' && s.hf.endpoint ? redactUrl(s.hf.endpoint) : null,
     endpointDigest: s.backend === 'hf' && s.hf.endpoint && urlHasSecrets(s.hf.endpoint) ? createHash('sha256').update(s.hf.endpoint).digest('hex') : null,
     endpointType: s.backend === 'hf' ? s.hf.endpointType : null,
-    // Where requests go without --endpoint: $HF_INFERENCE_ENDPOINT (read by the backend) changes the server
-    // as much as --endpoint does. Null when unset, so checkpoints made before it was recorded resume.
-    inferenceEndpoint: s.backend === 'hf' && !s.hf.endpoint && process.env.HF_INFERENCE_ENDPOINT ? redactUrl(process.env.HF_INFERENCE_ENDPOINT.replace(/\/+$/, '')) : null,
     onnxFile: s.backend === 'onnx' ? (s.onnx.onnxFile ?? null) : null,
     revision: s.backend === 'onnx' ? s.onnx.revision : null,
     topK: s.topK ?? null,

@@ -310,7 +310,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
 }
 
 /** Identity keys added after checkpoints existed: absent from an old checkpoint, they are not compared. */
-const LATER_IDENTITY_KEYS = new Set(['content', 'revision']);
+const LATER_IDENTITY_KEYS = new Set(['content', 'endpoint']);
 
 /** The model that answers must be the one that answered the finished rows (see Classifier.identity). */
 function checkIdentity(store: Checkpoint, classifier: Classifier, finishedBefore: number): void {
