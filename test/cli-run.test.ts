@@ -64,17 +64,17 @@ test('CSV export copies each row\'s original bytes (quoting, CRLF inside fields,
   const out = path.join(dir, 'out.csv');
   const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], env(s));
   assert.equal(r.code, 4, r.stderr); // the short row fails
-  const added = (text: string) => {
+  const added = (text: string, eol = '\r\n') => {
     const best = expectedScores(text)[0]!;
-    return `,${best.label},${best.score},,\n`;
+    return `,${best.label},${best.score},,${eol}`; // the input's line ends are kept
   };
   const expected = Buffer.concat([
-    Buffer.from('id,name,text,predicted_label,predicted_score,truncated,error\n'),
+    Buffer.from('id,name,text,predicted_label,predicted_score,truncated,error\r\n'),
     records[0]!, Buffer.from(added('great, really')),
     records[1]!, Buffer.from(added('two\r\nlines, "quoted"')),
     records[2]!, Buffer.from(added('plain text')),
     // A row of the wrong width is written from its fields, padded to the header's width.
-    Buffer.from('4,short,,,,,"expected 3 fields (as in the header), found 2"\n'),
+    Buffer.from('4,short,,,,,"expected 3 fields (as in the header), found 2"\r\n'),
   ]);
   assert.equal(readFileSync(out).toString('latin1'), expected.toString('latin1'));
 
@@ -83,7 +83,7 @@ test('CSV export copies each row\'s original bytes (quoting, CRLF inside fields,
   writeFileSync(tsv, 'id\ttext\n1\tgood, fine\n');
   const out2 = path.join(dir, 'out.csv');
   assert.equal((await runCli(['run', '--input', tsv, '--model', 'm', '--output', out2, '--restart'], env(s))).code, 0);
-  assert.equal(readFileSync(out2, 'utf8'), `id,text,predicted_label,predicted_score,truncated,error\n1,"good, fine"${added('good, fine')}`);
+  assert.equal(readFileSync(out2, 'utf8'), `id,text,predicted_label,predicted_score,truncated,error\n1,"good, fine"${added('good, fine', '\n')}`);
 });
 
 test('the export a fresh run writes as it goes is byte for byte the export read back from the checkpoint', async (t) => {

@@ -165,7 +165,8 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
     // A fresh run wrote its export as it went; otherwise the export reads the input again.
     let exported = result.exported;
     if (target) {
-      exported ??= await exportResults(store, settings, { ...target, partial: false });
+      // The export after a resumed run reads the whole input again: a Ctrl-C stops it too.
+      exported ??= await exportResults(store, settings, { ...target, partial: false, signal: hooks.signal });
       summary.output = target.output;
       summary.outputRows = exported.rows;
       if (settings.pushToHub) {

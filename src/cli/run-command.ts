@@ -69,6 +69,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal (SIGHUP) stops the run like Ctrl-C: otherwise it dies with the run marked running.
+  process.on('SIGHUP', onSignal);
 
   try {
     const summary = await label(
@@ -121,6 +123,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 

@@ -36,17 +36,17 @@ function cells(record: readonly unknown[], delimiter: string): string {
 }
 
 /**
- * The records as CSV, one line each, every line ending in "\n", UTF-8 encoded. Each line is encoded on its
+ * The records as CSV, one line each, every line ending in `lineEnd`, UTF-8 encoded. Each line is encoded on its
  * own: concatenated first, one line with a non-ASCII character made V8 flatten the whole chunk to a
  * two-byte string, and encoding that cost ~5 µs per row against ~0.7 µs line by line. Original bytes are
  * copied as they are, never decoded and encoded again.
  */
-export function csvRecords(records: readonly CsvRecord[], delimiter: string): Buffer {
+export function csvRecords(records: readonly CsvRecord[], delimiter: string, lineEnd: '\n' | '\r\n' = '\n'): Buffer {
   const lines = new Array<string>(records.length);
   let size = 0;
   for (let r = 0; r < records.length; r++) {
     const record = records[r]!;
-    const line = Array.isArray(record) ? `${cells(record, delimiter)}\n` : `${record.more.length ? delimiter : ''}${cells(record.more, delimiter)}\n`;
+    const line = Array.isArray(record) ? `${cells(record, delimiter)}${lineEnd}` : `${record.more.length ? delimiter : ''}${cells(record.more, delimiter)}${lineEnd}`;
     lines[r] = line;
     size += line.length + (Array.isArray(record) ? 0 : record.raw.length);
   }

@@ -1,4 +1,4 @@
-import { CheckpointError, ExportError } from '../errors.js';
+import { CheckpointError, ExportError, InterruptedError } from '../errors.js';
 import { fingerprintInput } from '../job/fingerprint.js';
 import type { JobSettings } from '../job/settings.js';
 import { openInput } from '../io/index.js';
@@ -7,6 +7,9 @@ import { inOrder } from '../store/in-order.js';
 import { sampledOrdinals, type RowSelection } from '../store/queries.js';
 import { columnsForJob } from './columns.js';
 import { copiesRawRows, openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
+import { exportCheck, type RowCheck } from './verify.js';
+import { knownScoreLabels } from '../tasks/index.js';
+import { damaged, isDamage } from '../store/errors.js';
 
 export type { ExportSummary } from './output-file.js';
 export type { RowSelection } from '../store/queries.js';
@@ -52,9 +55,20 @@ export function resultsInOrder(store: Checkpoint): (ordinal: number) => StoredRo
  * under its name only when complete (written to a temporary name, then renamed).
  */
 export async function exportResults(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
+  try {
+    return await exportChecked(store, settings, opts);
+  } catch (err) {
+    throw isDamage(err) ? damaged(store.path, (err as Error).message, err) : err;
+  }
+}
+
+async function exportChecked(store: Checkpoint, settings: JobSettings, opts: ExportOptions): Promise<ExportSummary> {
   const shard = store.getMeta('shard');
   if (shard) throw new ExportError(`${store.path} holds shard ${shard.index} of ${shard.count} of a job, not the whole job: merge the shards with \`batchlabel export JOB --shards ${shard.count} --output FILE\`.`);
-  const total = store.getMeta('rows_total');
+  // The job's rows, cut to the current --limit: a run with a smaller limit than the one before it
+  // finishes at once (its rows are done), and its export holds its own rows only.
+  const counted = store.getMeta('rows_total');
+  const total = settings.limit !== undefined && (counted === undefined || settings.limit < counted) ? settings.limit : counted;
   const { done, failed, skipped } = store.counts();
   const finished = done + failed + skipped;
   if ((total === undefined || finished < total) && !opts.partial) {
@@ -68,7 +82,12 @@ export async function exportResults(store: Checkpoint, settings: JobSettings, op
   }
 
   const selection = selects(opts.select) ? selectionFilter(store, opts.select) : undefined;
-  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection);
+  return writeExport(settings, opts, () => store.labels(), total, resultsInOrder(store), selection, exportCheck(store, settings.input, knownScoreLabels(settings)));
+}
+
+/** Throws once the export is asked to stop (its caller removes the unfinished file). */
+function stopped(target: ExportTarget): void {
+  if (target.signal?.aborted) throw new InterruptedError(`interrupted: ${target.output} was not written (the checkpoint is complete; export it with \`batchlabel export\`).`);
 }
 
 /**
@@ -84,6 +103,8 @@ export async function writeExport(
   lookup: (ordinal: number) => StoredRow | undefined,
   /** Only the rows it keeps (a review export); none are read past `last`. */
   selection?: { keep: (r: StoredRow | undefined) => boolean; last: number },
+  /** Refuses a row whose input is not the one its result is for (see verify.ts). */
+  check?: RowCheck,
 ): Promise<ExportSummary> {
   const added = columnsForJob(settings, seenLabels);
   // Rows copied as they are need no decoded text: the results come from the checkpoint.
@@ -96,14 +117,20 @@ export async function writeExport(
         const { keep, last } = selection;
         for await (const row of source.rows) {
           if ((total !== undefined && row.ordinal >= total) || row.ordinal > last) break;
+          stopped(target);
           const result = lookup(row.ordinal);
-          if (keep(result) && !file.add(row, result)) await file.drained();
+          if (!keep(result)) continue;
+          check?.(row, result);
+          if (!file.add(row, result)) await file.drained();
         }
         return await file.finish();
       }
       for await (const row of source.rows) {
         if (total !== undefined && row.ordinal >= total) break;
-        if (!file.add(row, lookup(row.ordinal))) await file.drained();
+        stopped(target);
+        const result = lookup(row.ordinal);
+        check?.(row, result);
+        if (!file.add(row, result)) await file.drained();
       }
     } catch (err) {
       await file.abort();

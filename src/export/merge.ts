@@ -10,6 +10,8 @@ import type { ShardSet, ShardState } from '../shard/shards.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { resultsInOrder, writeExport, type ExportOptions } from './export.js';
 import type { ExportSummary } from './output-file.js';
+import { exportCheck, type RowCheck } from './verify.js';
+import { knownScoreLabels } from '../tasks/index.js';
 
 export interface MergeSummary extends ExportSummary {
   /** Shards whose rows were left blank (--partial): missing, unfinished or from another job. */
@@ -56,6 +58,8 @@ export async function exportMerged(set: ShardSet, settings: JobSettings, opts: E
   const count = set.count;
   // Each shard's lookup is asked its own rows only, in increasing order, as resultsInOrder requires.
   const lookup = (ordinal: number): StoredRow | undefined => lookups[shardOf(ordinal, count)]!(ordinal);
-  const summary = await writeExport(settings, opts, seenLabels, settings.limit, lookup);
+  const checks = usable.map((store): RowCheck | undefined => store && exportCheck(store, settings.input, knownScoreLabels(settings)));
+  const check: RowCheck = (row, result) => checks[shardOf(row.ordinal, count)]?.(row, result);
+  const summary = await writeExport(settings, opts, seenLabels, settings.limit, lookup, undefined, check);
   return { ...summary, leftOut: set.shards.filter((s) => s.state !== 'finished').map((s) => s.index) };
 }

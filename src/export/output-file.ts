@@ -5,7 +5,7 @@
  * writes as it goes (rows and results from the run itself), so both write the same bytes.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -33,6 +33,8 @@ export interface ExportTarget {
   stream?: Writable;
   /** CSV field delimiter. @default tab for a .tsv output, else "," */
   delimiter?: string;
+  /** Aborted: the export stops at the next row, removes its temporary file and throws InterruptedError. @default never */
+  signal?: AbortSignal;
 }
 
 /** The name messages and summaries give an export written to a stream. */
@@ -91,6 +93,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   const escape = csvOut && settings.escapeFormulas !== false;
   const addedValues = escape ? (result: StoredRow | undefined) => added.values(result).map(escapeFormula) : added.values;
   const delimiter = outputDelimiter(target);
+  const eol = inputLineEnd(settings.input);
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, skipped: 0, unlabeled: 0 };
   let csvRows: CsvRecord[] = [];
   let lines: string[] = [];
@@ -100,7 +103,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
 
   const flush = (): boolean => {
     if (csvRows.length) {
-      const chunk = csvRecords(csvRows, delimiter);
+      const chunk = csvRecords(csvRows, delimiter, eol);
       csvRows = [];
       return out.write(chunk);
     }
@@ -148,7 +151,8 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
         csvRows.push([...csvFields(row, header), ...values]);
         return csvRows.length < CHUNK_ROWS || flush();
       }
-      lines.push(jsonlLine(row, header, added.names, values, settings));
+      const line = jsonlLine(row, header, added.names, values, settings);
+      lines.push(eol === '\n' ? line : `${line.slice(0, -1)}${eol}`);
       return lines.length < CHUNK_ROWS || flush();
     },
     async drained() {
@@ -189,6 +193,25 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
 }
 
 /** A failed write of the export as the one line the user sees (an ExportError passes as it is). */
+/**
+ * The input's line end, which the export keeps ("the user's file untouched"): CRLF when the first line
+ * of a local CSV or JSONL file ends in CRLF, else LF (Hub inputs and Parquet included).
+ */
+function inputLineEnd(input: string): '\n' | '\r\n' {
+  let fd: number | undefined;
+  try {
+    fd = openSync(input, 'r');
+    const head = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const nl = head.subarray(0, n).indexOf(10);
+    return nl > 0 && head[nl - 1] === 13 ? '\r\n' : '\n';
+  } catch {
+    return '\n';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 function writeFailure(target: ExportTarget, err: unknown): Error {
   const output = target.output;
   if (err instanceof ExportError) return err;

@@ -343,13 +343,18 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   return { state, stats, exported: await stream.finish() };
 }
 
+/** Identity keys added after checkpoints existed: absent from an old checkpoint, they are not compared. */
+const LATER_IDENTITY_KEYS = new Set(['content', 'endpoint']);
+
 /** The model that answers must be the one that answered the finished rows (see Classifier.identity). */
 function checkIdentity(store: Checkpoint, classifier: Classifier, finishedBefore: number): void {
   const now = classifier.identity;
   if (!now) return;
   const was = store.getMeta('model_identity');
   if (was && finishedBefore > 0) {
-    const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k]);
+    // A key the earlier run did not record (a checkpoint from before it existed, e.g. the content
+    // digest) is not compared; every key both recorded must match.
+    const changed = Object.keys({ ...was, ...now }).filter((k) => was[k] !== now[k] && !(LATER_IDENTITY_KEYS.has(k) && !(k in was)));
     if (changed.length) {
       throw new CheckpointError(
         `${store.path} was labeled by another model: ${changed.map((k) => `${k} ${was[k] ?? '(unset)'} → ${now[k] ?? '(unset)'}`).join('; ')}. Resuming would mix results; pin it (--onnx-file, --revision) or run with --restart.`,

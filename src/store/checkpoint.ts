@@ -5,7 +5,7 @@ import type { FailureKind, Prediction } from '../core/types.js';
 import { TEXT_KEY_LENGTH, type TextKey } from '../job/fingerprint.js';
 import type { ReadPosition } from '../io/types.js';
 import { START } from '../io/types.js';
-import { commitFailure } from './errors.js';
+import { commitFailure, damaged, isDamage } from './errors.js';
 import { inOrder } from './in-order.js';
 import type { JobMeta } from './meta.js';
 import { createTextIndexSchema, DEFAULT_TEXT_INDEX, TextIndex, type TextIndexOptions } from './text-index.js';
@@ -71,7 +71,19 @@ export interface RunRecord {
 }
 
 function unreadable(path: string, err: unknown): CheckpointError {
+  if (isDamage(err)) return damaged(path, (err as Error).message, err);
   return new CheckpointError(`${path}: cannot read this checkpoint (${(err as Error).message}); check that the file and its folder can be read.`);
+}
+
+/**
+ * SQLite's own check of the file's structure (pages, cells, record formats; not index contents), before an
+ * export or a status reads it: a damaged page is then one line naming the file rather than a failure
+ * halfway through. QUICK_CHECK_MS below is its cost.
+ */
+function quickCheck(db: Database.Database, path: string): void {
+  const problems = db.pragma('quick_check(3)', { simple: false }) as { quick_check: string }[];
+  const found = problems.map((p) => p.quick_check).filter((p) => p !== 'ok');
+  if (found.length) throw damaged(path, found.join('; ').replace(/\s*\n\s*/g, '; '));
 }
 
 /** A read-only look: the meta table with a schema version this code reads, or a refusal naming the file. */
@@ -255,6 +267,7 @@ export class Checkpoint {
       db = new Database(path, { readonly: true, fileMustExist: true });
       db.pragma('busy_timeout = 5000');
       checkIsCheckpoint(db, path);
+      quickCheck(db, path);
     } catch (err) {
       db?.close();
       if (err instanceof CheckpointError) throw err;
@@ -264,6 +277,7 @@ export class Checkpoint {
       try {
         db = inMemoryCopy(path);
         checkIsCheckpoint(db, path);
+        quickCheck(db, path);
       } catch (again) {
         db?.close();
         throw again instanceof CheckpointError ? again : unreadable(path, again);
@@ -280,7 +294,12 @@ export class Checkpoint {
 
   getMeta<K extends keyof JobMeta>(key: K): JobMeta[K] | undefined {
     const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
-    return v === undefined ? undefined : (JSON.parse(v) as JobMeta[K]);
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as JobMeta[K];
+    } catch (err) {
+      throw damaged(this.path, `its ${key} record is not valid JSON`, err);
+    }
   }
 
   setMeta(values: Partial<JobMeta>): void {
@@ -324,6 +343,16 @@ export class Checkpoint {
     const r = this.lookupStmt.get(ordinal) as { label: string; score: number; scores: string | null; truncated: number | null } | undefined;
     if (!r) return undefined;
     return { label: r.label, score: r.score, scores: r.scores ? (JSON.parse(r.scores) as Prediction[]) : undefined, truncated: r.truncated === 1 };
+  }
+
+  /** The ordinal of the row the text index holds for this text: the first done row that had it. */
+  textOrdinal(hash: TextKey): number | undefined {
+    return this.texts().lookup(this.keyBytes(hash));
+  }
+
+  /** A failed row's failure kind (the export asks it of the few failed rows whose input now reads well). */
+  failureKind(ordinal: number): string | null | undefined {
+    return this.db.prepare('SELECT error_kind FROM rows WHERE ordinal = ? AND status = 2').pluck().get(ordinal) as string | null | undefined;
   }
 
   /**
@@ -384,13 +413,28 @@ export class Checkpoint {
       .raw(true);
     return (this.pageStmt.all(from, limit) as StoredRowTuple[]).map(([ordinal, status, label, score, scores, truncated, error]) => ({
       ordinal,
-      status: status === 1 ? 'done' : status === 3 ? 'skipped' : 'failed',
+      status: this.statusOf(ordinal, status),
       label,
       score,
-      scores: scores === null ? null : (JSON.parse(scores) as Prediction[]),
+      scores: scores === null ? null : this.scoresOf(ordinal, scores),
       truncated: truncated === 1,
       error,
     }));
+  }
+
+  private statusOf(ordinal: number, status: number): StoredRow['status'] {
+    if (status === 1) return 'done';
+    if (status === 2) return 'failed';
+    if (status === 3) return 'skipped';
+    throw damaged(this.path, `row ${ordinal + 1} (ordinal ${ordinal}) holds an unknown status ${JSON.stringify(status)}`);
+  }
+
+  private scoresOf(ordinal: number, scores: string): Prediction[] {
+    try {
+      return JSON.parse(scores) as Prediction[];
+    } catch {
+      throw damaged(this.path, `row ${ordinal + 1} (ordinal ${ordinal}) holds scores that are not valid JSON`);
+    }
   }
 
   startRun(): number {
@@ -442,7 +486,8 @@ export class Checkpoint {
   close(): void {
     if (!this.db.open) return;
     try {
-      this.textIndex?.close();
+      // Read-only (status, export): the Bloom filter a lookup rebuilt is not saved.
+      if (!this.db.readonly) this.textIndex?.close();
     } catch (err) {
       throw commitFailure(this.path, err);
     } finally {

@@ -14,3 +14,17 @@ export function commitFailure(path: string, err: unknown): CheckpointError {
   }
   return new CheckpointError(`cannot write the checkpoint ${path}: ${(err as Error).message}. Fix the cause and run the same command to resume.`, { cause: err });
 }
+
+/** Whether an error is SQLite finding the file damaged (a flipped bit, a truncated or overwritten page). */
+export function isDamage(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE' || err instanceof SyntaxError;
+}
+
+/** The one line for a checkpoint whose bytes are damaged: what SQLite (or the check) found, and what to do. */
+export function damaged(path: string, detail: string, cause?: unknown): CheckpointError {
+  return new CheckpointError(
+    `${path}: the checkpoint is damaged: ${detail.replace(/\s*\n\s*/g, '; ')}. Restore it from a copy (see README "Resume"), or label the input again with \`batchlabel run --restart\`.`,
+    cause === undefined ? undefined : { cause },
+  );
+}

@@ -12,6 +12,7 @@ import { createPool } from './pool.js';
 import { createBreaker } from './breaker.js';
 import { createConcurrencyLimit, createQuotaBudget, createRejectionWatch, createRequestLimiter } from './rate.js';
 import { createRedactor } from './redact.js';
+import { redactUrl } from '../../core/redact-url.js';
 import { bodyBuilder, buildHeaders, maxTextsPerRequest, readToken, resolveTarget, shapingFor } from './request.js';
 import { send, type Engine, type SendResult } from './send.js';
 
@@ -104,6 +105,9 @@ export function createHfClassifier(
   }
 
   return {
+    // The effective URL ($HF_INFERENCE_ENDPOINT included, credentials hidden): a resume against another
+    // server is refused like a changed --endpoint.
+    identity: { endpoint: redactUrl(target.url) },
     get batchSize() {
       return batchSize;
     },

@@ -6,6 +6,7 @@
  * TOKEN_BUDGET padded tokens; batches run one at a time on one session that uses every core, while
  * tokenizer threads tokenize the next window and the main thread reads, checkpoints and pads.
  */
+import { modelDigest } from './content-digest.js';
 import os from 'node:os';
 import { isPair, textOf, type Classifier, type ClassifierContext, type Text, type TextPair } from '../classifier.js';
 import { classifyPairWindow } from './pair-classify.js';
@@ -79,8 +80,10 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
   }
   const limits: BatchLimits = { maxRows: Math.max(1, settings.batchSize), maxTokens: TOKEN_BUDGET };
   const { files, session, encoder } = model;
+  let content: string;
   let pool: TokenizerPool;
   try {
+    content = await modelDigest(files.onnxPath, files.folder);
     pool = await startTokenizerPool({ tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, options: model.encoderOptions }, tokenizerThreads());
   } catch (err) {
     await model.release();
@@ -119,7 +122,8 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
   return {
     model,
     limits,
-    identity: { onnxFile: files.onnxFile, ...(files.hub ? { commit: files.hub.commit } : {}) },
+    // The content digest notices a file replaced in place, which name and commit do not.
+    identity: { onnxFile: files.onnxFile, ...(files.hub ? { commit: files.hub.commit } : {}), content },
     batchSize: texts,
     // Two windows: one computing, the next being tokenized. More would only queue behind the session (three
     // measured no faster with the tokenizer threads).
