@@ -113,8 +113,9 @@ export async function openShards(target: string, count: number): Promise<ShardSe
       const store = opened[s.index];
       if (!store) continue;
       const total = store.getMeta('rows_total') ?? null;
-      const { done, failed } = store.counts();
-      s.rows = { total, done, failed, pending: total === null ? null : Math.max(0, total - done - failed) };
+      const { done, failed, skipped } = store.counts();
+      // Skipped rows (empty texts) are finished too.
+      s.rows = { total, done, failed, pending: total === null ? null : Math.max(0, total - done - failed - skipped) };
       s.lastRun = store.runs().at(-1);
       const diff = settings && input ? differences(store, s.index, count, settings, input) : ['it has no job settings yet'];
       if (diff.length) {

@@ -130,11 +130,16 @@ async function readJson(folder: string, name: string, optional = false): Promise
 }
 
 export async function readModelFiles(located: LocatedModel): Promise<ModelFiles> {
-  const [config, tokenizer, tokenizerConfig] = await Promise.all([
+  // Read together, reported in order: with several files missing, the message names config.json first,
+  // whichever read failed first.
+  const settled = await Promise.allSettled([
     readJson(located.folder, 'config.json'),
     readJson(located.folder, 'tokenizer.json'),
     readJson(located.folder, 'tokenizer_config.json', true),
   ]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [config, tokenizer, tokenizerConfig] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   const tc = tokenizerConfig && typeof tokenizerConfig === 'object' && !Array.isArray(tokenizerConfig) ? (tokenizerConfig as Record<string, unknown>) : {};
   return { ...located, onnxPath: path.join(located.folder, ...located.onnxFile.split('/')), config, tokenizer, tokenizerConfig: tc };
 }
