@@ -18,6 +18,7 @@ import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, escapeFormula, type AddedColumns } from './columns.js';
 import { csvRecords, type CsvRecord } from './csv-out.js';
 import { openParquetOutputFile } from './parquet-out.js';
+import { countRow } from './summary.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
 import { plainValue } from '../io/parquet/values.js';
 import { isRunning } from '../core/process.js';
@@ -119,13 +120,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
     wroteHeader = true;
   };
 
-  const count = (result: StoredRow | undefined) => {
-    summary.rows++;
-    if (!result) summary.unlabeled++;
-    else if (result.status === 'done') summary.labeled++;
-    else if (result.status === 'skipped') summary.skipped++;
-    else summary.failed++;
-  };
+  const count = (result: StoredRow | undefined) => countRow(summary, result);
   // A row of the wrong width is written from its fields, padded or cut to the header's width.
   const copiesRaw = (row: InputRow): row is InputRow & { raw: Buffer } => row.raw !== undefined && csvOut && header !== null && row.record.length === header.length;
 

@@ -14,6 +14,7 @@ import type { ParquetColumn } from '../io/parquet/schema.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, type AddedColumns } from './columns.js';
 import type { ExportSummary, OutputFile } from './output-file.js';
+import { countRow } from './summary.js';
 
 /**
  * A written row group ends at this many rows, or sooner at OUTPUT_ROW_GROUP_CHARS characters of text:
@@ -61,13 +62,7 @@ export function openParquetOutputFile(
     chars = 0;
     return encoder.pending <= 1;
   };
-  const count = (result: StoredRow | undefined) => {
-    summary.rows++;
-    if (!result) summary.unlabeled++;
-    else if (result.status === 'done') summary.labeled++;
-    else if (result.status === 'skipped') summary.skipped++;
-    else summary.failed++;
-  };
+  const count = (result: StoredRow | undefined) => countRow(summary, result);
 
   return {
     copiesRaw: (_row: InputRow): _row is InputRow & { raw: Buffer } => false,
