@@ -54,3 +54,26 @@ test('a changed HF_INFERENCE_ENDPOINT is refused on resume, as a changed --endpo
   const same = await runCli(args, { HF_INFERENCE_ENDPOINT: `${a.url}/`, HF_TOKEN: 'hf_test' });
   assert.equal(same.code, 0, same.stderr);
 });
+
+test('a model revision that changes between runs (the router\'s x-sha) is refused on resume; the same revision resumes', async (t) => {
+  const dir = tempDir(t);
+  const headers: Record<string, string> = { 'x-sha': 'a'.repeat(40) };
+  const server = await startHfServer({ answerHeaders: headers });
+  t.after(() => server.close());
+  const input = path.join(dir, 'in.csv');
+  writeFileSync(input, `text\n${Array.from({ length: 60 }, (_, i) => `review ${i}`).join('\n')}\n`);
+  const args = (limit: number) => ['run', '--input', input, '--endpoint', `${server.url}/models/m`, '--checkpoint', path.join(dir, 'job.sqlite'), '--limit', String(limit)];
+  const first = await runCli(args(20));
+  assert.equal(first.code, 0, first.stderr);
+  const same = await runCli(args(40));
+  assert.equal(same.code, 0, same.stderr);
+  headers['x-sha'] = 'b'.repeat(40);
+  const requestsBefore = server.requests.length;
+  const changed = await runCli(args(60));
+  assert.equal(changed.code, 1, changed.stderr);
+  assert.match(changed.stderr, new RegExp(`was labeled by revision ${'a'.repeat(40)} of the model, but the endpoint now answers with revision ${'b'.repeat(40)}`));
+  const status = await runCli(['status', path.join(dir, 'job.sqlite'), '--json']);
+  const rows = (JSON.parse(status.stdout) as { rows: { done: number } }).rows;
+  assert.equal(rows.done, 40, 'no row of the other revision was committed');
+  assert.ok(server.requests.length - requestsBefore <= 8, 'the run stopped at the first answers');
+});

@@ -34,6 +34,8 @@ export interface ClassifierEvents {
   notice?(message: string): void;
   /** Where model downloads report progress; silent when absent. */
   download?: ProgressSink;
+  /** The revision the server says answered (the router's `x-sha`), on every answer that names one. */
+  revision?(sha: string): void;
 }
 
 export interface ClassifierContext {

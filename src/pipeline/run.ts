@@ -130,6 +130,21 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       abort.abort();
     }
   };
+  /**
+   * The revision that answers must be the one that answered the rows of earlier runs (the router's
+   * x-sha): a model updated on the Hub mid-job would mix two models' labels. Checked once per new value.
+   */
+  let revisionSeen: string | undefined;
+  const checkRevision = (sha: string) => {
+    if (sha === revisionSeen) return;
+    revisionSeen = sha;
+    const was = store.getMeta('model_revision');
+    if (was !== undefined && was !== sha && (stats.finishedBefore > 0 || stats.done > 0)) {
+      fail(new CheckpointError(`${store.path} was labeled by revision ${was} of the model, but the endpoint now answers with revision ${sha}. Resuming would mix two models' results; run with --restart to relabel with the new revision.`));
+      return;
+    }
+    if (was !== sha) store.setMeta({ model_revision: sha });
+  };
   const events: ClassifierEvents = {
     retry: (kind) => {
       stats.retries[kind] = (stats.retries[kind] ?? 0) + 1;
@@ -139,6 +154,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
     },
     notice,
     download: opts.events?.download,
+    revision: (sha) => checkRevision(sha),
   };
 
   const control = queueControl(queue, settings.concurrency, abort.signal);

@@ -20,6 +20,8 @@ export interface JobMeta {
   model_identity: Record<string, string>;
   /** The first row not finished yet, where a resumed read starts. */
   frontier: ReadPosition;
+  /** The model revision the inference API reported (`x-sha`) for this job's results. */
+  model_revision: string;
   /** The shard of the job this checkpoint labels; null for the whole job. */
   shard: { index: number; count: number; block: number } | null;
 }

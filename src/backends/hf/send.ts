@@ -264,7 +264,12 @@ async function attempt(engine: Engine, body: Buffer, count: number, waitForModel
   engine.quota.observe(answer.rateLimit);
   if (answer.status < 200 || answer.status >= 300) return judgeStatus(answer, engine.errors);
   const parsed = parseAnswer(answer.text, count, engine.shaping, engine.errors.redact);
-  if (parsed.ok) return { type: 'ok', lists: parsed.lists };
+  if (parsed.ok) {
+    // The router names the model revision that answered; a resumed job must not mix two revisions.
+    const sha = answer.headers['x-sha'];
+    if (typeof sha === 'string' && sha !== '') ctx.events.revision?.(sha);
+    return { type: 'ok', lists: parsed.lists };
+  }
   if (parsed.reason === 'count') return { type: 'count', detail: parsed.detail };
   return {
     type: 'retry',
