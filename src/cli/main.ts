@@ -198,6 +198,7 @@ async function main(): Promise<void> {
           .positional('target', { type: 'string', describe: 'Checkpoint (.sqlite) or job file', demandOption: true })
           .option('output', { type: 'string', describe: "Output file; - writes it to standard output (CSV or JSONL) [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
+          .option('output-encoding', { type: 'string', describe: "CSV, JSONL: the text encoding to write (utf-8, utf-16le, windows-1252 …) [default: as in the run, else the input's]" })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
           .option('push-to-hub', { type: 'string', describe: 'Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>' })
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
           output: toStdout ? undefined : (a.output as string | undefined),
           ...(toStdout ? { outputStream: process.stdout } : {}),
           outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined,
+          outputEncoding: a.outputEncoding as string | undefined,
           partial: a.partial === true,
           pushToHub: a.pushToHub as string | undefined,
           private: a.private === true,

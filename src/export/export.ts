@@ -111,7 +111,7 @@ export async function writeExport(
   const copies = copiesRawRows(settings, target);
   const source = await openInput(settings, undefined, { raw: copies, lazyText: copies });
   try {
-    const file = openOutputFile(settings, target, source.header, added, source.columns);
+    const file = openOutputFile(settings, target, source.header, added, source.columns, source.encoding);
     try {
       if (selection) {
         const { keep, last } = selection;

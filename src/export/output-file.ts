@@ -22,6 +22,7 @@ import { countRow } from './summary.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
 import { plainValue } from '../io/parquet/values.js';
 import { isRunning } from '../core/process.js';
+import { EncodeError, textEncoding, UTF8, type TextEncoding } from '../core/encoding.js';
 
 export interface ExportTarget {
   /** The file to write; with `stream`, only the name messages give it. */
@@ -34,6 +35,8 @@ export interface ExportTarget {
   stream?: Writable;
   /** CSV field delimiter. @default tab for a .tsv output, else "," */
   delimiter?: string;
+  /** CSV, JSONL: the text encoding to write (a WHATWG name). @default the job's output encoding, else the input's */
+  encoding?: string;
   /** Aborted: the export stops at the next row, removes its temporary file and throws InterruptedError. @default never */
   signal?: AbortSignal;
 }
@@ -76,11 +79,37 @@ export function copiesRawRows(settings: Pick<JobSettings, 'format' | 'delimiter'
   return target.format === 'csv' && settings.format === 'csv' && settings.delimiter === outputDelimiter(target);
 }
 
+/** The encoding a CSV or JSONL export is written in: as asked, else the input's, whose bytes it copies. */
+function outputEncoding(settings: JobSettings, target: ExportTarget, input: TextEncoding | undefined): TextEncoding {
+  if (target.encoding !== undefined) return textEncoding(target.encoding, 'output-encoding');
+  if (settings.outputEncoding !== undefined) return textEncoding(settings.outputEncoding, 'output-encoding');
+  return input ?? UTF8;
+}
+
+/** Encodes UTF-8 chunks of the export (whole lines) in `enc`, the byte order mark first. */
+function encoder(enc: TextEncoding, output: string): (chunk: Buffer | string) => Buffer | string {
+  if (enc.utf8) return (chunk) => chunk;
+  let first = true;
+  return (chunk) => {
+    let bytes: Buffer;
+    try {
+      bytes = enc.encode(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof EncodeError)) throw err;
+      throw new ExportError(`cannot write ${output}: ${err.message}, the output's encoding. Write it in UTF-8 (--output-encoding utf-8) or as Parquet.`);
+    }
+    if (!first) return bytes;
+    first = false;
+    return enc.bom.length ? Buffer.concat([enc.bom, bytes]) : bytes;
+  };
+}
+
 /**
  * `header`: the input's CSV header (null for JSONL: CSV output then takes its columns from the first object).
- * `columns`: a Parquet input's typed columns, which a Parquet output keeps.
+ * `columns`: a Parquet input's typed columns, which a Parquet output keeps. `inputEncoding`: the text
+ * encoding of a CSV or JSONL input, which the export keeps unless asked for another.
  */
-export function openOutputFile(settings: JobSettings, target: ExportTarget, header: string[] | null, added: AddedColumns, columns?: ParquetColumn[]): OutputFile {
+export function openOutputFile(settings: JobSettings, target: ExportTarget, header: string[] | null, added: AddedColumns, columns?: ParquetColumn[], inputEncoding?: TextEncoding): OutputFile {
   if (header) checkClash(added.names, header, settings.columns, settings.input);
   const toStream = target.stream;
   if (toStream && target.format === 'parquet') throw new ExportError(`Parquet cannot be streamed to ${target.output}: write CSV or JSONL there (--output-format csv or jsonl), or name a .parquet file.`);
@@ -94,7 +123,8 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   const escape = csvOut && settings.escapeFormulas !== false;
   const addedValues = escape ? (result: StoredRow | undefined) => added.values(result).map(escapeFormula) : added.values;
   const delimiter = outputDelimiter(target);
-  const eol = inputLineEnd(settings.input);
+  const eol = inputLineEnd(settings.input, inputEncoding ?? UTF8);
+  const encode = encoder(outputEncoding(settings, target, inputEncoding), target.output);
   const summary: ExportSummary = { rows: 0, labeled: 0, failed: 0, skipped: 0, unlabeled: 0 };
   let csvRows: CsvRecord[] = [];
   let lines: string[] = [];
@@ -106,12 +136,12 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
     if (csvRows.length) {
       const chunk = csvRecords(csvRows, delimiter, eol);
       csvRows = [];
-      return out.write(chunk);
+      return out.write(encode(chunk));
     }
     if (lines.length) {
       const chunk = lines.join('');
       lines = [];
-      return out.write(chunk);
+      return out.write(encode(chunk));
     }
     return true;
   };
@@ -192,12 +222,17 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
  * The input's line end, which the export keeps ("the user's file untouched"): CRLF when the first line
  * of a local CSV or JSONL file ends in CRLF, else LF (Hub inputs and Parquet included).
  */
-function inputLineEnd(input: string): '\n' | '\r\n' {
+function inputLineEnd(input: string, enc: TextEncoding): '\n' | '\r\n' {
   let fd: number | undefined;
   try {
     fd = openSync(input, 'r');
     const head = Buffer.alloc(64 * 1024);
     const n = readSync(fd, head, 0, head.length, 0);
+    if (!enc.utf8) {
+      const text = enc.decoder().decode(head.subarray(0, n), { stream: true });
+      const nl = text.indexOf('\n');
+      return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
+    }
     const nl = head.subarray(0, n).indexOf(10);
     return nl > 0 && head[nl - 1] === 13 ? '\r\n' : '\n';
   } catch {

@@ -10,6 +10,7 @@ import type { JobSettings } from '../job/settings.js';
 import type { InputRow } from '../io/index.js';
 import type { RowRecord, StoredRow } from '../store/checkpoint.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
+import type { TextEncoding } from '../core/encoding.js';
 import { columnsForJob } from './columns.js';
 import { keepsAllScores, knownScoreLabels } from '../tasks/index.js';
 import { openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
@@ -45,8 +46,8 @@ function stored(r: RowRecord): StoredRow {
     : { ordinal: r.ordinal, status: r.status === 'skipped' ? 'skipped' : 'failed', label: null, score: null, scores: null, truncated: false, error: r.status === 'skipped' ? null : (r.error ?? null) };
 }
 
-export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null, columns?: ParquetColumn[]): ExportStream {
-  const file = openOutputFile(settings, target, header, columnsForJob(settings, () => []), columns);
+export function openExportStream(settings: JobSettings, target: ExportTarget, header: string[] | null, columns?: ParquetColumn[], inputEncoding?: TextEncoding): ExportStream {
+  const file = openOutputFile(settings, target, header, columnsForJob(settings, () => []), columns, inputEncoding);
   /**
    * Rows read and not written yet, with their result once finished, in rings indexed by ordinal (rows are
    * read in order, from 0): no map entry or wrapper object per row. A row written from its bytes keeps only

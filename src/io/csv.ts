@@ -1,10 +1,12 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
 import { isBlank, isBlankUtf8 } from './blank.js';
 import { markEmpty } from './types.js';
 import { fastCsvRecords, fastDelimiter, type FastRecord } from './csv-fast.js';
+import { inputBytes } from './bytes.js';
+import { UTF8 } from '../core/encoding.js';
+import type { Readable } from 'node:stream';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
 type Parsed = { record: string[]; info: Info };
@@ -42,7 +44,7 @@ function parseError(path: string, err: unknown, baseLine: number, recordLine?: n
 
 /** Reads only the header row (the first record), without touching the rest of the file. */
 export async function readCsvHeader(opts: ReaderOptions): Promise<string[]> {
-  const stream = createReadStream(opts.path);
+  const { stream } = inputBytes(opts.path, 0, opts.encoding ?? UTF8, 64 * 1024);
   const p = parser(opts, true);
   stream.pipe(p);
   try {
@@ -88,7 +90,8 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   const atStart = from.byte === 0;
   // The id is read from the record, so it must not be the undecoded field.
   const lazy = opts.lazyText === true && idIndex !== textIndex && pairIndex !== textIndex;
-  let stream: ReturnType<typeof createReadStream> | undefined;
+  let stream: Readable | undefined;
+  let fileOffset = (offset: number) => offset;
   let p: ReturnType<typeof parser> | undefined;
 
   /**
@@ -102,7 +105,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     if (delimiter !== undefined) {
       // 64 KiB reads (Node's default): the scanner copies each chunk once to join it to the previous
       // chunk's unfinished record, and 256 KiB buffers read and copied at this rate held ~40 MB more RSS.
-      stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 64 * 1024 });
+      ({ stream, fileOffset } = inputBytes(opts.path, from.byte, opts.encoding ?? UTF8, 64 * 1024));
       let fallback = false;
       for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw, textIndex, lazy)) {
         produced += chunk.records.length;
@@ -112,7 +115,9 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
       stream.destroy();
       if (!fallback) return;
     }
-    const s = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
+    const bytes = inputBytes(opts.path, from.byte, opts.encoding ?? UTF8, 256 * 1024);
+    const s = bytes.stream;
+    fileOffset = bytes.fileOffset;
     const parsed = parser(opts, atStart);
     stream = s;
     p = parsed;
@@ -195,7 +200,8 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   return {
     header,
     rows: rows(),
-    bytesRead: () => consumed,
+    encoding: opts.encoding ?? UTF8,
+    bytesRead: () => fileOffset(consumed),
     close: () => {
       stream?.destroy();
       p?.destroy();

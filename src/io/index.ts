@@ -4,10 +4,12 @@
  * in FORMATS, not edits across the pipeline.
  */
 import { stat } from 'node:fs/promises';
+import { UTF8 } from '../core/encoding.js';
 import type { ProgressSink } from '../core/types.js';
 import { InputError } from '../errors.js';
 import { isHubUri, resolveDatasetInput } from '../hub/datasets.js';
 import type { JobSettings } from '../job/settings.js';
+import { inputEncoding } from './bytes.js';
 import { openCsv } from './csv.js';
 import { openJsonl } from './jsonl.js';
 import { openParquet } from './parquet/read.js';
@@ -23,18 +25,21 @@ interface InputFormat {
   open(opts: ReaderOptions, from: ReadPosition, files?: string[]): Promise<RowSource>;
   /** Several files (a Hub glob, a split's shards) read as one input. */
   manyFiles: boolean;
+  /** A text format, in an encoding of its own (Parquet's text is UTF-8 by definition). */
+  encoded: boolean;
 }
 
 const FORMATS: Record<Format, InputFormat> = {
-  csv: { open: (opts, from) => openCsv(opts, from), manyFiles: false },
-  jsonl: { open: (opts, from) => openJsonl(opts, from), manyFiles: false },
-  parquet: { open: (opts, from, files) => openParquet(opts, from, files), manyFiles: true },
+  csv: { open: (opts, from) => openCsv(opts, from), manyFiles: false, encoded: true },
+  jsonl: { open: (opts, from) => openJsonl(opts, from), manyFiles: false, encoded: true },
+  parquet: { open: (opts, from, files) => openParquet(opts, from, files), manyFiles: true, encoded: false },
 };
 
-type InputSettings = Pick<JobSettings, 'input' | 'format' | 'textColumn' | 'textPairColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes' | 'split' | 'config'>;
+type InputSettings = Pick<JobSettings, 'input' | 'format' | 'encoding' | 'textColumn' | 'textPairColumn' | 'idColumn' | 'delimiter' | 'relaxQuotes' | 'split' | 'config'>;
 
-function readerOptions(s: InputSettings, path: string, read: { raw?: boolean; lazyText?: boolean }): ReaderOptions {
-  return { path, textColumn: s.textColumn, textPairColumn: s.textPairColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes, raw: read.raw, lazyText: read.lazyText };
+async function readerOptions(s: InputSettings, format: InputFormat, path: string, read: { raw?: boolean; lazyText?: boolean }): Promise<ReaderOptions> {
+  const encoding = format.encoded ? await inputEncoding(path, s.encoding) : UTF8;
+  return { path, encoding, textColumn: s.textColumn, textPairColumn: s.textPairColumn, idColumn: s.idColumn, delimiter: s.delimiter, relaxQuotes: s.relaxQuotes, raw: read.raw, lazyText: read.lazyText };
 }
 
 /** Opens the job's input at `from` (a resumed run starts past the finished part of the file). */
@@ -43,9 +48,9 @@ export async function openInput(s: InputSettings, from: ReadPosition = START, re
   if (isHubUri(s.input)) {
     // A Hub dataset's files, from the cache (downloaded first where missing).
     const { files } = await resolveDatasetInput(s.input, { split: s.split, config: s.config, sink: read.download });
-    if (format.manyFiles) return format.open(readerOptions(s, s.input, read), from, files);
+    if (format.manyFiles) return format.open(await readerOptions(s, format, s.input, read), from, files);
     if (files.length > 1) throw new InputError(`${s.input} matches ${files.length} files: several files are read as one input only for Parquet. Name one file.`);
-    return format.open(readerOptions(s, files[0]!, read), from);
+    return format.open(await readerOptions(s, format, files[0]!, read), from);
   }
   try {
     const st = await stat(s.input);
@@ -54,5 +59,5 @@ export async function openInput(s: InputSettings, from: ReadPosition = START, re
     if (err instanceof InputError) throw err;
     throw new InputError(`${s.input}: cannot read the input (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path given with --input.`);
   }
-  return format.open(readerOptions(s, s.input, read), from);
+  return format.open(await readerOptions(s, format, s.input, read), from);
 }

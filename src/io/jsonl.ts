@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
 import { isBlank } from './blank.js';
+import { inputBytes } from './bytes.js';
+import { UTF8 } from '../core/encoding.js';
 import { markBad, markEmpty } from './types.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from './types.js';
 
@@ -35,7 +36,7 @@ function invalidUtf8(text: string, bytes: Buffer): boolean {
 }
 
 export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promise<RowSource> {
-  const stream = createReadStream(opts.path, { start: from.byte, highWaterMark: 256 * 1024 });
+  const { stream, fileOffset } = inputBytes(opts.path, from.byte, opts.encoding ?? UTF8, 256 * 1024);
   let consumed = from.byte;
 
   async function* lines(): AsyncGenerator<{ text: string; start: number; end: number; line: number; invalid: boolean }> {
@@ -130,7 +131,8 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
   return {
     header: null,
     rows: rows(),
-    bytesRead: () => consumed,
+    encoding: opts.encoding ?? UTF8,
+    bytesRead: () => fileOffset(consumed),
     close: () => stream.destroy(),
   };
 }

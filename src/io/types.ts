@@ -1,3 +1,4 @@
+import type { TextEncoding } from '../core/encoding.js';
 import type { ParquetColumn } from './parquet/schema.js';
 
 /** One data row of the input, as the pipeline sees it. */
@@ -55,6 +56,8 @@ export interface RowSource {
   /** Parquet: the header's columns with their types, which a Parquet export keeps. */
   columns?: ParquetColumn[];
   rows: AsyncIterable<InputRow>;
+  /** The file's text encoding (CSV, JSONL), which an export written from it keeps; rows hold UTF-8 whatever it is. */
+  encoding?: TextEncoding;
   /** Bytes consumed so far (absolute position in the file). */
   bytesRead(): number;
   close(): void;
@@ -62,6 +65,8 @@ export interface RowSource {
 
 export interface ReaderOptions {
   path: string;
+  /** CSV, JSONL: the file's encoding (read as UTF-8 transcoded from it). @default UTF-8 */
+  encoding?: TextEncoding;
   textColumn: string;
   /** Column (CSV) or field (JSONL) of a pair's second text; a row without it is bad. */
   textPairColumn?: string;

@@ -19,6 +19,11 @@ export interface LabelOptions {
   delimiter?: string;
   /** Accept stray quotes inside unquoted CSV fields. @default false */
   relaxQuotes?: boolean;
+  /**
+   * CSV, JSONL: the file's text encoding (utf-8, utf-16le, utf-16be, windows-1252 or latin1, iso-8859-15 or another
+   * single-byte encoding). The export is written in it too. @default UTF-8, or UTF-16 when the file starts with its byte order mark
+   */
+  encoding?: string;
   /** Column (CSV) or field (JSONL, dotted path allowed) holding the text. @default "text" */
   textColumn?: string;
   /** Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs (cross-encoders, NLI). */
@@ -105,6 +110,8 @@ export interface LabelOptions {
   output?: string;
   /** Output format. @default from the output's extension */
   outputFormat?: 'csv' | 'jsonl' | 'parquet';
+  /** CSV, JSONL output: its text encoding (names as for `encoding`). @default the input's encoding */
+  outputEncoding?: string;
   /** Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>. */
   pushToHub?: string;
   /** With pushToHub: create the dataset repo private. @default false */
@@ -176,6 +183,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'config', flag: 'config', type: 'string', group: 'Input', describe: 'With --split: the dataset config', defaultText: '"default", or the only one' },
   { key: 'delimiter', flag: 'delimiter', type: 'string', group: 'Input', describe: 'CSV field delimiter', defaultText: '"," (tab for .tsv)' },
   { key: 'relaxQuotes', flag: 'relax-quotes', type: 'boolean', group: 'Input', describe: 'Accept stray quotes inside unquoted CSV fields' },
+  { key: 'encoding', flag: 'encoding', type: 'string', group: 'Input', describe: 'CSV, JSONL: the text encoding of the file: utf-8, utf-16le, utf-16be, windows-1252 (latin1), iso-8859-15, koi8-r … (the export keeps it)', defaultText: 'utf-8, or UTF-16 when the file starts with its byte order mark' },
   { key: 'textColumn', flag: 'text-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL, dotted path allowed) holding the text', defaultText: DEFAULTS.textColumn },
   { key: 'textPairColumn', flag: 'text-pair-column', type: 'string', group: 'Input', describe: 'Column (CSV) or field (JSONL) holding the second text of a pair, for models that take pairs' },
   { key: 'empty', flag: 'empty', type: 'string', group: 'Input', choices: ['skip', 'fail'], describe: 'A row whose text is empty or white space: skip it (blank in the export, not a failure) or fail it (bad_row, exit 4)', defaultText: DEFAULTS.empty },
@@ -217,6 +225,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
 
   { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL/Parquet to write when the run finishes; - writes CSV or JSONL to standard output (format: --output-format, else the input\'s)' },
   { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl', 'parquet'], describe: 'Output format', defaultText: "from the output's extension" },
+  { key: 'outputEncoding', flag: 'output-encoding', type: 'string', group: 'Output', describe: 'CSV, JSONL output: its text encoding (as --encoding)', defaultText: "the input's" },
   { key: 'pushToHub', flag: 'push-to-hub', type: 'string', group: 'Output', describe: 'Upload the export (Parquet unless --output says otherwise) with a dataset card to this Hub dataset repo, <owner>/<name>' },
   { key: 'private', flag: 'private', type: 'boolean', group: 'Output', describe: 'With --push-to-hub: create the dataset repo private' },
   { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: DEFAULTS.labelColumn },

@@ -7,6 +7,7 @@ import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './opti
 import { isHubUri, parseDatasetUri } from '../hub/datasets.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
+import { textEncoding } from '../core/encoding.js';
 import { parseShard, shardCheckpoint } from '../shard/shard.js';
 import { checkpointOutput } from '../store/owner.js';
 import { DEFAULT_THRESHOLD, TASKS, type TaskName } from '../tasks/index.js';
@@ -111,6 +112,15 @@ function positiveInt(v: unknown, flag: string, min = 1): number | undefined {
   return v;
 }
 
+/** A text encoding's WHATWG name (latin1 → windows-1252); `refused` names what it cannot apply to. */
+function textEncodingName(v: unknown, flag: string, refused: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new UsageError(`--${flag} must be an encoding name such as utf-8 or windows-1252, got ${JSON.stringify(v)}.`);
+  const enc = textEncoding(v, flag);
+  if (refused && !enc.utf8) throw new UsageError(`--${flag} ${v} does not apply to ${refused}; leave it out.`);
+  return enc.name;
+}
+
 /** Seconds as ms; `zero` allows 0 (a limit turned off). */
 function seconds(v: unknown, flag: string, fallback: number, zero?: 0): number {
   if (v === undefined) return fallback * 1000;
@@ -138,6 +148,8 @@ export function resolveSettings(values: JobValues): JobSettings {
   let delimiter = (v.delimiter as string | undefined) ?? (path.extname(input).toLowerCase() === '.tsv' ? '\t' : ',');
   if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
+  const encoding = textEncodingName(v.encoding, 'encoding', format === 'parquet' ? 'a Parquet input (its text is UTF-8)' : undefined);
+  const outputEncoding = textEncodingName(v.outputEncoding, 'output-encoding', outputFormat === 'parquet' ? 'a Parquet output (its text is UTF-8)' : undefined);
   const topK = positiveInt(v.topK, 'top-k');
   const jobCheckpoint = typeof v.checkpoint === 'string'
     ? path.resolve(v.checkpoint)
@@ -169,6 +181,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     format,
     delimiter,
     relaxQuotes: v.relaxQuotes === true,
+    ...(encoding ? { encoding } : {}),
     textColumn: (v.textColumn as string | undefined) ?? DEFAULTS.textColumn,
     empty: (v.empty as JobSettings['empty'] | undefined) ?? DEFAULTS.empty,
     maxChars: positiveInt(v.maxChars, 'max-chars') ?? DEFAULTS.maxChars,
@@ -204,6 +217,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     limit: positiveInt(v.limit, 'limit'),
     output,
     outputFormat,
+    ...(outputEncoding ? { outputEncoding } : {}),
     checkpoint,
     columns,
     escapeFormulas: v.escapeFormulas !== false,

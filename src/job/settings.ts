@@ -17,6 +17,8 @@ export interface JobSettings {
   delimiter: string;
   /** Accept stray quotes inside unquoted CSV fields. */
   relaxQuotes: boolean;
+  /** CSV, JSONL: the input's encoding as asked (a WHATWG name); absent: UTF-8, or the UTF-16 its byte order mark declares. */
+  encoding?: string;
   /** CSV column name, or JSONL field (dotted path allowed). */
   textColumn: string;
   /** A row whose text is empty: skipped (finished, left blank) or failed (kind bad_row). */
@@ -51,6 +53,8 @@ export interface JobSettings {
   limit?: number;
   output?: string;
   outputFormat?: 'csv' | 'jsonl' | 'parquet';
+  /** CSV, JSONL output: its encoding (a WHATWG name); absent: the input's. */
+  outputEncoding?: string;
   checkpoint: string;
   columns: OutputColumns;
   /**
@@ -127,6 +131,8 @@ export function resultSettings(s: JobSettings): Record<string, unknown> {
   return {
     format: s.format,
     delimiter: s.delimiter,
+    // Absent (null) when not asked for, so checkpoints made before it existed resume.
+    encoding: s.encoding ?? null,
     textColumn: s.textColumn,
     backend: s.backend,
     model: s.model ?? null,

@@ -250,7 +250,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {
-    if (exportTo) stream = openExportStream(settings, exportTo, source.header, source.columns);
+    if (exportTo) stream = openExportStream(settings, exportTo, source.header, source.columns, source.encoding);
     const ctx: ClassifierContext = { queue: control, events, signal: abort.signal };
     classifier = await (opts.classifier ? opts.classifier(ctx) : createClassifier(settings, ctx));
     const model = classifier;
@@ -288,7 +288,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       }
       if (row.invalidUtf8 && invalidUtf8++ === 0) {
         firstInvalid = `line ${row.line}, byte ${row.byteStart}`;
-        notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. A Latin-1 or Windows-1252 file must be converted first (e.g. iconv -f windows-1252 -t utf-8).`);
+        notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. If the file is Latin-1 or Windows-1252, pass --encoding windows-1252 (see --help for others).`);
       }
       const text = row.textBytes ?? row.text;
       if (text === undefined && row.empty && settings.empty === 'skip') {
