@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BatchlabelError, ErrorCode, ExitCode, exportJob, label, status, UsageError, type RunStats } from '../src/index.js';
 import { REPO } from './support/cli.js';
+import { optionWording } from '../src/api/wording.js';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'batchlabel-library-'));
@@ -104,6 +105,29 @@ test('errors are coded: bad options, a refused token', async () => {
     delete process.env.BATCHLABEL_TEST_TOKEN;
     await locked.close();
   }
+});
+
+test('errors and notices name options as label() takes them, not as command-line flags', async () => {
+  const file = input('d.csv', 5);
+  const endpoint = `${server.url}/models/x`;
+  await assert.rejects(label({ input: file, endpoint, textColumn: 'body' }), (err: unknown) => {
+    assert.ok(err instanceof BatchlabelError && err.code === ErrorCode.input, String(err));
+    assert.match(err.message, /no column "body" .* Pass the right one with `textColumn`\./);
+    assert.doesNotMatch(err.message, /--text-column/);
+    return true;
+  });
+  await assert.rejects(label({ input: file, endpoint, task: 'zero-shot-classification' }), /needs `candidateLabels`, e\.g\. `candidateLabels` "shipping,fit,price,quality"/);
+  await label({ input: file, endpoint });
+  const notices: string[] = [];
+  await label({ input: file, endpoint, restart: true }, { onNotice: (m) => notices.push(m) });
+  assert.ok(notices.some((m) => m.startsWith('`restart`: discarding 5 finished rows')), notices.join('\n'));
+  assert.ok(!notices.some((m) => /--[a-z]/.test(m.replace(/`[^`]*`/g, ''))), notices.join('\n'));
+});
+
+test('optionWording: flags of settings become options; commands in backticks and other dashes stay', () => {
+  assert.equal(optionWording('pick one with --onnx-file, or --no-cache; --restart'), 'pick one with `onnxFile`, or `cache: false`; `restart`');
+  assert.equal(optionWording('label it with `batchlabel run --restart` (see --help)'), 'label it with `batchlabel run --restart` (see --help)');
+  assert.equal(optionWording('--shards must be 2 -- not --frobnicate'), '`shards` must be 2 -- not --frobnicate');
 });
 
 test('the package installs from the repository folder and is imported by name, with types', () => {
