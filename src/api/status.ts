@@ -6,6 +6,7 @@ import type { Checkpoint, RunRecord } from '../store/checkpoint.js';
 import { jobIsLocked } from '../store/lock.js';
 import { labelDistribution, scoreSummaries } from '../store/queries.js';
 import { openTarget } from '../store/open-target.js';
+import { damaged, isDamage } from '../store/errors.js';
 
 /** What status() resolves to, and what `batchlabel status --json` prints. */
 export interface StatusReport {
@@ -43,6 +44,9 @@ export async function status(checkpointOrJobFile: string): Promise<StatusReport>
   const { store, settings } = openTarget(checkpointOrJobFile);
   try {
     return statusReport(store, settings);
+  } catch (err) {
+    // Damage the open's checks missed (a page only these queries read) is the same one line as theirs.
+    throw isDamage(err) ? damaged(store.path, (err as Error).message, err) : err;
   } finally {
     store.close();
   }

@@ -5,6 +5,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { openTarget } from '../store/open-target.js';
 import { ExportError } from '../errors.js';
+import { damaged, isDamage } from '../store/errors.js';
 import { gatherReport, type ReportData, type ReportOptions } from './data.js';
 import { renderReport } from './html.js';
 import { closeShards, openShards } from '../shard/shards.js';
@@ -40,6 +41,8 @@ async function gatherOne(target: string, opts: ReportOptions): Promise<ReportDat
   const { store, settings } = openTarget(target);
   try {
     return await gatherReport(store, settings, opts);
+  } catch (err) {
+    throw isDamage(err) ? damaged(store.path, (err as Error).message, err) : err;
   } finally {
     store.close();
   }

@@ -15,10 +15,13 @@ export function commitFailure(path: string, err: unknown): CheckpointError {
   return new CheckpointError(`cannot write the checkpoint ${path}: ${(err as Error).message}. Fix the cause and run the same command to resume.`, { cause: err });
 }
 
-/** Whether an error is SQLite finding the file damaged (a flipped bit, a truncated or overwritten page). */
+/** Two reads of the checkpoint that contradict each other (an index that no longer matches its table). */
+export class Inconsistent extends Error {}
+
+/** Whether an error is SQLite (or a read that contradicts another) finding the file damaged (a flipped bit, a truncated or overwritten page). */
 export function isDamage(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
-  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE' || err instanceof SyntaxError;
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE' || err instanceof SyntaxError || err instanceof Inconsistent;
 }
 
 /** The one line for a checkpoint whose bytes are damaged: what SQLite (or the check) found, and what to do. */

@@ -3,6 +3,7 @@
  * label mix, how the scores spread per label, the rows a person should look at first, and which rows a
  * review export keeps. Each query scans the table at most once; none keeps more in memory than its answer.
  */
+import { Inconsistent } from './errors.js';
 import type Database from 'better-sqlite3';
 
 export interface LabelCount {
@@ -71,7 +72,11 @@ export function scoreSummaries(db: Database.Database, bins = 20, range: ScoreRan
     .prepare(`SELECT label, MIN(CAST((score - ?) / ? AS INTEGER), ${FINE_BUCKETS - 1}) AS bucket, COUNT(*) AS count FROM rows WHERE status = 1 AND score IS NOT NULL GROUP BY label, bucket`)
     .raw(true)
     .all(lo, width) as [string, number, number][];
-  for (const [label, bucket, count] of grouped) fine.get(label)![bucket] = count;
+  for (const [label, bucket, count] of grouped) {
+    const counts = fine.get(label);
+    if (!counts || !(bucket >= 0 && bucket < FINE_BUCKETS)) throw new Inconsistent(`the scores of label ${JSON.stringify(label)} do not match the label counts`);
+    counts[bucket] = count;
+  }
   return ranges.map((r) => summaryOf(r, fine.get(r.label)!, bins, range));
 }
 
