@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { BatchlabelError, ErrorCode, ExitCode, exportJob, label, status, UsageError, type RunStats } from '../src/index.js';
 import { REPO } from './support/cli.js';
 import { optionWording } from '../src/api/wording.js';
+import { BOW, sharedModel } from './support/onnx-models.js';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'batchlabel-library-'));
@@ -122,6 +123,17 @@ test('errors and notices name options as label() takes them, not as command-line
   await label({ input: file, endpoint, restart: true }, { onNotice: (m) => notices.push(m) });
   assert.ok(notices.some((m) => m.startsWith('`restart`: discarding 5 finished rows')), notices.join('\n'));
   assert.ok(!notices.some((m) => /--[a-z]/.test(m.replace(/`[^`]*`/g, ''))), notices.join('\n'));
+});
+
+test('a folder as input is refused, and a local model folder runs on the local backend, as on the command line', async () => {
+  await assert.rejects(label({ input: dir, model: 'x' }), (err: unknown) => err instanceof UsageError && /is a folder: `input` takes one CSV, TSV, JSONL or Parquet file \(e\.g\. `input` .*\.csv; \d+ such files there\)/.test(err.message));
+  const model = sharedModel(BOW);
+  const file = input('e.csv', 4);
+  await assert.rejects(label({ input: file, model, backend: 'hf' }), (err: unknown) => err instanceof UsageError && /is a local folder, but `backend` hf takes a Hub model id/.test(err.message));
+  const notices: string[] = [];
+  const summary = await label({ input: file, model }, { onNotice: (m) => notices.push(m) });
+  assert.equal(summary.rows.labeled, 4);
+  assert.ok(notices.includes(`\`model\` ${model} is a local folder: running it with the local backend (\`backend\` onnx).`), notices.join('\n'));
 });
 
 test('optionWording: flags of settings become options; commands in backticks and other dashes stay', () => {

@@ -105,6 +105,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const settings = resolveSettings(values);
   const target = exportTarget(settings, values, outputStream);
   const notice = hooks.onNotice ?? (() => {});
+  if (values.backend === undefined && settings.backend === 'onnx') notice(`--model ${settings.model} is a local folder: running it with the local backend (--backend onnx).`);
   checkJobPaths(settings);
   // Refused before hours of labeling, not after: pushing needs a token and the network.
   if (settings.pushToHub) checkPushTarget(settings.pushToHub);

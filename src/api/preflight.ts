@@ -43,7 +43,6 @@ function checkParent(file: string, what: string): void {
 export function checkJobPaths(s: Pick<JobSettings, 'input' | 'output' | 'checkpoint'>): void {
   // A Hub dataset (hf://…) is checked when it is resolved, and is never a local file to overwrite.
   const input = isHubUri(s.input) ? undefined : inputStat(s.input);
-  if (input?.isDirectory()) throw new InputError(`${s.input} is a folder: --input takes a CSV, TSV or JSONL file.`);
   const checkpoint = statOf(s.checkpoint);
   if (checkpoint?.isDirectory()) throw new UsageError(`--checkpoint ${s.checkpoint} is a folder: name a file (e.g. ${path.join(s.checkpoint, 'job.batchlabel.sqlite')}).`);
   checkParent(s.checkpoint, '--checkpoint');

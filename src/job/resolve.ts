@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { FunctionToApply } from '../core/types.js';
 import { textEncoding } from '../core/encoding.js';
 import { parseShard, shardCheckpoint } from '../shard/shard.js';
 import { checkpointOutput } from '../store/owner.js';
+import { checkInputFolder, isFolder, localModelBackend } from './local-paths.js';
 import { DEFAULT_THRESHOLD, TASKS, type TaskName } from '../tasks/index.js';
 import { checkHypothesisTemplate, DEFAULT_HYPOTHESIS_TEMPLATE, parseCandidateLabels } from '../tasks/zero-shot-classification.js';
 
@@ -90,14 +91,6 @@ export function jobValues(options: LabelOptions & { job?: string }): JobValues {
   return out;
 }
 
-function isFolder(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 export function formatFromExtension(file: string, what: string): 'csv' | 'jsonl' | 'parquet' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.parquet') return 'parquet';
@@ -136,6 +129,7 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (typeof v.input !== 'string' || v.input === '') {
     throw new UsageError('no input: pass --input FILE, or a job file with "input" (e.g. `batchlabel run jobs/reviews-sentiment.json`).');
   }
+  checkInputFolder(v.input);
   const hub = isHubUri(v.input);
   const input = hub ? v.input : path.resolve(v.input);
   if (!hub && (v.split !== undefined || v.config !== undefined)) throw new UsageError('--split and --config pick a split of a Hub dataset: use them with --input hf://datasets/<owner>/<name>.');
@@ -144,7 +138,8 @@ export function resolveSettings(values: JobValues): JobSettings {
   const output = typeof v.output === 'string' ? path.resolve(v.output) : typeof v.pushToHub === 'string' ? path.resolve(`${path.basename(v.pushToHub)}.parquet`) : undefined;
   if (output && isFolder(output)) throw new UsageError(`--output ${output} is a folder: name a file (e.g. ${path.join(output, `labeled${path.extname(input) || '.csv'}`)}).`);
   const outputFormat = output ? ((v.outputFormat as JobSettings['outputFormat']) ?? formatFromExtension(output, 'output-format')) : undefined;
-  const backend = (v.backend as JobSettings['backend'] | undefined) ?? DEFAULTS.backend;
+  const backend = (v.backend as JobSettings['backend'] | undefined) ?? localModelBackend(v.model, v.backend) ?? DEFAULTS.backend;
+  if (v.backend === 'hf') localModelBackend(v.model, v.backend);
   let delimiter = (v.delimiter as string | undefined) ?? (path.extname(input).toLowerCase() === '.tsv' ? '\t' : ',');
   if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
