@@ -147,6 +147,19 @@ test('encodings that cannot be honoured are refused before any work, in one line
   assert.match(parquet.stderr, /--encoding latin1 does not apply to a Parquet input \(its text is UTF-8\)/);
 });
 
+test('invalid UTF-8 is told where csv-parse reads the rows too (a stray quote under --relax-quotes)', async (t) => {
+  const dir = tempDir(t);
+  const s = await server(t);
+  const csv = path.join(dir, 'latin1.csv');
+  const head = Buffer.from('id,text\n0,plain\n1,a "quoted" word\n');
+  writeFileSync(csv, Buffer.concat([head, Buffer.from('2,caf\xe9 "cr\xe8me"\n3,fine\n', 'latin1')]));
+  const r = await runCli(['run', '--input', csv, '--model', 'm', '--relax-quotes', '--output', path.join(dir, 'out.csv')], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`the text at line 4, byte ${head.length} is not valid UTF-8`));
+  assert.match(r.stderr, /1 row read in this run had text that is not valid UTF-8/);
+  assert.equal(s.requests.flatMap((q) => q.texts).length, 4);
+});
+
 test('label({ encoding }) from code: the same job as the CLI runs', async (t) => {
   const dir = tempDir(t);
   const s = await server(t);

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parse, type Info } from 'csv-parse';
 import { InputError } from '../errors.js';
 import { isBlank, isBlankUtf8 } from './blank.js';
@@ -129,6 +130,19 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     }
   }
 
+  /**
+   * Whether the record's bytes in the file are valid UTF-8, for a record csv-parse read (it gives no
+   * bytes): asked only of a text holding U+FFFD, which a valid file almost never has.
+   */
+  const utf8 = (opts.encoding ?? UTF8).utf8;
+  let fd: number | undefined;
+  const recordIsUtf8 = (row: InputRow): boolean => {
+    fd ??= openSync(opts.path, 'r');
+    const bytes = Buffer.alloc(row.byteEnd - row.byteStart);
+    readSync(fd, bytes, 0, bytes.length, row.byteStart);
+    return isUtf8(bytes);
+  };
+
   // csv-parse counts bytes from the start of what it is fed: add where we started.
   const baseByte = from.byte;
   const baseLine = from.line - 1;
@@ -178,7 +192,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
               row.text = text;
               // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.
               if (textBytes && isUtf8(textBytes)) row.textBytes = textBytes;
-              else if (textBytes) row.invalidUtf8 = true;
+              else if (textBytes || (utf8 && text.includes('\uFFFD') && !recordIsUtf8(row))) row.invalidUtf8 = true;
             }
           }
           if (pairIndex >= 0 && row.error === undefined) {
@@ -205,6 +219,8 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     close: () => {
       stream?.destroy();
       p?.destroy();
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }
