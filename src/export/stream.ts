@@ -12,6 +12,7 @@ import type { RowRecord, StoredRow } from '../store/checkpoint.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
 import type { TextEncoding } from '../core/encoding.js';
 import { columnsForJob } from './columns.js';
+import { grownRings } from '../core/ring.js';
 import { keepsAllScores, knownScoreLabels } from '../tasks/index.js';
 import { openOutputFile, type ExportSummary, type ExportTarget } from './output-file.js';
 
@@ -62,16 +63,9 @@ export function openExportStream(settings: JobSettings, target: ExportTarget, he
 
   /** Twice the room, each row held moved to its place under the new mask. */
   const grow = () => {
-    const bigger = mask * 2 + 1;
-    const r: typeof rows = new Array(bigger + 1);
-    const res: typeof results = new Array(bigger + 1);
-    for (let o = next; o < end; o++) {
-      r[o & bigger] = rows[o & mask];
-      res[o & bigger] = results[o & mask];
-    }
-    mask = bigger;
-    rows = r;
-    results = res;
+    const grown = grownRings([rows, results] as [typeof rows, typeof results], mask, next, end);
+    mask = grown.mask;
+    [rows, results] = grown.rings;
   };
 
   return {

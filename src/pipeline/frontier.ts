@@ -1,3 +1,4 @@
+import { grownRings } from '../core/ring.js';
 import type { InputRow, ReadPosition } from '../io/types.js';
 
 /**
@@ -6,9 +7,7 @@ import type { InputRow, ReadPosition } from '../io/types.js';
  * first unfinished one. Their number is bounded by the queue, except behind a row held up by retries:
  * ready() bounds that.
  *
- * Rows are read with consecutive ordinals, so they are kept in ring buffers indexed by ordinal: no
- * object or map entry per row, which at a million rows was garbage the collector copied between
- * generations while the rows waited.
+ * Rows are read with consecutive ordinals, so they are kept in rings indexed by ordinal (core/ring.ts).
  */
 export class Frontier {
   private mask = 1023;
@@ -86,18 +85,8 @@ export class Frontier {
 
   /** Twice the room, each row held moved to its place under the new mask. */
   private grow(): void {
-    const mask = this.mask * 2 + 1;
-    const done = new Uint8Array(mask + 1);
-    const bytes = new Float64Array(mask + 1);
-    const lines = new Float64Array(mask + 1);
-    for (let o = this.first; o < this.nextOrd; o++) {
-      done[o & mask] = this.done[o & this.mask]!;
-      bytes[o & mask] = this.bytes[o & this.mask]!;
-      lines[o & mask] = this.lines[o & this.mask]!;
-    }
-    this.mask = mask;
-    this.done = done;
-    this.bytes = bytes;
-    this.lines = lines;
+    const grown = grownRings([this.done, this.bytes, this.lines] as [typeof this.done, typeof this.bytes, typeof this.lines], this.mask, this.first, this.nextOrd);
+    this.mask = grown.mask;
+    [this.done, this.bytes, this.lines] = grown.rings;
   }
 }
