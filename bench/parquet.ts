@@ -11,7 +11,7 @@
  * BENCH_PARQUET_GROUP_MB (10^6 bytes) of uncompressed data: 100 MB is what the Hub's files hold, `datasets`
  * writing row groups of up to config.MAX_ROW_GROUP_SIZE = "100MB" and the Hub's Parquet conversion copying
  * files whose row groups are at most 100 MB (PARQUET_AND_INFO_MAX_ROW_GROUP_BYTE_SIZE_FOR_COPY). The
- * Parquet input is written from the generated reviews CSV (every text unique, made of sentences of
+ * Parquet input (pages of 1 MiB, as pyarrow and `datasets` write them) is written from the generated reviews CSV (every text unique, made of sentences of
  * ../shared/datasets/imdb-train at its review lengths), compressed by the zstd command-line tool page by
  * page (Node 20 has no zstd encoder).
  */
@@ -30,6 +30,8 @@ import { fmtBytes, fmtInt, fmtMs, median, perSecond } from './lib/stats.js';
 
 const MB = 1024 * 1024;
 const FLAT = 25 * MB;
+/** Data pages of 1 MiB, as pyarrow writes them (data_page_size) and `datasets` bounds them (content-defined chunks of at most 1 MiB). */
+const PAGE_BYTES = MB;
 
 interface ParquetInput {
   path: string;
@@ -44,8 +46,8 @@ function zstd(input: Uint8Array): Uint8Array {
 }
 
 /** The CSV's rows as a zstd Parquet file (id STRING, rating INT32, text STRING), row groups of up to `groupBytes` uncompressed. */
-async function toParquet(csv: GeneratedCsv, groupBytes: number): Promise<ParquetInput> {
-  const file = path.join(benchDir(), `${path.basename(csv.path, '.csv')}-g${groupBytes / 1e6}MB.parquet`);
+export async function toParquet(csv: GeneratedCsv, groupBytes: number): Promise<ParquetInput> {
+  const file = path.join(benchDir(), `${path.basename(csv.path, '.csv')}-g${groupBytes / 1e6}MB-p1MiB.parquet`);
   if (!existsSync(file)) {
     const t0 = performance.now();
     const tmp = `${file}.tmp`;
@@ -66,7 +68,7 @@ async function toParquet(csv: GeneratedCsv, groupBytes: number): Promise<Parquet
     let bytes = 0;
     const flush = () => {
       if (!ids.length) return;
-      void writer.write({ columnData: [{ name: 'id', data: ids }, { name: 'rating', data: ratings }, { name: 'text', data: texts }], rowGroupSize: ids.length, pageSize: 4 * MB });
+      void writer.write({ columnData: [{ name: 'id', data: ids }, { name: 'rating', data: ratings }, { name: 'text', data: texts }], rowGroupSize: ids.length, pageSize: PAGE_BYTES });
       ids = [];
       ratings = [];
       texts = [];

@@ -6,11 +6,12 @@
  * (structs, lists, maps) are assembled by hyparquet for the whole group, as they need every level of the
  * group's pages.
  */
-import { parquetRead, parquetSchema, type Compressors, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { parquetRead, parquetSchema, type CompressionCodec, type Compressors, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { parquetHeader, readPage } from 'hyparquet/src/column.js';
 import { convert, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { getTreePath, isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, ColumnMetaData, DataReader, PageHeader } from 'hyparquet/src/types.js';
+import { decompressElsewhere } from './decompress.js';
 import type { ParquetFile } from './file.js';
 
 /** Where a row group sits: which group of which file, its first row in the file, its rows. */
@@ -25,7 +26,7 @@ export interface GroupSlice {
  * Compressed bytes read from a column chunk at a time: a few pages, not the chunk (a 100 MB group of
  * reviews holds ~35 MB of zstd text), so the bytes of a group being read cost a window per column.
  */
-const WINDOW_BYTES = 4 * 1024 * 1024;
+const WINDOW_BYTES = 1024 * 1024;
 
 /** One top-level column of the group, handing out its values in row order. */
 interface ColumnCursor {
@@ -165,17 +166,38 @@ function asBytes(decoder: ColumnDecoder): ColumnDecoder {
 
 const utf8 = new TextDecoder();
 
+/** A data page read out of the window: its header, its bytes, and its decompression under way elsewhere. */
+interface PageRead {
+  header: PageHeader;
+  body: Uint8Array;
+  decompressed?: Promise<Uint8Array>;
+}
+
 /**
- * A flat column chunk's values, one page decoded at a time. With `textBytes`, the decoder leaves the
- * strings as bytes: next() decodes each (as hyparquet would) and keeps its bytes in `bytes`.
+ * A flat column chunk's values, one page decoded at a time, the next page's decompression started on the
+ * decompression thread when a page is decoded. With `textBytes`, the decoder leaves the strings as bytes:
+ * next() decodes each (as hyparquet would) and keeps its bytes in `bytes`.
  */
 function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false): ColumnCursor {
   let dictionary: DecodedArray | undefined;
   let page: DecodedArray = [];
   let at = 0;
+  /** What the decompression thread returned for the page being decoded: readPage's decompressor hands it over. */
+  let decompressed: Uint8Array | undefined;
+  const fromThread: ColumnDecoder = {
+    ...decoder,
+    compressors: {
+      [decoder.codec]: () => {
+        const d = decompressed!;
+        decompressed = undefined;
+        return d;
+      },
+    },
+  };
+  const name = decoder.pathInSchema.join('.');
   /** The next page's header, with the page's bytes in the window. */
   const header = async (): Promise<PageHeader> => {
-    if (bytes.atEnd) throw new Error(`column "${decoder.pathInSchema.join('.')}" ended before the row group's last row`);
+    if (bytes.atEnd) throw new Error(`column "${name}" ended before the row group's last row`);
     for (let want = HEADER_BYTES; ; want *= 4) {
       if (!bytes.holds(want)) await bytes.fill(want);
       const reader = bytes.reader();
@@ -195,8 +217,8 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
       return h;
     }
   };
-  /** Reads the page at pos (a dictionary page is kept and the next read); skips a data page of at most `skipRows` rows undecoded. Returns the rows skipped. */
-  const load = async (skipRows: number): Promise<number> => {
+  /** The next data page (a dictionary page on the way is loaded); one of at most `skipRows` rows is passed over undecoded (its row count returned). */
+  const readNext = async (skipRows: number): Promise<PageRead | number> => {
     for (;;) {
       const h = await header();
       const reader = bytes.reader();
@@ -207,20 +229,31 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
         continue;
       }
       const rows = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_rows ?? 0;
-      if (rows <= skipRows) {
-        // A page wholly before the start: passed over without being decompressed.
-        reader.offset += h.compressed_page_size;
-        bytes.done(reader);
-        return rows;
-      }
-      page = readPage(reader, h, decoder, dictionary, undefined, 0).data ?? [];
+      const body = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, h.compressed_page_size);
+      reader.offset += h.compressed_page_size;
       bytes.done(reader);
-      at = 0;
-      return 0;
+      // A page wholly before the start: passed over without being decompressed.
+      if (rows <= skipRows) return rows;
+      return { header: h, body, decompressed: startDecompression(h, body, decoder.codec) };
     }
   };
+  let ahead: Promise<PageRead | number> | undefined;
+  const decode = async (read: PageRead) => {
+    decompressed = read.decompressed ? await read.decompressed : undefined;
+    const reader = { view: new DataView(read.body.buffer, read.body.byteOffset, read.body.byteLength), offset: 0 };
+    page = readPage(reader, read.header, read.decompressed ? fromThread : decoder, dictionary, undefined, 0).data ?? [];
+    at = 0;
+  };
+  /** Loads the next page, from the one read ahead; starts reading the one after. */
+  const load = async () => {
+    const read = (await (ahead ?? readNext(0))) as PageRead;
+    ahead = bytes.atEnd ? undefined : readNext(0);
+    // Seen when it is needed; unseen if the group ends first.
+    ahead?.catch(() => {});
+    await decode(read);
+  };
   const cursor: ColumnCursor & { bytes?: Uint8Array | undefined } = {
-    ready: () => (at < page.length ? undefined : load(0).then(() => undefined)),
+    ready: () => (at < page.length ? undefined : load()),
     left: () => page.length - at,
     next: textBytes
       ? () => {
@@ -236,14 +269,31 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
           const n = Math.min(left, page.length - at);
           at += n;
           left -= n;
-        } else {
-          left -= await load(left);
+          continue;
         }
+        const read = await readNext(left);
+        if (typeof read === 'number') left -= read;
+        else await decode(read);
       }
     },
   };
   if (textBytes) cursor.bytes = undefined;
   return cursor;
+}
+
+/**
+ * Starts decompressing a data page's compressed part on the decompression thread (a copy of it: the window
+ * stays whole); undefined when the page is stored uncompressed.
+ */
+function startDecompression(h: PageHeader, body: Uint8Array, codec: CompressionCodec): Promise<Uint8Array> | undefined {
+  if (codec === 'UNCOMPRESSED') return undefined;
+  const v2 = h.data_page_header_v2;
+  if (v2) {
+    if (v2.is_compressed === false) return undefined;
+    const levels = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
+    return decompressElsewhere(codec, body.slice(levels), h.uncompressed_page_size - levels);
+  }
+  return decompressElsewhere(codec, body.slice(), h.uncompressed_page_size);
 }
 
 /** The nested columns, assembled by hyparquet for the rows of the group from `skip` on. */
