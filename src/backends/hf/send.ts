@@ -266,8 +266,8 @@ async function attempt(engine: Engine, body: Buffer, count: number, waitForModel
   const parsed = parseAnswer(answer.text, count, engine.shaping, engine.errors.redact);
   if (parsed.ok) {
     // The router names the model revision that answered; a resumed job must not mix two revisions.
-    const sha = answer.headers['x-sha'];
-    if (typeof sha === 'string' && sha !== '') ctx.events.revision?.(sha);
+    const sha = answer.revision;
+    if (sha !== undefined && sha !== '') ctx.events.revision?.(sha);
     return { type: 'ok', lists: parsed.lists };
   }
   if (parsed.reason === 'count') return { type: 'count', detail: parsed.detail };
