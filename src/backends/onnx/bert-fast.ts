@@ -121,6 +121,61 @@ class WordCache {
   }
 }
 
+/**
+ * The vocabulary as an open-addressing table that looks up `lead + s[from, to)` (lowercased when the
+ * normalizer lowercases) by its FNV-1a hash, without building the string: WordPiece tries every length from
+ * the longest down, and a substring plus a Map lookup per try was most of the cost of an unseen word.
+ */
+class VocabTable {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private readonly keys: string[] = [''];
+  private readonly hashes: number[] = [0];
+  private readonly values: number[] = [-1];
+
+  constructor(
+    ids: ReadonlyMap<string, number>,
+    private readonly lowercase: boolean,
+  ) {
+    let size = 1;
+    while (size < ids.size * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+    for (const [key, id] of ids) {
+      const e = this.keys.length;
+      const hash = fnv1a(key);
+      this.keys.push(key);
+      this.hashes.push(hash);
+      this.values.push(id);
+      let slot = hash & this.mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = e;
+    }
+  }
+
+  /** The code unit as the normalizer leaves it (ASCII only: A-Z lowercased when it lowercases). */
+  fold(c: number): number {
+    return this.lowercase && c >= 0x41 && c <= 0x5a ? c + 32 : c;
+  }
+
+  /** The id of `lead + fold(s[from, to))`, whose hash is `hash`; -1 if not in the vocabulary. */
+  find(s: string, from: number, to: number, hash: number, lead: string): number {
+    const len = lead.length + to - from;
+    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
+      const e = this.slots[slot]!;
+      if (e === 0) return -1;
+      if (this.hashes[e] !== hash) continue;
+      const key = this.keys[e]!;
+      if (key.length !== len) continue;
+      let k = 0;
+      while (k < lead.length && key.charCodeAt(k) === lead.charCodeAt(k)) k++;
+      if (k < lead.length) continue;
+      while (k < len && key.charCodeAt(k) === this.fold(s.charCodeAt(from + k - lead.length))) k++;
+      if (k === len) return this.values[e]!;
+    }
+  }
+}
+
 function fnv1a(s: string): number {
   let hash = FNV_OFFSET;
   for (let k = 0; k < s.length; k++) hash = Math.imul(hash ^ s.charCodeAt(k), FNV_PRIME);
@@ -141,11 +196,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/**
- * The fast encoder for this tokenizer.json, or undefined when it is not exactly the supported shape (then
- * the caller keeps using the library for everything).
- */
-export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, library: LibraryTokenizer): ((text: string) => number[]) | undefined {
+/** What the fast path needs from a tokenizer.json of the supported shape. */
+interface BertShape {
+  lowercase: boolean;
+  prefix: string;
+  maxChars: number;
+  unkToken: string;
+  vocab: Record<string, number>;
+  added: AddedTokenJson[];
+}
+
+/** The tokenizer.json's parameters if it is exactly the supported shape, else undefined. */
+function bertShape(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>): BertShape | undefined {
   if (!isRecord(tokenizerJson)) return undefined;
   const { normalizer, pre_tokenizer: pre, model, post_processor: post } = tokenizerJson;
   if (!isRecord(normalizer) || normalizer.type !== 'BertNormalizer' || normalizer.clean_text !== true || typeof normalizer.lowercase !== 'boolean') return undefined;
@@ -158,13 +220,43 @@ export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<
   const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as AddedTokenJson[]) : [];
   // A normalized added token is matched in the normalized text, which a word alone does not reproduce.
   if (!added.every((t) => typeof t.content === 'string' && t.content.length > 0 && typeof t.id === 'number' && (t.normalized ?? !(t.special ?? false)) === false)) return undefined;
-
-  const lowercase = normalizer.lowercase;
-  const prefix = model.continuing_subword_prefix;
+  const vocab = model.vocab as Record<string, number>;
+  const unkToken = model.unk_token;
+  if (typeof vocab[unkToken] !== 'number' && !added.some((t) => t.content === unkToken)) return undefined;
   const maxChars = typeof model.max_input_chars_per_word === 'number' ? model.max_input_chars_per_word : 100;
-  const ids = library.model?.tokens_to_ids instanceof Map ? (library.model.tokens_to_ids as Map<string, number>) : vocabulary(model.vocab as Record<string, number>, added);
-  const unkId = ids.get(model.unk_token);
-  if (unkId === undefined) return undefined;
+  return { lowercase: normalizer.lowercase, prefix: model.continuing_subword_prefix, maxChars, unkToken, vocab, added };
+}
+
+/**
+ * The fast encoder for this tokenizer.json, or undefined when it is not exactly the supported shape (then
+ * the caller keeps using the library for everything).
+ */
+export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, library: LibraryTokenizer): ((text: string) => number[]) | undefined {
+  const shape = bertShape(tokenizerJson, tokenizerConfig);
+  return shape && buildEncoder(shape, library);
+}
+
+/**
+ * As fastBertEncoder, but the library answers the first `after` texts and the fast path's tables (~30-60 ms
+ * to build per thread) are built only then: a thread that tokenizes a few hypotheses, or a one-row run,
+ * does not pay for them.
+ */
+export function lazyFastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, library: LibraryTokenizer, after: number): ((text: string) => number[]) | undefined {
+  const shape = bertShape(tokenizerJson, tokenizerConfig);
+  if (!shape) return undefined;
+  let fast: ((text: string) => number[]) | undefined;
+  let seen = 0;
+  return (text) => {
+    if (fast) return fast(text);
+    if (++seen > after) return (fast = buildEncoder(shape, library))(text);
+    return library.encode(text, { add_special_tokens: false }).ids;
+  };
+}
+
+function buildEncoder(shape: BertShape, library: LibraryTokenizer): (text: string) => number[] {
+  const { lowercase, prefix, maxChars, added } = shape;
+  const ids = library.model?.tokens_to_ids instanceof Map ? (library.model.tokens_to_ids as Map<string, number>) : vocabulary(shape.vocab, added);
+  const unkId = ids.get(shape.unkToken)!;
   let longest = 0;
   for (const k of ids.keys()) longest = Math.max(longest, k.length);
   const addedContents = added.map((t) => t.content);
@@ -176,29 +268,43 @@ export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<
   /** Words with other than ASCII in them: rare, kept apart as whole strings. */
   const others = new Map<string, readonly number[]>();
 
-  /** Greedy longest-match-first over one pre-token (ASCII, already lowercased), as the library's WordPiece. */
-  function wordPiece(token: string, out: number[]): void {
-    if (token.length > maxChars) {
-      out.push(unkId!);
+  const vocab = new VocabTable(ids, lowercase);
+  const prefixHash = fnv1a(prefix);
+  /** Hashes of the candidate pieces s[start, start + k) for k = 1.. (with the prefix for a continuation). */
+  const candidate = new Int32Array(longest + 1);
+
+  /**
+   * Greedy longest-match-first over the pre-token s[from, to) (ASCII), as the library's WordPiece: the
+   * longest vocabulary entry at each position, "##" before all but the first; one miss makes it [UNK].
+   */
+  function wordPiece(s: string, from: number, to: number, out: number[]): void {
+    if (to - from > maxChars) {
+      out.push(unkId);
       return;
     }
     const mark = out.length;
-    let start = 0;
-    while (start < token.length) {
-      let end = Math.min(token.length, start + longest);
-      let id: number | undefined;
-      while (start < end) {
-        id = ids.get(start > 0 ? prefix + token.slice(start, end) : token.slice(start, end));
-        if (id !== undefined) break;
-        end--;
+    let start = from;
+    while (start < to) {
+      const lead = start > from ? prefix : '';
+      const most = Math.min(to - start, longest - lead.length);
+      let hash = lead ? prefixHash : FNV_OFFSET;
+      for (let k = 1; k <= most; k++) {
+        hash = Math.imul(hash ^ vocab.fold(s.charCodeAt(start + k - 1)), FNV_PRIME);
+        candidate[k] = hash;
       }
-      if (id === undefined) {
+      let id = -1;
+      let k = most;
+      for (; k > 0; k--) {
+        id = vocab.find(s, start, start + k, candidate[k]!, lead);
+        if (id >= 0) break;
+      }
+      if (id < 0) {
         out.length = mark;
-        out.push(unkId!);
+        out.push(unkId);
         return;
       }
       out.push(id);
-      start = end;
+      start += k;
     }
   }
 
@@ -218,18 +324,16 @@ export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<
   const punctIds: (readonly number[])[] = [];
   for (let c = 0; c < 128; c++) {
     const got: number[] = [];
-    if (ASCII_CLASS[c] === Ascii.Punct) wordPiece(String.fromCharCode(c), got);
+    if (ASCII_CLASS[c] === Ascii.Punct) wordPiece(String.fromCharCode(c), 0, 1, got);
     punctIds.push(got);
   }
 
-  /** `s[from, to)`, letters and digits as written: the cache, or WordPiece over it lowercased. */
+  /** `s[from, to)`, letters and digits as written: the cache, or WordPiece (lowercasing as it reads). */
   function piece(s: string, from: number, to: number, hash: number, out: number[]): void {
     if (words.read(s, from, to, hash, out)) return;
-    const token = s.slice(from, to);
     const mark = out.length;
-    // On ASCII, toLowerCase maps A-Z and nothing else.
-    wordPiece(lowercase ? token.toLowerCase() : token, out);
-    if (to - from <= CACHE_WORD_CHARS) words.add(token, hash, out, mark);
+    wordPiece(s, from, to, out);
+    if (to - from <= CACHE_WORD_CHARS) words.add(s.slice(from, to), hash, out, mark);
   }
 
   /** `s[from, to)`, ASCII without whitespace or controls: a pre-token per punctuation character and per run between. */

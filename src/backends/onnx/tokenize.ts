@@ -8,7 +8,7 @@
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BackendFatalError } from '../../errors.js';
-import { fastBertEncoder } from './bert-fast.js';
+import { lazyFastBertEncoder } from './bert-fast.js';
 import { learnPairLayout, type PairLayout } from './pair-encoding.js';
 
 /** Plain arrays from encode(); views into one shared Int32Array when they come from a tokenizer worker. */
@@ -84,6 +84,9 @@ function findWrap(tokenizer: HfTokenizer): Wrap | undefined {
   return undefined;
 }
 
+/** Texts the library tokenizes before the fast path's tables are built (see lazyFastBertEncoder). */
+const FAST_AFTER_TEXTS = 16;
+
 /** Beyond this many characters per allowed token a text is surely over-long; see encodeHuge. */
 const HUGE_CHARS_PER_TOKEN = 64;
 const PROBE_CHARS_PER_TOKEN = 32;
@@ -117,7 +120,7 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
   }
 
   // Ids without special tokens: the BERT fast path where the tokenizer is exactly that (bert-fast.ts).
-  const fast = wrap ? fastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer) : undefined;
+  const fast = wrap ? lazyFastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer, FAST_AFTER_TEXTS) : undefined;
   const bare = fast ?? ((text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids);
 
   /**
