@@ -238,30 +238,18 @@ export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<
 
 /**
  * As fastBertEncoder, but the library answers the first `after` texts and the fast path's tables (~30-60 ms
- * to build per thread) are built only then, or when prepare() is called: a thread that tokenizes a few
- * hypotheses, or a one-row run, does not pay for them.
+ * to build per thread) are built only then: a thread that tokenizes a few hypotheses, or a one-row run,
+ * does not pay for them.
  */
-export function lazyFastBertEncoder(
-  tokenizerJson: unknown,
-  tokenizerConfig: Record<string, unknown>,
-  library: LibraryTokenizer,
-  after: number,
-): { encode: (text: string) => number[]; prepare: () => void } | undefined {
+export function lazyFastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, library: LibraryTokenizer, after: number): ((text: string) => number[]) | undefined {
   const shape = bertShape(tokenizerJson, tokenizerConfig);
   if (!shape) return undefined;
   let fast: ((text: string) => number[]) | undefined;
   let seen = 0;
-  const prepare = () => void (fast ??= buildEncoder(shape, library));
-  return {
-    encode: (text) => {
-      if (fast) return fast(text);
-      if (++seen > after) {
-        prepare();
-        return fast!(text);
-      }
-      return library.encode(text, { add_special_tokens: false }).ids;
-    },
-    prepare,
+  return (text) => {
+    if (fast) return fast(text);
+    if (++seen > after) return (fast = buildEncoder(shape, library))(text);
+    return library.encode(text, { add_special_tokens: false }).ids;
   };
 }
 

@@ -34,5 +34,3 @@ parentPort!.on('message', ({ id, texts, segments }: TokenizeRequest) => {
   parentPort!.postMessage({ id, chunk }, chunkTransfer(chunk));
 });
 parentPort!.postMessage({ ready: true });
-// While the main thread finishes setting up the run (~30-60 ms of tables), not in the first window's way.
-encoder.prepare();

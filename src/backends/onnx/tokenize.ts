@@ -36,8 +36,6 @@ export interface TextEncoder {
   readonly pair: PairLayout | undefined;
   /** 'bert-fast': ids from bert-fast.ts (the same ids, faster); 'library': @huggingface/tokenizers for everything. */
   readonly tokenizerPath: 'bert-fast' | 'library';
-  /** Builds the fast path's tables now rather than at the first texts (a tokenizer thread, once it is ready). */
-  prepare(): void;
 }
 
 export interface EncoderOptions {
@@ -122,8 +120,7 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
   }
 
   // Ids without special tokens: the BERT fast path where the tokenizer is exactly that (bert-fast.ts).
-  const lazy = wrap ? lazyFastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer, FAST_AFTER_TEXTS) : undefined;
-  const fast = lazy?.encode;
+  const fast = wrap ? lazyFastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer, FAST_AFTER_TEXTS) : undefined;
   const bare = fast ?? ((text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids);
 
   /**
@@ -203,6 +200,5 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     encodeSegment,
     pair: learnPairLayout(tokenizer),
     tokenizerPath: fast ? 'bert-fast' : 'library',
-    prepare: () => lazy?.prepare(),
   };
 }
