@@ -9,7 +9,7 @@
  * to `max_length - added_tokens` as `TokenizerImpl::post_process` does).
  */
 import type ort from 'onnxruntime-node';
-import { toTensor, type GraphInput, type PadSpec } from './tensors.js';
+import { InputBuffer, type GraphInput, type PadSpec } from './tensors.js';
 
 /** Special tokens at one place of the pair, with their segment ids. */
 export interface SpecialTokens {
@@ -120,36 +120,41 @@ export function padPairs(rows: readonly PairRow[], inputs: readonly GraphInput[]
   const n = rows.length;
   let width = 0;
   for (const r of rows) width = Math.max(width, pairLength(layout, r.cut));
-  const ids = new Int32Array(n * width).fill(pad.padId);
-  const mask = new Int32Array(n * width);
-  const types = new Int32Array(n * width);
   const { prefix, middle, suffix, firstType, secondType } = layout;
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    const length = pairLength(layout, r.cut);
-    let at = i * width + (pad.padSide === 'left' ? width - length : 0);
-    mask.fill(1, at, at + length);
-    const special = (s: SpecialTokens) => {
-      for (let k = 0; k < s.ids.length; k++, at++) {
-        ids[at] = s.ids[k]!;
-        types[at] = s.types[k]!;
-      }
-    };
-    const text = (t: ArrayLike<number>, count: number, type: number) => {
-      for (let k = 0; k < count; k++) ids[at + k] = t[k]!;
-      if (type !== 0) types.fill(type, at, at + count);
-      at += count;
-    };
-    special(prefix);
-    text(r.first, r.cut.first, firstType);
-    special(middle);
-    text(r.second, r.cut.second, secondType);
-    special(suffix);
-  }
+  const starts = rows.map((r, i) => i * width + (pad.padSide === 'left' ? width - pairLength(layout, r.cut) : 0));
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of inputs) {
-    const values = input.name === 'input_ids' ? ids : input.name === 'attention_mask' ? mask : types;
-    feeds[input.name] = toTensor(input.type, values, [n, width]);
+    const values = new InputBuffer(input.type, n * width);
+    rows.forEach((r, i) => {
+      const at = starts[i]!;
+      if (input.name === 'attention_mask') return values.fill(1, at, at + pairLength(layout, r.cut));
+      const ids = input.name === 'input_ids';
+      // prefix, first text, middle, second text, suffix
+      let p = at;
+      const special = (s: SpecialTokens) => {
+        values.write(p, ids ? s.ids : s.types, 0, s.ids.length);
+        p += s.ids.length;
+      };
+      const text = (t: ArrayLike<number>, count: number, type: number) => {
+        if (ids) values.write(p, t, 0, count);
+        else if (type !== 0) values.fill(type, p, p + count);
+        p += count;
+      };
+      special(prefix);
+      text(r.first, r.cut.first, firstType);
+      special(middle);
+      text(r.second, r.cut.second, secondType);
+      special(suffix);
+    });
+    if (input.name === 'input_ids' && pad.padId !== 0) {
+      rows.forEach((r, i) => {
+        const length = pairLength(layout, r.cut);
+        const row = i * width;
+        if (pad.padSide === 'left') values.fill(pad.padId, row, row + width - length);
+        else values.fill(pad.padId, row + length, row + width);
+      });
+    }
+    feeds[input.name] = values.tensor([n, width]);
   }
   return feeds;
 }

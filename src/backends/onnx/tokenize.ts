@@ -8,6 +8,7 @@
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BackendFatalError } from '../../errors.js';
+import { lazyFastBertEncoder } from './bert-fast.js';
 import { learnPairLayout, type PairLayout } from './pair-encoding.js';
 
 /** Plain arrays from encode(); views into one shared Int32Array when they come from a tokenizer worker. */
@@ -33,6 +34,8 @@ export interface TextEncoder {
   encodeSegment(text: string): Encoded<number[]>;
   /** How the tokenizer puts two texts in one sequence; undefined if its post-processor is not such a wrap. */
   readonly pair: PairLayout | undefined;
+  /** 'bert-fast': ids from bert-fast.ts (the same ids, faster); 'library': @huggingface/tokenizers for everything. */
+  readonly tokenizerPath: 'bert-fast' | 'library';
 }
 
 export interface EncoderOptions {
@@ -57,6 +60,9 @@ interface HfTokenizer {
 interface Wrap {
   prefix: number;
   suffix: number;
+  /** The probe's full encoding, from which a static wrap's ids and segment ids are copied. */
+  ids: number[];
+  types: number[];
 }
 
 function tokenName(v: unknown): string | undefined {
@@ -67,14 +73,19 @@ function tokenName(v: unknown): string | undefined {
 
 function findWrap(tokenizer: HfTokenizer): Wrap | undefined {
   const probe = 'hello world, this is a probe';
-  const full = tokenizer.encode(probe).ids;
+  const encoded = tokenizer.encode(probe, { return_token_type_ids: true });
+  const full = encoded.ids;
+  const types = encoded.token_type_ids ?? new Array<number>(full.length).fill(0);
   const bare = tokenizer.encode(probe, { add_special_tokens: false }).ids;
   if (bare.length === 0) return undefined;
   for (let p = 0; p + bare.length <= full.length; p++) {
-    if (bare.every((id, i) => full[p + i] === id)) return { prefix: p, suffix: full.length - p - bare.length };
+    if (bare.every((id, i) => full[p + i] === id)) return { prefix: p, suffix: full.length - p - bare.length, ids: full, types };
   }
   return undefined;
 }
+
+/** Texts the library tokenizes before the fast path's tables are built (see lazyFastBertEncoder). */
+const FAST_AFTER_TEXTS = 16;
 
 /** Beyond this many characters per allowed token a text is surely over-long; see encodeHuge. */
 const HUGE_CHARS_PER_TOKEN = 64;
@@ -108,8 +119,41 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     return { ids: cut(ids), typeIds: types && cut(types), truncated: true };
   }
 
+  // Ids without special tokens: the BERT fast path where the tokenizer is exactly that (bert-fast.ts).
+  const fast = wrap ? lazyFastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer, FAST_AFTER_TEXTS) : undefined;
+  const bare = fast ?? ((text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids);
+
+  /**
+   * The fast path's ids wrapped as the post-processor wraps them (it only runs for TemplateProcessing and
+   * BertProcessing, whose single-sequence wrap is the same for every text).
+   */
+  function encodeWrapped(text: string): { ids: number[]; token_type_ids: number[] } {
+    const w = wrap!;
+    const body = fast!(text);
+    const n = body.length;
+    const ids = new Array<number>(w.prefix + n + w.suffix);
+    const types = new Array<number>(ids.length);
+    const bodyType = w.types[w.prefix] ?? 0;
+    for (let k = 0; k < w.prefix; k++) {
+      ids[k] = w.ids[k]!;
+      types[k] = w.types[k]!;
+    }
+    for (let k = 0; k < n; k++) {
+      ids[w.prefix + k] = body[k]!;
+      types[w.prefix + k] = bodyType;
+    }
+    const from = w.ids.length - w.suffix;
+    for (let k = 0; k < w.suffix; k++) {
+      ids[w.prefix + n + k] = w.ids[from + k]!;
+      types[w.prefix + n + k] = w.types[from + k]!;
+    }
+    return { ids, token_type_ids: types };
+  }
+
+  const encodeSpecial = (text: string) => (fast ? encodeWrapped(text) : tokenizer.encode(text, { return_token_type_ids: wantTypes }));
+
   function encodeFull(text: string): Encoded<number[]> {
-    const e = tokenizer.encode(text, { return_token_type_ids: wantTypes });
+    const e = encodeSpecial(text);
     const types = wantTypes ? (e.token_type_ids ?? new Array<number>(e.ids.length).fill(0)) : undefined;
     if (e.ids.length <= maxLength) return { ids: e.ids, typeIds: types, truncated: false };
     return truncate(e.ids, types);
@@ -125,7 +169,7 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     let c = maxLength * PROBE_CHARS_PER_TOKEN;
     while (c > 0 && !(/\s/.test(text[c]!) && !/\s/.test(text[c - 1]!))) c--;
     if (c > 0) {
-      const e = tokenizer.encode(text.slice(0, c), { return_token_type_ids: wantTypes });
+      const e = encodeSpecial(text.slice(0, c));
       if (e.ids.length > maxLength) {
         const types = wantTypes ? (e.token_type_ids ?? new Array<number>(e.ids.length).fill(0)) : undefined;
         return truncate(e.ids, types);
@@ -140,11 +184,11 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
       let c = maxLength * PROBE_CHARS_PER_TOKEN;
       while (c > 0 && !(/\s/.test(text[c]!) && !/\s/.test(text[c - 1]!))) c--;
       if (c > 0) {
-        const ids = tokenizer.encode(text.slice(0, c), { add_special_tokens: false }).ids;
+        const ids = bare(text.slice(0, c));
         if (ids.length > maxLength) return { ids, typeIds: undefined, truncated: true };
       }
     }
-    return { ids: tokenizer.encode(text, { add_special_tokens: false }).ids, typeIds: undefined, truncated: false };
+    return { ids: bare(text), typeIds: undefined, truncated: false };
   }
 
   return {
@@ -155,5 +199,6 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     encode: (text) => (wrap && text.length > maxLength * HUGE_CHARS_PER_TOKEN ? encodeHuge(text) : encodeFull(text)),
     encodeSegment,
     pair: learnPairLayout(tokenizer),
+    tokenizerPath: fast ? 'bert-fast' : 'library',
   };
 }
