@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { textEncoding } from '../core/encoding.js';
 import { exportResults, type ExportSummary, type RowSelection } from '../export/export.js';
 import type { JobValues } from '../job/options.js';
-import { formatFromExtension, resolveColumns } from '../job/resolve.js';
+import { formatFromExtension, PARQUET_OUTPUT, resolveColumns, textEncodingName } from '../job/resolve.js';
 import { checkPushTarget, pushExport } from '../hub/push.js';
 import { openTarget } from '../store/open-target.js';
 import { STREAM_OUTPUT_NAME, type ExportTarget } from '../export/output-file.js';
@@ -43,14 +42,6 @@ export interface ExportJobOptions {
   errorColumn?: string;
 }
 
-/** The encoding asked for, checked before any work (Parquet's text is UTF-8). */
-function outputEncodingFor(asked: string | undefined, format: ExportTarget['format']): string | undefined {
-  if (asked === undefined) return undefined;
-  const enc = textEncoding(asked, 'output-encoding');
-  if (format === 'parquet' && !enc.utf8) throw new UsageError(`--output-encoding ${asked} does not apply to a Parquet output (its text is UTF-8); leave it out.`);
-  return enc.name;
-}
-
 /** Writes the scored file of a job from its checkpoint: the input, row for row, with the predictions added. */
 export async function exportJob(options: ExportJobOptions): Promise<ExportSummary & { output: string; pushed?: string }> {
   const target = options.checkpoint ?? options.job;
@@ -69,7 +60,7 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
     if (options.outputStream) {
       if (pushTo || options.output !== undefined) throw new UsageError('an export to a stream has no file to name or push: leave out output and pushToHub.');
       const format = options.outputFormat ?? (settings.format === 'parquet' ? 'jsonl' : settings.format);
-      const encoding = outputEncodingFor(options.outputEncoding, format);
+      const encoding = textEncodingName(options.outputEncoding, 'output-encoding', format === 'parquet' ? PARQUET_OUTPUT : undefined);
       const r = await exportResults(store, settings, { output: STREAM_OUTPUT_NAME, format, encoding, stream: options.outputStream, delimiter: format === 'csv' && settings.format === 'csv' ? settings.delimiter : ',', partial: options.partial === true, select: options.select });
       return { ...r, output: STREAM_OUTPUT_NAME };
     }
@@ -78,7 +69,7 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
     const output = options.output !== undefined ? path.resolve(options.output) : (settings.output ?? (pushTo ? path.resolve(`${path.basename(pushTo)}.parquet`) : undefined));
     if (!output) throw new UsageError('no output: pass --output FILE.');
     const format = options.outputFormat ?? formatFromExtension(output, 'output-format');
-    const encoding = outputEncodingFor(options.outputEncoding, format);
+    const encoding = textEncodingName(options.outputEncoding, 'output-encoding', format === 'parquet' ? PARQUET_OUTPUT : undefined);
     const r = await exportResults(store, settings, { output, format, encoding, partial: options.partial === true, select: options.select });
     if (!pushTo) return { ...r, output };
     const pushed = await pushExport(store, settings, { output, summary: r }, { repoId: pushTo, private: options.private === true, command: options.command ?? 'exportJob() from code' });

@@ -8,6 +8,7 @@ import type { JobValues, LabelOptions } from '../job/options.js';
 import type { JobSettings } from '../job/settings.js';
 import { STREAM_OUTPUT_NAME, type ExportTarget } from '../export/output-file.js';
 import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
+import { localModelNotice } from '../job/local-paths.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
 import { checkJobPaths } from './preflight.js';
 import { checkPushTarget, pushExport } from '../hub/push.js';
@@ -105,7 +106,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const settings = resolveSettings(values);
   const target = exportTarget(settings, values, outputStream);
   const notice = hooks.onNotice ?? (() => {});
-  if (values.backend === undefined && settings.backend === 'onnx') notice(`--model ${settings.model} is a local folder: running it with the local backend (--backend onnx).`);
+  if (values.backend === undefined && settings.backend === 'onnx') notice(localModelNotice(String(settings.model)));
   checkJobPaths(settings);
   // Refused before hours of labeling, not after: pushing needs a token and the network.
   if (settings.pushToHub) checkPushTarget(settings.pushToHub);

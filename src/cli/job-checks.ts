@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { JobValues } from '../job/options.js';
-import { checkInputFolder, localModelBackend } from '../job/local-paths.js';
+import { checkInputFolder, localModelBackend, localModelNotice } from '../job/local-paths.js';
 import { loadJobFile } from '../job/resolve.js';
 
 const DATA_EXTENSIONS = /\.(csv|tsv|jsonl|ndjson|parquet)$/i;
@@ -29,5 +29,5 @@ export function checkJobArgs(job: string | undefined, values: JobValues): { valu
   checkInputFolder(merged.input);
   // A model path in a job file is relative to the folder the command runs in, as the library reads it.
   if (!localModelBackend(merged.model, merged.backend)) return { values };
-  return { values: { ...values, backend: 'onnx' }, notice: `--model ${String(merged.model)} is a local folder: running it with the local backend (--backend onnx).` };
+  return { values: { ...values, backend: 'onnx' }, notice: localModelNotice(String(merged.model)) };
 }

@@ -88,6 +88,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   const idIndex = opts.idColumn === undefined ? -1 : columnIndex(header, opts.idColumn, opts.path, 'id-column');
   const pairIndex = opts.textPairColumn === undefined ? -1 : columnIndex(header, opts.textPairColumn, opts.path, 'text-pair-column');
 
+  const encoding = opts.encoding ?? UTF8;
   const atStart = from.byte === 0;
   // The id is read from the record, so it must not be the undecoded field.
   const lazy = opts.lazyText === true && idIndex !== textIndex && pairIndex !== textIndex;
@@ -106,7 +107,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
     if (delimiter !== undefined) {
       // 64 KiB reads (Node's default): the scanner copies each chunk once to join it to the previous
       // chunk's unfinished record, and 256 KiB buffers read and copied at this rate held ~40 MB more RSS.
-      ({ stream, fileOffset } = inputBytes(opts.path, from.byte, opts.encoding ?? UTF8, 64 * 1024));
+      ({ stream, fileOffset } = inputBytes(opts.path, from.byte, encoding, 64 * 1024));
       let fallback = false;
       for await (const chunk of fastCsvRecords(stream, delimiter, atStart, opts.raw, textIndex, lazy)) {
         produced += chunk.records.length;
@@ -116,7 +117,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
       stream.destroy();
       if (!fallback) return;
     }
-    const bytes = inputBytes(opts.path, from.byte, opts.encoding ?? UTF8, 256 * 1024);
+    const bytes = inputBytes(opts.path, from.byte, encoding, 256 * 1024);
     const s = bytes.stream;
     fileOffset = bytes.fileOffset;
     const parsed = parser(opts, atStart);
@@ -134,7 +135,6 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
    * Whether the record's bytes in the file are valid UTF-8, for a record csv-parse read (it gives no
    * bytes): asked only of a text holding U+FFFD, which a valid file almost never has.
    */
-  const utf8 = (opts.encoding ?? UTF8).utf8;
   let fd: number | undefined;
   const recordIsUtf8 = (row: InputRow): boolean => {
     fd ??= openSync(opts.path, 'r');
@@ -192,7 +192,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
               row.text = text;
               // Invalid UTF-8 was decoded to U+FFFD: then only the text itself says what was classified.
               if (textBytes && isUtf8(textBytes)) row.textBytes = textBytes;
-              else if (textBytes || (utf8 && text.includes('\uFFFD') && !recordIsUtf8(row))) row.invalidUtf8 = true;
+              else if (textBytes || (encoding.utf8 && text.includes('\uFFFD') && !recordIsUtf8(row))) row.invalidUtf8 = true;
             }
           }
           if (pairIndex >= 0 && row.error === undefined) {
@@ -214,7 +214,7 @@ export async function openCsv(opts: ReaderOptions, from: ReadPosition): Promise<
   return {
     header,
     rows: rows(),
-    encoding: opts.encoding ?? UTF8,
+    encoding,
     bytesRead: () => fileOffset(consumed),
     close: () => {
       stream?.destroy();

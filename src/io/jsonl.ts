@@ -36,7 +36,8 @@ function invalidUtf8(text: string, bytes: Buffer): boolean {
 }
 
 export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promise<RowSource> {
-  const { stream, fileOffset } = inputBytes(opts.path, from.byte, opts.encoding ?? UTF8, 256 * 1024);
+  const encoding = opts.encoding ?? UTF8;
+  const { stream, fileOffset } = inputBytes(opts.path, from.byte, encoding, 256 * 1024);
   let consumed = from.byte;
 
   async function* lines(): AsyncGenerator<{ text: string; start: number; end: number; line: number; invalid: boolean }> {
@@ -131,7 +132,7 @@ export async function openJsonl(opts: ReaderOptions, from: ReadPosition): Promis
   return {
     header: null,
     rows: rows(),
-    encoding: opts.encoding ?? UTF8,
+    encoding,
     bytesRead: () => fileOffset(consumed),
     close: () => stream.destroy(),
   };

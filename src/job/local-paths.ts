@@ -42,3 +42,8 @@ export function localModelBackend(model: unknown, backend: unknown): 'onnx' | un
   }
   return backend === undefined ? 'onnx' : undefined;
 }
+
+/** The notice of a model folder run on the local backend because no backend was named. */
+export function localModelNotice(model: string): string {
+  return `--model ${model} is a local folder: running it with the local backend (--backend onnx).`;
+}

@@ -105,8 +105,11 @@ function positiveInt(v: unknown, flag: string, min = 1): number | undefined {
   return v;
 }
 
+/** What --output-encoding cannot apply to. */
+export const PARQUET_OUTPUT = 'a Parquet output (its text is UTF-8)';
+
 /** A text encoding's WHATWG name (latin1 → windows-1252); `refused` names what it cannot apply to. */
-function textEncodingName(v: unknown, flag: string, refused: string | undefined): string | undefined {
+export function textEncodingName(v: unknown, flag: string, refused: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new UsageError(`--${flag} must be an encoding name such as utf-8 or windows-1252, got ${JSON.stringify(v)}.`);
   const enc = textEncoding(v, flag);
@@ -144,7 +147,7 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (delimiter === '\\t' || delimiter === 'tab') delimiter = '\t';
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
   const encoding = textEncodingName(v.encoding, 'encoding', format === 'parquet' ? 'a Parquet input (its text is UTF-8)' : undefined);
-  const outputEncoding = textEncodingName(v.outputEncoding, 'output-encoding', outputFormat === 'parquet' ? 'a Parquet output (its text is UTF-8)' : undefined);
+  const outputEncoding = textEncodingName(v.outputEncoding, 'output-encoding', outputFormat === 'parquet' ? PARQUET_OUTPUT : undefined);
   const topK = positiveInt(v.topK, 'top-k');
   const jobCheckpoint = typeof v.checkpoint === 'string'
     ? path.resolve(v.checkpoint)
