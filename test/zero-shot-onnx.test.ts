@@ -177,4 +177,7 @@ test('library: runJob labels with candidate labels and streams its export (the c
   rows.forEach((row, i) => assert.equal(row.predicted_label, predictions(want[i]!)[0]!.label));
   await assert.rejects(openJobCheckpoint(resolveSettings({ ...values, candidateLabels: ['positive', 'negative'] }), { restart: false, notice: () => {} }), (err: unknown) => err instanceof CheckpointError && /candidateLabels changed/.test(err.message));
   await assert.rejects(openJobCheckpoint(resolveSettings({ ...values, multiLabel: true }), { restart: false, notice: () => {} }), /multiLabel changed/);
+  // The same model as a text classifier: the zero-shot settings it lacks are changes too.
+  const { task: _, candidateLabels: __, ...asTextClassification } = values;
+  await assert.rejects(openJobCheckpoint(resolveSettings(asTextClassification), { restart: false, notice: () => {} }), /task changed \("zero-shot-classification" → \(unset\)\); candidateLabels changed/);
 });

@@ -10,6 +10,7 @@ import { STREAM_OUTPUT_NAME, type ExportTarget } from '../export/output-file.js'
 import { drainMs, jobValues, resolveSettings } from '../job/resolve.js';
 import { localModelNotice } from '../job/local-paths.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
+import { modelIsMultiLabel } from '../backends/index.js';
 import { checkJobPaths } from './preflight.js';
 import { checkPushTarget, pushExport } from '../hub/push.js';
 import { describeShard } from '../shard/shard.js';
@@ -103,7 +104,7 @@ function exportTarget(settings: JobSettings, values: JobValues, stream: RunContr
 export async function label(options: LabelOptions & RunControl, hooks: LabelHooks = {}): Promise<RunSummary> {
   const { outputStream, ...jobOptions } = options;
   const values = jobValues(jobOptions);
-  const settings = resolveSettings(values);
+  let settings = resolveSettings(values);
   const target = exportTarget(settings, values, outputStream);
   const notice = hooks.onNotice ?? (() => {});
   if (values.backend === undefined && settings.backend === 'onnx') notice(localModelNotice(String(settings.model)));
@@ -116,12 +117,15 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   const lock = lockJob(settings.checkpoint);
   let opened: Awaited<ReturnType<typeof openJobCheckpoint>>;
   try {
-    opened = await openJobCheckpoint(settings, { restart: options.restart === true, notice, download: hooks.downloadProgress });
+    const download = hooks.downloadProgress;
+    const modelMultiLabel = () => modelIsMultiLabel(settings, { download, signal: hooks.signal });
+    opened = await openJobCheckpoint(settings, { restart: options.restart === true, notice, download, modelMultiLabel });
   } catch (err) {
     lock.release();
     throw err;
   }
   const { store, resumed } = opened;
+  settings = opened.settings;
   let stats: RunStats | undefined;
   const report = () => {
     if (stats) hooks.onProgress?.(stats);

@@ -48,7 +48,7 @@ export interface HubResolveOptions {
   /** Environment to read HF_* variables from; default process.env. */
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
-  /** Where the download progress goes; default stderr. */
+  /** Where the download progress goes; default silent. */
   sink?: ProgressSink;
   /** One-line messages worth telling the user (falling back to the cache). */
   notice?: (message: string) => void;
@@ -63,6 +63,15 @@ export function isHubRepoId(spec: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/.test(spec) && !spec.includes('--') && !spec.includes('..');
 }
 
+/** File names (--onnx-file among them) become paths in the cache: none may climb out of it. */
+export function checkRepoPaths(paths: readonly string[]): void {
+  for (const candidate of paths) {
+    if (!isRepoPath(candidate)) {
+      throw new BackendFatalError(`"${candidate}" is not a file path inside a model repository (such as onnx/model.onnx: relative, without "." or ".." parts)`, HubErrorCode.notFound);
+    }
+  }
+}
+
 export async function resolveHubFiles(repoId: string, requests: readonly FileRequest[], options: HubResolveOptions = {}): Promise<HubSnapshot> {
   if (!isHubRepoId(repoId)) {
     throw new BackendFatalError(`"${repoId}" is neither an existing local folder nor a Hugging Face model id (org/name)`, HubErrorCode.notFound);
@@ -72,12 +81,7 @@ export async function resolveHubFiles(repoId: string, requests: readonly FileReq
   if (!/^[A-Za-z0-9._\-/]+$/.test(revision) || revision.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) {
     throw new BackendFatalError(`"${revision}" is not a valid revision (a branch, tag or commit hash)`, HubErrorCode.notFound);
   }
-  // File names (--onnx-file among them) become paths in the cache: none may climb out of it.
-  for (const candidate of requests.flatMap((r) => r.anyOf)) {
-    if (!isRepoPath(candidate)) {
-      throw new BackendFatalError(`"${candidate}" is not a file path inside a model repository (such as onnx/model.onnx: relative, without "." or ".." parts)`, HubErrorCode.notFound);
-    }
-  }
+  checkRepoPaths(requests.flatMap((r) => r.anyOf));
   const env = readHubEnv(options.env);
   const repo = repoCache(env.cacheDir, repoId);
   if (env.offline) {

@@ -41,7 +41,11 @@ export interface LabelOptions {
   candidateLabels?: string | string[];
   /** zero-shot: the hypothesis each label is put in; {} is the label. @default "This example is {}." */
   hypothesisTemplate?: string;
-  /** zero-shot: score each label on its own (several may fit); adds predicted_labels. @default false */
+  /**
+   * zero-shot: score each label on its own (several may fit); text-classification: the model is
+   * multi-label. Adds predicted_labels. @default false; for a local text-classification model, true when
+   * its config.json says problem_type multi_label_classification
+   */
   multiLabel?: boolean;
   /** With multiLabel: predicted_labels lists the labels scoring at least this. @default 0.5 */
   threshold?: number;
@@ -196,7 +200,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'task', flag: 'task', type: 'string', group: 'Model', choices: ['text-classification', 'zero-shot-classification'], describe: "text-classification: the model's labels; zero-shot-classification: your --candidate-labels, scored by an NLI model", defaultText: DEFAULTS.task },
   { key: 'candidateLabels', flag: 'candidate-labels', type: 'list', group: 'Model', describe: 'zero-shot: the labels, comma-separated (a list in a job file), e.g. "shipping,fit,price,quality"' },
   { key: 'hypothesisTemplate', flag: 'hypothesis-template', type: 'string', group: 'Model', describe: 'zero-shot: the hypothesis each label is put in, {} is the label', defaultText: JSON.stringify(DEFAULTS.hypothesisTemplate) },
-  { key: 'multiLabel', flag: 'multi-label', type: 'boolean', group: 'Model', describe: 'zero-shot: score each label on its own (several may fit); text-classification: the model is multi-label. Adds predicted_labels' },
+  { key: 'multiLabel', flag: 'multi-label', type: 'boolean', group: 'Model', describe: 'zero-shot: score each label on its own (several may fit); text-classification: the model is multi-label (a local model whose config.json says so is, unless --no-multi-label). Adds predicted_labels' },
   { key: 'threshold', flag: 'threshold', type: 'number', group: 'Output', describe: 'With --multi-label: predicted_labels lists the labels scoring at least this', defaultText: String(DEFAULTS.threshold) },
   { key: 'endpoint', flag: 'endpoint', type: 'string', group: 'Model', describe: 'POST exactly to this URL (Inference Endpoints, self-hosted servers)', defaultText: '$HF_INFERENCE_ENDPOINT/models/<model>, else the HF router' },
   { key: 'endpointType', flag: 'endpoint-type', type: 'string', group: 'Model', choices: ['hf', 'tei'], describe: 'Request format: Hugging Face task API, or text-embeddings-inference /predict', defaultText: DEFAULTS.backend },

@@ -231,7 +231,8 @@ function resolveTask(v: JobValues): Pick<JobSettings, 'task' | 'candidateLabels'
   if (!TASKS.includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(v.task)}.`);
   const threshold = v.threshold === undefined ? DEFAULT_THRESHOLD : v.threshold;
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold must be a number from 0 to 1, got ${String(v.threshold)}.`);
-  const multiLabel = v.multiLabel === true;
+  // Not given: a text-classification model's config decides (see openJobCheckpoint).
+  const multiLabel = v.multiLabel === undefined ? undefined : v.multiLabel === true;
   if (task !== 'zero-shot-classification') {
     const misplaced = (['candidateLabels', 'hypothesisTemplate'] as const).find((k) => v[k] !== undefined);
     if (misplaced) throw new UsageError(`--${misplaced === 'candidateLabels' ? 'candidate-labels' : 'hypothesis-template'} is for zero-shot models: add --task zero-shot-classification.`);

@@ -5,6 +5,7 @@ import { resultSettings, storedSettings, type JobSettings } from '../job/setting
 import { Checkpoint } from '../store/checkpoint.js';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { checkShardMeta } from '../shard/shards.js';
+import { DEFAULT_THRESHOLD, isZeroShot } from '../tasks/index.js';
 
 /** Checkpoints of older versions stored endpoints with their credentials: never print those. */
 function describe(v: unknown): string {
@@ -16,14 +17,21 @@ function describe(v: unknown): string {
  * other data or another model would mix two jobs' results in one export.
  */
 export async function openJobCheckpoint(
-  settings: JobSettings,
-  opts: { restart: boolean; notice: (msg: string) => void; download?: ProgressSink },
-): Promise<{ store: Checkpoint; fingerprint: InputFingerprint; resumed: boolean }> {
+  asked: JobSettings,
+  opts: {
+    restart: boolean;
+    notice: (msg: string) => void;
+    download?: ProgressSink;
+    /** Whether the model says it is multi-label; asked only when multiLabel was not given (see withModelMultiLabel). */
+    modelMultiLabel?: () => Promise<boolean>;
+  },
+): Promise<{ store: Checkpoint; fingerprint: InputFingerprint; resumed: boolean; settings: JobSettings }> {
   // A Hub dataset is downloaded here, the first time: its progress goes where the caller asked.
-  const fingerprint = await fingerprintInput(settings.input, { split: settings.split, config: settings.config, sink: opts.download });
-  const store = Checkpoint.open(settings.checkpoint, { create: true });
+  const fingerprint = await fingerprintInput(asked.input, { split: asked.split, config: asked.config, sink: opts.download });
+  const store = Checkpoint.open(asked.checkpoint, { create: true });
   try {
     const before = store.getMeta('fingerprint');
+    const settings = await withModelMultiLabel(asked, opts, before && !opts.restart ? store : undefined);
     if (before && opts.restart) {
       const { done, failed, skipped } = store.counts();
       opts.notice(`--restart: discarding ${done + failed + skipped} finished rows in ${settings.checkpoint} and starting over.`);
@@ -32,9 +40,10 @@ export async function openJobCheckpoint(
       const changes: string[] = [];
       if (before.size !== fingerprint.size) changes.push(`the input changed size (${before.size} → ${fingerprint.size} bytes)`);
       else if (before.sample !== fingerprint.sample) changes.push('the input content changed');
-      const was = store.getMeta('result_settings') ?? {};
+      const was = earlierResultSettings(store);
       const now = resultSettings(settings);
-      for (const key of Object.keys(now)) {
+      // Both ways: a key only the earlier job has (its task's, its pair column) is a change too.
+      for (const key of new Set([...Object.keys(was), ...Object.keys(now)])) {
         if (JSON.stringify(was[key] ?? null) !== JSON.stringify(now[key] ?? null)) changes.push(`${key} changed (${describe(was[key])} → ${describe(now[key])})`);
       }
       const { done, failed, skipped } = store.counts();
@@ -58,9 +67,31 @@ export async function openJobCheckpoint(
       settings: storedSettings(settings),
       ...(resumed ? {} : { created_at: new Date().toISOString() }),
     });
-    return { store, fingerprint, resumed };
+    return { store, fingerprint, resumed, settings };
   } catch (err) {
     store.close();
     throw err;
   }
+}
+
+/** The result settings a checkpoint was made with. Older ones kept a text-classification --multi-label only in their settings. */
+function earlierResultSettings(store: Checkpoint): Record<string, unknown> {
+  const was = { ...store.getMeta('result_settings') };
+  if (!('multiLabel' in was) && store.getMeta('settings')?.multiLabel === true) was.multiLabel = true;
+  return was;
+}
+
+/**
+ * A model that says it is multi-label gets predicted_labels unless told otherwise (--no-multi-label), as
+ * Python's pipeline scores it by its problem_type; except when resuming rows labeled without them, which
+ * go on the same way rather than be refused as another job.
+ */
+async function withModelMultiLabel(settings: JobSettings, opts: { notice: (msg: string) => void; modelMultiLabel?: () => Promise<boolean> }, resuming: Checkpoint | undefined): Promise<JobSettings> {
+  if (settings.multiLabel !== undefined || isZeroShot(settings) || !opts.modelMultiLabel || !(await opts.modelMultiLabel())) return settings;
+  if (resuming && resuming.counts().done > 0 && earlierResultSettings(resuming).multiLabel !== true) {
+    opts.notice(`the model is multi-label (config.json problem_type), but ${settings.checkpoint} was labeled without predicted_labels: resuming the same way (--restart --multi-label to label it again with them).`);
+    return { ...settings, multiLabel: false };
+  }
+  opts.notice(`the model is multi-label (config.json problem_type): predicted_labels lists every label scoring at least ${settings.threshold ?? DEFAULT_THRESHOLD} (--threshold); --no-multi-label keeps only the top label.`);
+  return { ...settings, multiLabel: true };
 }

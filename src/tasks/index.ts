@@ -25,7 +25,7 @@ export function isZeroShot(s: Pick<JobSettings, 'task'>): boolean {
 export function taskResultSettings(s: JobSettings): Record<string, unknown> {
   return {
     ...(s.textPairColumn !== undefined ? { textPairColumn: s.textPairColumn } : {}),
-    ...(isZeroShot(s) ? zeroShot.resultSettings(s) : {}),
+    ...(isZeroShot(s) ? zeroShot.resultSettings(s) : textClassification.resultSettings(s)),
   };
 }
 

@@ -12,6 +12,11 @@ export function keepsAllScores(s: Pick<JobSettings, 'allScores' | 'topK' | 'mult
   return s.allScores || (s.topK ?? 1) > 1 || s.multiLabel === true;
 }
 
+/** Absent for a single-label job, so checkpoints made before multi-label existed resume. */
+export function resultSettings(s: Pick<JobSettings, 'multiLabel'>): Record<string, unknown> {
+  return s.multiLabel === true ? { multiLabel: true } : {};
+}
+
 /** The task's request parameters for the HF task API (absent when the model's defaults apply). */
 export function hfParameters(s: Pick<JobSettings, 'functionToApply' | 'topK'>): Record<string, unknown> | undefined {
   const parameters: Record<string, unknown> = {};

@@ -98,9 +98,6 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
     `onnx: ${origin} ${files.onnxFile} on ${session.device} (${session.threads} threads, ${pool.size} tokenizer threads), max ${encoder.maxLength} tokens, ` +
       (limits.maxRows === 1 ? `one ${zeroShot ? 'pair' : 'text'} per run (scores independent of batching)` : `batches of up to ${limits.maxRows} ${zeroShot || settings.textPairColumn ? 'pairs' : 'texts'} / ${limits.maxTokens} tokens`),
   );
-  if (!zeroShot && model.config.problemType === 'multi_label_classification' && !settings.multiLabel) {
-    ctx.events.notice?.('onnx: this model is multi-label (config.json problem_type); add --multi-label for a predicted_labels column of every label at or above --threshold.');
-  }
   const serial = serialQueue();
   const topK = settings.allScores || settings.multiLabel ? Infinity : (settings.topK ?? 1);
   const opts = { limits, functionToApply: settings.functionToApply, topK, serial, tokenize: pool.encode, signal: ctx.signal };

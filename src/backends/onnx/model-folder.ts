@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BackendFatalError } from '../../errors.js';
 import { HubErrorCode } from '../../hub/errors.js';
-import { resolveHubFiles, type HubResolveOptions } from '../../hub/resolve.js';
+import { checkRepoPaths, resolveHubFiles, type HubResolveOptions } from '../../hub/resolve.js';
 import type { Device } from './session.js';
 import { expandHome, exists } from '../../core/fs.js';
 
@@ -49,6 +49,10 @@ async function isDirectory(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function noSuchFolder(folder: string): BackendFatalError {
+  return new BackendFatalError(`model folder ${folder} does not exist`, HubErrorCode.notFound);
 }
 
 /** Written like a path rather than an `org/name` id: never sent to the Hub. */
@@ -94,9 +98,7 @@ export async function locateModel(spec: string | undefined, options: LocateOptio
   if (await isDirectory(local)) {
     return { folder: local, onnxFile: await chooseLocalOnnx(local, onnxCandidates(device, options.fullPrecision), options.onnxFile) };
   }
-  if (looksLikePath(model)) {
-    throw new BackendFatalError(`model folder ${local} does not exist`, HubErrorCode.notFound);
-  }
+  if (looksLikePath(model)) throw noSuchFolder(local);
   const onnx = options.onnxFile ? [options.onnxFile.split(path.sep).join('/')] : onnxCandidates(device, options.fullPrecision);
   const snapshot = await resolveHubFiles(
     model,
@@ -108,6 +110,21 @@ export async function locateModel(spec: string | undefined, options: LocateOptio
     onnxFile: snapshot.files[3]!,
     hub: { repoId: model, revision: snapshot.revision, commit: snapshot.commit },
   };
+}
+
+/**
+ * The model's config.json alone, read before the run loads the model (the job's settings depend on it). A
+ * Hub model's config comes through the cache, where the model's other files join it when it loads.
+ */
+export async function readModelConfig(spec: string | undefined, options: LocateOptions = {}): Promise<unknown> {
+  const model = spec?.trim() || DEFAULT_MODEL;
+  const local = path.resolve(expandHome(model, os.homedir()));
+  if (await isDirectory(local)) return readJson(local, 'config.json');
+  if (looksLikePath(model)) throw noSuchFolder(local);
+  // A bad --onnx-file is refused before any request, as loading the model would.
+  if (options.onnxFile) checkRepoPaths([options.onnxFile.split(path.sep).join('/')]);
+  const snapshot = await resolveHubFiles(model, [{ anyOf: ['config.json'] }], options);
+  return readJson(snapshot.folder, 'config.json');
 }
 
 async function readJson(folder: string, name: string, optional: true): Promise<unknown>;
