@@ -200,6 +200,73 @@ test('a dropped or failed download is retried, and never leaves a partial blob b
   assert.ok(!fs.existsSync(path.join(cache2, 'models--acme--sentiment', 'snapshots', FAKE_COMMIT, 'onnx', 'model.onnx')));
 });
 
+test('a download cut off goes on where it stopped (Range), in the same run and the next; bytes that fail their sha256 are dropped', async () => {
+  const want = fs.readFileSync(path.join(sharedModel(BOW), 'onnx', 'model.onnx'));
+  const cdnGets = () => hub.requests.filter((r) => r.server === 'cdn' && r.method === 'GET');
+  const blobsOf = (cache: string) => path.join(cache, 'models--acme--sentiment', 'blobs');
+  const partialOf = (cache: string) => fs.readdirSync(blobsOf(cache)).filter((f) => f.includes('incomplete') || f.endsWith('.lock'));
+  const onnxOf = (snap: { folder: string }) => fs.readFileSync(path.join(snap.folder, 'onnx', 'model.onnx'));
+
+  // Cut off with no retry left: the bytes received stay for the next run, under the blob's sha256.
+  const cache = await freshCache();
+  hub.options.truncateGets = 1;
+  assert.equal((await fatal(resolveHubFiles(REPO, MODEL_FILES, { env: env(cache), sink: captureSink(), retryDelaysMs: [] }))).code, 'E_HUB_NETWORK');
+  const [partial, ...others] = partialOf(cache);
+  assert.match(partial ?? '', /^[0-9a-f]{64}\.batchlabel\.incomplete$/);
+  assert.deepEqual(others, [], 'no lock left behind');
+  // The bytes that reached the client before the connection was cut (up to the half the server sent).
+  const kept = fs.statSync(path.join(blobsOf(cache), partial!)).size;
+  assert.ok(kept > 0 && kept <= want.length >> 1, String(kept));
+  hub.requests.length = 0;
+  const next = await resolveHubFiles(REPO, MODEL_FILES, { env: env(cache), sink: captureSink() });
+  assert.deepEqual(cdnGets().map((r) => r.range), [`bytes=${kept}-`]);
+  assert.ok(onnxOf(next).equals(want));
+  assert.deepEqual(partialOf(cache), []);
+
+  // Within one run: the retry asks for the rest only.
+  const cache2 = await freshCache();
+  hub.requests.length = 0;
+  hub.options.truncateGets = 1;
+  assert.ok(onnxOf(await resolveHubFiles(REPO, MODEL_FILES, { env: env(cache2), sink: captureSink(), retryDelaysMs: [5] })).equals(want));
+  assert.deepEqual(cdnGets().map((r) => r.range?.replace(/\d+/, 'N')), [undefined, 'bytes=N-']);
+
+  // A partial file whose bytes are not the blob's: the sha256 check fails, the file is dropped, the retry starts over.
+  const cache3 = await freshCache();
+  hub.options.truncateGets = 1;
+  await fatal(resolveHubFiles(REPO, MODEL_FILES, { env: env(cache3), sink: captureSink(), retryDelaysMs: [] }));
+  const bad = path.join(blobsOf(cache3), partialOf(cache3)[0]!);
+  const badSize = fs.statSync(bad).size;
+  fs.writeFileSync(bad, Buffer.alloc(badSize, 7));
+  hub.requests.length = 0;
+  assert.ok(onnxOf(await resolveHubFiles(REPO, MODEL_FILES, { env: env(cache3), sink: captureSink(), retryDelaysMs: [5] })).equals(want));
+  assert.deepEqual(cdnGets().map((r) => r.range), [`bytes=${badSize}-`, undefined]);
+  assert.deepEqual(partialOf(cache3), []);
+
+  // A server that ignores the Range sends the whole file: written from the start, not appended.
+  const cache4 = await freshCache();
+  hub.options.truncateGets = 1;
+  await fatal(resolveHubFiles(REPO, MODEL_FILES, { env: env(cache4), sink: captureSink(), retryDelaysMs: [] }));
+  hub.options.ignoreRange = true;
+  try {
+    assert.ok(onnxOf(await resolveHubFiles(REPO, MODEL_FILES, { env: env(cache4), sink: captureSink() })).equals(want));
+  } finally {
+    hub.options.ignoreRange = false;
+  }
+
+  // Another live process holds the partial file: this one downloads into a file of its own and leaves it be.
+  const cache5 = await freshCache();
+  hub.options.truncateGets = 1;
+  await fatal(resolveHubFiles(REPO, MODEL_FILES, { env: env(cache5), sink: captureSink(), retryDelaysMs: [] }));
+  const held = path.join(blobsOf(cache5), partialOf(cache5)[0]!);
+  fs.writeFileSync(`${held}.lock`, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), nonce: 'other' }));
+  hub.requests.length = 0;
+  const heldSize = fs.statSync(held).size;
+  assert.ok(onnxOf(await resolveHubFiles(REPO, MODEL_FILES, { env: env(cache5), sink: captureSink() })).equals(want));
+  assert.deepEqual(cdnGets().map((r) => r.range), [undefined]);
+  assert.equal(fs.statSync(held).size, heldSize, "the other process's partial file is untouched");
+  assert.ok(fs.existsSync(`${held}.lock`));
+});
+
 test('an unreachable Hub falls back to the cached snapshot, with a notice; without one it is a one-line error', async () => {
   const cache = await freshCache();
   await resolveHubFiles(REPO, MODEL_FILES, { env: env(cache), sink: captureSink() });

@@ -5,7 +5,8 @@
  *   are (a CDN redirect for LFS files);
  * - GET that location, streamed to a temporary file that is renamed into blobs/ only when complete.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
@@ -14,6 +15,7 @@ import { blobPath, isCommitHash, tempName, type RepoCache } from './cache.js';
 import type { HubEnv } from './env.js';
 import { EntryNotFoundError, HubErrorCode, HubNetworkError } from './errors.js';
 import { sleep } from '../core/abort.js';
+import { tryLock, type FileLock } from '../core/file-lock.js';
 import { isUnreachable } from '../core/network.js';
 import { fileProgress, type ProgressSink } from './progress.js';
 
@@ -211,8 +213,12 @@ export async function fetchFileMetadata(repoId: string, revision: string, repoPa
 }
 
 /**
- * Download a file into blobs/ and return its blob name. The bytes land in a unique temporary file first,
- * so an interrupted download never leaves a truncated blob behind.
+ * Download a file into blobs/ and return its blob name. The bytes land in a temporary file first, renamed
+ * only when complete, so an interrupted download never leaves a truncated blob behind. An LFS blob (the
+ * large files: models, Parquet shards) is named by its sha256, checked at the end, so its temporary file
+ * has a fixed name and a download cut off, in this run or an earlier one, goes on where it stopped (an
+ * HTTP Range request), as huggingface_hub does. Other files are small and their git hash is not checked:
+ * every attempt starts over in a file of its own.
  */
 export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: string, opts: HubHttpOptions): Promise<string> {
   const blobsDir = path.dirname(blobPath(repo, 'x'));
@@ -221,28 +227,92 @@ export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: s
   } catch (err) {
     throw cacheError(blobsDir, err);
   }
-  return withRetries(`download ${label}`, opts, async () => {
-    const tmp = tempName(path.join(blobsDir, meta.etag ?? 'download'));
-    let progress: ReturnType<typeof fileProgress> | undefined;
-    try {
-      const res = await getFollowingRedirects(meta.location, opts);
-      if (res.statusCode !== 200) {
+  const sha256 = meta.etag !== undefined && SHA256.test(meta.etag) ? meta.etag : undefined;
+  const partial = sha256 ? claimPartial(blobsDir, sha256) : undefined;
+  try {
+    return await withRetries(`download ${label}`, opts, () => downloadOnce(repo, meta, label, opts, sha256, partial?.file));
+  } finally {
+    partial?.lock.release();
+  }
+}
+
+/**
+ * The resumable temporary file of an LFS blob, claimed for this process; undefined when another live
+ * process is downloading the same blob (this one then downloads into a file of its own).
+ */
+function claimPartial(blobsDir: string, sha256: string): { file: string; lock: FileLock } | undefined {
+  const file = path.join(blobsDir, `${sha256}${PARTIAL_SUFFIX}`);
+  let taken;
+  try {
+    taken = tryLock(`${file}.lock`);
+  } catch (err) {
+    throw cacheError(blobsDir, err);
+  }
+  return 'lock' in taken ? { file, lock: taken.lock } : undefined;
+}
+
+/** batchlabel's own name, not huggingface_hub's `.incomplete` alone: Python's lock on its partial file is not one this process can see. */
+const PARTIAL_SUFFIX = '.batchlabel.incomplete';
+
+/** Bytes already downloaded into the partial file (0 when there is none). */
+async function partialSize(file: string | undefined): Promise<number> {
+  if (!file) return 0;
+  try {
+    return (await fs.stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** `bytes 100-199/200` → its first byte and the full size (undefined when `*`). */
+function contentRange(headers: Record<string, string | string[] | undefined>): { first: number; total: number | undefined } | undefined {
+  const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header(headers, 'content-range') ?? '');
+  return m ? { first: Number(m[1]), total: m[2] === '*' ? undefined : Number(m[2]) } : undefined;
+}
+
+/** Bytes that failed their check: a partial file holding them must not be resumed. */
+class CorruptDownload extends TransientError {}
+
+async function downloadOnce(repo: RepoCache, meta: FileMetadata, label: string, opts: HubHttpOptions, sha256: string | undefined, partial: string | undefined): Promise<string> {
+  const blobsDir = path.dirname(blobPath(repo, 'x'));
+  const tmp = partial ?? tempName(path.join(blobsDir, meta.etag ?? 'download'));
+  let have = await partialSize(partial);
+  if (meta.size !== undefined && have > meta.size) {
+    await fs.rm(tmp, { force: true });
+    have = 0;
+  }
+  let progress: ReturnType<typeof fileProgress> | undefined;
+  try {
+    const hash = meta.etag === undefined || sha256 ? createHash('sha256') : undefined;
+    let received = 0;
+    let announced: number | undefined;
+    let framed = false;
+    if (have === 0 || have !== meta.size) {
+      const res = await getFollowingRedirects(meta.location, opts, have > 0 ? `bytes=${have}-` : undefined);
+      if (res.statusCode === 206 && have > 0) {
+        const range = contentRange(res.headers);
+        if (range?.first !== have) {
+          await res.body.dump();
+          throw new CorruptDownload(`asked for the bytes from ${have} and got ${header(res.headers, 'content-range') ?? 'no Content-Range'}`);
+        }
+        announced = (range.total ?? meta.size ?? NaN) - have;
+      } else if (res.statusCode === 200) {
+        have = 0; // the server sends the whole file (it ignored the Range, or there was none)
+        announced = meta.size ?? contentLength(res.headers);
+      } else {
         await res.body.dump();
         throw res.statusCode === 429 || res.statusCode >= 500
           ? new TransientError(`HTTP ${res.statusCode}`)
           : new BackendFatalError(`${label}: download answered HTTP ${res.statusCode}`, HubErrorCode.response);
       }
-      // An LFS blob is named by its sha256: checked, so a cut or altered body never sits under that name.
-      const expectedSha256 = meta.etag !== undefined && SHA256.test(meta.etag) ? meta.etag : undefined;
-      const hash = meta.etag === undefined || expectedSha256 ? createHash('sha256') : undefined;
-      const announced = meta.size ?? contentLength(res.headers);
+      if (Number.isNaN(announced)) announced = undefined;
       // Chunked framing ends with a last chunk (undici fails a body cut before it); without it or a
       // length, the end of the connection is all that marks the end of the body, and a cut looks the same.
-      const framed = /\bchunked\b/i.test(header(res.headers, 'transfer-encoding') ?? '');
-      const fh = await fs.open(tmp, 'w').catch((err: unknown) => {
+      framed = /\bchunked\b/i.test(header(res.headers, 'transfer-encoding') ?? '');
+      if (hash && have > 0) await hashFile(tmp, hash);
+      const fh = await fs.open(tmp, have > 0 ? 'a' : 'w').catch((err: unknown) => {
         throw cacheError(blobsDir, err);
       });
-      let received = 0;
       progress = fileProgress(opts.sink, label, meta.size);
       try {
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -251,40 +321,47 @@ export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: s
           });
           hash?.update(chunk);
           received += chunk.length;
-          progress.update(received);
+          progress.update(have + received);
         }
         await fh.sync();
       } finally {
         await fh.close();
       }
-      if (announced !== undefined && received !== announced) {
-        throw new TransientError(`received ${received} of ${announced} bytes`);
-      }
-      const digest = hash?.digest('hex');
-      if (expectedSha256 !== undefined && digest !== expectedSha256) {
-        throw new TransientError(`the ${received} bytes received do not have the sha256 ${expectedSha256} the Hub announced`);
-      }
-      if (announced === undefined && !framed && expectedSha256 === undefined) {
-        throw new TransientError(`the connection ended after ${received} bytes, with no size announced to confirm the file is complete`);
-      }
-      const etag = meta.etag ?? digest!;
-      await fs.rename(tmp, blobPath(repo, etag));
-      progress.done();
-      return etag;
-    } catch (err) {
-      progress?.fail();
-      await fs.rm(tmp, { force: true });
-      throw err;
+    } else if (hash) {
+      await hashFile(tmp, hash); // complete before, not yet checked and renamed
     }
-  });
+    if (announced !== undefined && received !== announced) {
+      throw new TransientError(`received ${have + received} of ${have + announced} bytes`);
+    }
+    const digest = hash?.digest('hex');
+    if (sha256 !== undefined && digest !== sha256) {
+      throw new CorruptDownload(`the ${have + received} bytes received do not have the sha256 ${sha256} the Hub announced`);
+    }
+    if (have === 0 && announced === undefined && !framed && sha256 === undefined) {
+      throw new TransientError(`the connection ended after ${received} bytes, with no size announced to confirm the file is complete`);
+    }
+    const etag = meta.etag ?? digest!;
+    await fs.rename(tmp, blobPath(repo, etag));
+    (progress ?? fileProgress(opts.sink, label, meta.size)).done();
+    return etag;
+  } catch (err) {
+    progress?.fail();
+    // A cut-off partial file is kept to be resumed; bytes that failed their check, or nothing at all, are not.
+    if (!partial || err instanceof CorruptDownload || (await partialSize(partial)) === 0) await fs.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
-async function getFollowingRedirects(start: string, opts: HubHttpOptions): Promise<Dispatcher.ResponseData> {
+async function hashFile(file: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+}
+
+async function getFollowingRedirects(start: string, opts: HubHttpOptions, range?: string): Promise<Dispatcher.ResponseData> {
   let url = start;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const res = await hubRequest(url, {
       method: 'GET',
-      headers: baseHeaders(opts.env, url),
+      headers: { ...baseHeaders(opts.env, url), ...(range ? { range } : {}) },
       signal: opts.signal,
       headersTimeout: HEAD_TIMEOUT_MS,
       bodyTimeout: BODY_TIMEOUT_MS,

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rangeStart } from './onnx-models.js';
 
 export interface RepoRevision {
   commit: string;
@@ -227,8 +228,12 @@ export async function startDatasetHub(repos: Map<string, DatasetRepo>, options: 
     json(res, 404, { error: `no route ${req.method} ${p}` });
   }
 
-  function sendBytes(req: http.IncomingMessage, res: http.ServerResponse, bytes: Buffer, repoPath: string, headers: Record<string, string>): void {
-    res.writeHead(200, { ...headers, 'content-length': String(bytes.length), 'content-type': 'application/octet-stream' });
+  function sendBytes(req: http.IncomingMessage, res: http.ServerResponse, whole: Buffer, repoPath: string, headers: Record<string, string>): void {
+    // A Range is answered from the first byte asked for (206), as the Hub, S3 and CloudFront do.
+    const from = req.method === 'GET' ? rangeStart(req.headers.range, whole.length) : 0;
+    const bytes = whole.subarray(from);
+    const range = from > 0 ? { 'content-range': `bytes ${from}-${whole.length - 1}/${whole.length}` } : {};
+    res.writeHead(from > 0 ? 206 : 200, { ...headers, ...range, 'content-length': String(bytes.length), 'content-type': 'application/octet-stream' });
     if (req.method === 'HEAD') return void res.end();
     const drops = options.dropDownloads?.get(repoPath) ?? 0;
     if (drops > 0) {

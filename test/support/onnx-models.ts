@@ -121,6 +121,7 @@ export interface HubRequest {
   url: string;
   server: 'hub' | 'cdn';
   authorization: string | undefined;
+  range?: string;
 }
 
 export interface FakeHubOptions {
@@ -132,6 +133,8 @@ export interface FakeHubOptions {
   failGets?: number;
   /** Drop the connection halfway through the next N LFS bodies. */
   truncateGets?: number;
+  /** Answer a Range request with the whole file (200), as a server without range support does. */
+  ignoreRange?: boolean;
 }
 
 export interface FakeHub {
@@ -143,6 +146,12 @@ export interface FakeHub {
 }
 
 const isLfs = (file: string) => file.endsWith('.onnx');
+
+/** The first byte of a `Range: bytes=N-` inside the file; 0 for no range (or one this server does not serve). */
+export function rangeStart(range: string | undefined, size: number): number {
+  const m = /^bytes=(\d+)-$/.exec(range ?? '');
+  return m && Number(m[1]) < size ? Number(m[1]) : 0;
+}
 const gitEtag = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 const lfsEtag = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -155,21 +164,24 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   const requests: HubRequest[] = [];
   const blobs = new Map<string, Buffer>();
   const cdn = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', server: 'cdn', authorization: req.headers.authorization });
+    requests.push({ method: req.method ?? '', url: req.url ?? '', server: 'cdn', authorization: req.headers.authorization, range: req.headers.range });
     const bytes = blobs.get((req.url ?? '').split('?')[0]!.replace(/^\/blob\//, ''));
     if (!bytes) return void res.writeHead(404).end();
     if (req.method === 'GET' && options.failGets) {
       options.failGets--;
       return void res.writeHead(500).end('boom');
     }
-    res.writeHead(200, { 'content-length': bytes.length });
+    // A CDN answers a Range from the first byte asked for (206), as S3 and CloudFront do.
+    const from = req.method === 'GET' && !options.ignoreRange ? rangeStart(req.headers.range, bytes.length) : 0;
+    const body = bytes.subarray(from);
+    res.writeHead(from > 0 ? 206 : 200, { 'content-length': body.length, ...(from > 0 ? { 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` } : {}) });
     if (req.method === 'HEAD') return void res.end();
     if (options.truncateGets) {
       options.truncateGets--;
-      res.write(bytes.subarray(0, bytes.length >> 1), () => res.destroy());
+      res.write(body.subarray(0, body.length >> 1), () => res.destroy());
       return;
     }
-    res.end(bytes);
+    res.end(body);
   });
   await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
   const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
