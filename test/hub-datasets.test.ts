@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { startHfServer, expectedScores } from './support/hf-server.js';
@@ -152,6 +152,20 @@ test('a download cut half way is retried; no partial file is ever used or left b
   const blobs = readdirSync(path.join(f.cache, 'datasets--acme--reviews', 'blobs'));
   assert.equal(blobs.length, 2);
   assert.ok(blobs.every((b) => /^[0-9a-f]{64}$/.test(b)), `only complete blobs: ${blobs.join(', ')}`);
+});
+
+test('--push-to-hub: a file over the storage\'s single-upload limit goes up in parts, the token never with them', async (t) => {
+  const f = await fixture(t, {}, { multipartChunk: 10_000 });
+  const out = path.join(f.dir, 'scored.parquet');
+  const r = await runCli(['run', '--input', 'hf://datasets/acme/reviews/data/*.parquet', '--text-column', 'review.body', '--model', 'org/sentiment', '--output', out, '--push-to-hub', 'me/big'], f.env, f.dir);
+  assert.equal(r.code, 0, r.stderr);
+  const size = statSync(out).size;
+  const parts = f.hub.cdnRequests.filter((q) => q.method === 'PUT');
+  assert.ok(size > 30_000, `an export of ${size} bytes makes several parts`);
+  assert.deepEqual(parts.map((q) => q.url.replace(/\?.*$/, '').split('/').pop()), Array.from({ length: Math.ceil(size / 10_000) }, (_, i) => String(i + 1)));
+  assert.ok(parts.every((q) => q.authorization === undefined), 'the token never went to the storage host');
+  const files = f.hub.repos.get('me/big')!.revisions.get('main')!.files;
+  assert.ok(files.get('data/scored.parquet')!.equals(readFileSync(out)), 'the parts put together are the export, byte for byte');
 });
 
 test('offline with nothing cached: one line naming the cache and how to fill it', async (t) => {

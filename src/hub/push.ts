@@ -135,7 +135,7 @@ async function uploadLfs(env: HubEnv, id: string, files: FileInfo[], signal?: Ab
   const res = await request(batchUrl, {
     method: 'POST',
     headers: apiHeaders(env, batchUrl, { accept: 'application/vnd.git-lfs+json', 'content-type': 'application/vnd.git-lfs+json' }),
-    body: JSON.stringify({ operation: 'upload', transfers: ['basic'], hash_algo: 'sha256', ref: { name: 'main' }, objects: files.map((f) => ({ oid: f.sha256, size: f.size })) }),
+    body: JSON.stringify({ operation: 'upload', transfers: ['basic', 'multipart'], hash_algo: 'sha256', ref: { name: 'main' }, objects: files.map((f) => ({ oid: f.sha256, size: f.size })) }),
     signal,
   });
   const text = await res.body.text();
@@ -146,15 +146,18 @@ async function uploadLfs(env: HubEnv, id: string, files: FileInfo[], signal?: Ab
     if (obj.error) throw new PushError(`${env.endpoint} refused the upload of ${f.repoPath}: ${obj.error.message}`);
     const upload = obj.actions?.upload;
     if (!upload) continue; // already stored
-    // A presigned storage URL: the action's own headers, and the token only if it is the Hub's origin.
-    const put = await request(upload.href, {
-      method: 'PUT',
-      headers: { ...apiHeaders(env, upload.href), ...upload.header, 'content-length': String(f.size) },
-      body: f.local ? createReadStream(f.local) : await f.bytes(),
-      signal,
-    });
-    await put.body.dump();
-    if (put.statusCode < 200 || put.statusCode >= 300) throw new PushError(`uploading ${f.repoPath} to the Hub's storage failed (HTTP ${put.statusCode}); run the same command again to retry.`);
+    if (upload.header?.chunk_size !== undefined) await uploadParts(env, f, upload, signal);
+    else {
+      // A presigned storage URL: the action's own headers, and the token only if it is the Hub's origin.
+      const put = await request(upload.href, {
+        method: 'PUT',
+        headers: { ...apiHeaders(env, upload.href), ...upload.header, 'content-length': String(f.size) },
+        body: f.local ? createReadStream(f.local) : await f.bytes(),
+        signal,
+      });
+      await put.body.dump();
+      if (put.statusCode < 200 || put.statusCode >= 300) throw new PushError(`uploading ${f.repoPath} to the Hub's storage failed (HTTP ${put.statusCode}); run the same command again to retry.`);
+    }
     const verify = obj.actions?.verify;
     if (verify) {
       const v = await request(verify.href, {
@@ -167,6 +170,48 @@ async function uploadLfs(env: HubEnv, id: string, files: FileInfo[], signal?: Ab
       if (v.statusCode < 200 || v.statusCode >= 300) throw new PushError(`the Hub could not verify the upload of ${f.repoPath} (HTTP ${v.statusCode}); run the same command again.`);
     }
   }
+}
+
+/**
+ * A large file in parts, as the Hub asks for files over its single-upload limit (5 GB on S3): the action's
+ * header gives `chunk_size` and one presigned URL per part (keys "00001", "00002", …); each part's ETag
+ * goes into the completion POST to the action's href (huggingface_hub's lfs.py _upload_multi_part).
+ */
+async function uploadParts(env: HubEnv, f: FileInfo, upload: LfsAction, signal?: AbortSignal): Promise<void> {
+  const { request } = await import('undici');
+  const chunk = Number(upload.header!.chunk_size);
+  const urls = Object.entries(upload.header!)
+    .filter(([k]) => /^\d+$/.test(k))
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, url]) => url);
+  if (!(Number.isSafeInteger(chunk) && chunk > 0) || urls.length !== Math.ceil(f.size / chunk)) {
+    throw new PushError(`${env.endpoint} answered an upload in parts for ${f.repoPath} that does not add up (${urls.length} parts of ${upload.header!.chunk_size} bytes for ${f.size}); check HF_ENDPOINT.`);
+  }
+  const bytes = f.local ? undefined : await f.bytes();
+  const parts: { partNumber: number; etag: string }[] = [];
+  for (const [i, url] of urls.entries()) {
+    const start = i * chunk;
+    const end = Math.min(f.size, start + chunk);
+    const put = await request(url, {
+      method: 'PUT',
+      headers: { ...apiHeaders(env, url), 'content-length': String(end - start) },
+      body: f.local ? createReadStream(f.local, { start, end: end - 1 }) : bytes!.subarray(start, end),
+      signal,
+    });
+    await put.body.dump();
+    const etag = put.headers.etag;
+    if (put.statusCode < 200 || put.statusCode >= 300) throw new PushError(`uploading part ${i + 1} of ${urls.length} of ${f.repoPath} to the Hub's storage failed (HTTP ${put.statusCode}); run the same command again to retry.`);
+    if (typeof etag !== 'string' || etag === '') throw new PushError(`the Hub's storage gave no ETag for part ${i + 1} of ${f.repoPath}; run the same command again to retry.`);
+    parts.push({ partNumber: i + 1, etag });
+  }
+  const done = await request(upload.href, {
+    method: 'POST',
+    headers: apiHeaders(env, upload.href, { accept: 'application/vnd.git-lfs+json', 'content-type': 'application/vnd.git-lfs+json' }),
+    body: JSON.stringify({ oid: f.sha256, parts }),
+    signal,
+  });
+  await done.body.dump();
+  if (done.statusCode < 200 || done.statusCode >= 300) throw new PushError(`the Hub could not put together the ${parts.length} parts of ${f.repoPath} (HTTP ${done.statusCode}); run the same command again.`);
 }
 
 async function checked(env: HubEnv, id: string, what: string, p: Promise<ApiAnswer>): Promise<ApiAnswer> {

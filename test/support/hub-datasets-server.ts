@@ -45,6 +45,8 @@ export interface DatasetHubOptions {
   pageSize?: number;
   /** Files from this size on are uploaded through LFS. */
   lfsThreshold?: number;
+  /** LFS files larger than this are uploaded in parts of this size (the Hub's multipart transfer). */
+  multipartChunk?: number;
 }
 
 export interface DatasetHub {
@@ -88,6 +90,8 @@ export async function startDatasetHub(repos: Map<string, DatasetRepo>, options: 
   const commits: CommitRecord[] = [];
   const created: DatasetHub['created'] = [];
   const lfs = new Map<string, Buffer>();
+  /** Parts of multipart uploads by `<oid>/<part number>`. */
+  const parts = new Map<string, { bytes: Buffer; etag: string }>();
   const blobs = new Map<string, Buffer>(); // sha256 → bytes, for the CDN
   let url = '';
   let cdnUrl = '';
@@ -188,12 +192,27 @@ export async function startDatasetHub(repos: Map<string, DatasetRepo>, options: 
     }
     if ((m = p.match(/^\/datasets\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/)) && req.method === 'POST') {
       if (!authorized(req)) return json(res, 401, { message: 'Invalid credentials' });
-      const b = JSON.parse((await body(req)).toString()) as { operation: string; objects: { oid: string; size: number }[] };
+      const b = JSON.parse((await body(req)).toString()) as { operation: string; transfers?: string[]; objects: { oid: string; size: number }[] };
+      const chunk = options.multipartChunk;
+      const inParts = (size: number) => chunk !== undefined && size > chunk && (b.transfers ?? []).includes('multipart');
+      const upload = (o: { oid: string; size: number }) =>
+        inParts(o.size)
+          ? { href: `${url}/lfs-complete/${o.oid}`, header: { chunk_size: String(chunk), ...Object.fromEntries(Array.from({ length: Math.ceil(o.size / chunk!) }, (_, i) => [String(i + 1).padStart(5, '0'), `${cdnUrl}/lfs-part/${o.oid}/${i + 1}?sig=signed`])) } }
+          : { href: `${cdnUrl}/lfs/${o.oid}`, header: { 'x-upload-sig': 'signed' } };
       res.writeHead(200, { 'content-type': 'application/vnd.git-lfs+json' });
       return void res.end(JSON.stringify({
-        transfer: 'basic',
-        objects: b.objects.map((o) => (lfs.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${cdnUrl}/lfs/${o.oid}`, header: { 'x-upload-sig': 'signed' } } } })),
+        transfer: b.objects.some((o) => inParts(o.size)) ? 'multipart' : 'basic',
+        objects: b.objects.map((o) => (lfs.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: upload(o) } })),
       }));
+    }
+    if ((m = p.match(/^\/lfs-complete\/([0-9a-f]{64})$/)) && req.method === 'POST') {
+      const b = JSON.parse((await body(req)).toString()) as { oid: string; parts: { partNumber: number; etag: string }[] };
+      const stored = b.parts.map((part) => parts.get(`${m![1]}/${part.partNumber}`));
+      if (b.oid !== m[1] || stored.some((x, i) => !x || x.etag !== b.parts[i]!.etag || b.parts[i]!.partNumber !== i + 1)) return json(res, 400, { error: 'parts do not match' });
+      const whole = Buffer.concat(stored.map((x) => x!.bytes));
+      if (sha256(whole) !== m[1]) return json(res, 400, { error: 'sha256 mismatch' });
+      lfs.set(m[1]!, whole);
+      return json(res, 200, {});
     }
     if ((m = p.match(/^\/api\/datasets\/([^/]+\/[^/]+)\/commit\/([^/]+)$/)) && req.method === 'POST') {
       if (!authorized(req)) return json(res, 401, { error: 'Invalid credentials' });
@@ -252,6 +271,15 @@ export async function startDatasetHub(repos: Map<string, DatasetRepo>, options: 
       const bytes = blobs.get(m[1]!);
       if (!bytes) return json(res, 404, { error: 'no blob' });
       return sendBytes(req, res, bytes, u.searchParams.get('path') ?? '', {});
+    }
+    if ((m = u.pathname.match(/^\/lfs-part\/([0-9a-f]{64})\/(\d+)$/)) && req.method === 'PUT') {
+      void body(req).then((b) => {
+        const etag = `"${createHash('md5').update(b).digest('hex')}"`;
+        parts.set(`${m![1]}/${m![2]}`, { bytes: b, etag });
+        res.writeHead(200, { etag });
+        res.end();
+      });
+      return;
     }
     if ((m = u.pathname.match(/^\/lfs\/([0-9a-f]{64})$/)) && req.method === 'PUT') {
       void body(req).then((b) => {
