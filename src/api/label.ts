@@ -12,7 +12,6 @@ import { localModelNotice } from '../job/local-paths.js';
 import { openJobCheckpoint } from '../pipeline/prepare.js';
 import { modelIsMultiLabel } from '../backends/index.js';
 import { checkJobPaths } from './preflight.js';
-import { checkPushTarget, pushExport } from '../hub/push.js';
 import { describeShard } from '../shard/shard.js';
 import { lockJob } from '../store/lock.js';
 import { runJob, type RunHandle, type RunStats } from '../pipeline/run.js';
@@ -110,7 +109,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
   if (values.backend === undefined && settings.backend === 'onnx') notice(localModelNotice(String(settings.model)));
   checkJobPaths(settings);
   // Refused before hours of labeling, not after: pushing needs a token and the network.
-  if (settings.pushToHub) checkPushTarget(settings.pushToHub);
+  if (settings.pushToHub) (await import('../hub/push.js')).checkPushTarget(settings.pushToHub);
   if (settings.shard) notice(`${describeShard(settings.shard)}: checkpoint ${settings.checkpoint}; the job's export is written by \`batchlabel export … --shards ${settings.shard.count}\`.`);
   mkdirSync(path.dirname(settings.checkpoint), { recursive: true });
   if (target && !target.stream) mkdirSync(path.dirname(target.output), { recursive: true });
@@ -176,6 +175,7 @@ export async function label(options: LabelOptions & RunControl, hooks: LabelHook
       summary.output = target.output;
       summary.outputRows = exported.rows;
       if (settings.pushToHub) {
+        const { pushExport } = await import('../hub/push.js');
         const pushed = await pushExport(store, settings, { output: target.output, summary: exported }, { repoId: settings.pushToHub, private: settings.private, command: options.command ?? 'label() from code', signal: hooks.signal });
         summary.pushed = pushed.commitUrl;
       }

@@ -121,7 +121,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   const csvOut = target.format === 'csv';
   // Only the cells we add (labels and errors come from a server): the input's own cells are the user's.
   const escape = csvOut && settings.escapeFormulas !== false;
-  const addedValues = escape ? (result: StoredRow | undefined) => added.values(result).map(escapeFormula) : added.values;
+  const addedValues = escape ? (result: StoredRow | undefined) => escapeCells(added.values(result)) : added.values;
   const delimiter = outputDelimiter(target);
   const eol = inputLineEnd(settings.input, inputEncoding ?? UTF8);
   const encode = encoder(outputEncoding(settings, target, inputEncoding), target.output);
@@ -215,6 +215,16 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
       await rm(tmp, { force: true });
     },
   };
+}
+
+/** escapeFormula on each string cell, in place: values() builds a new array per row (its blank row has no strings). */
+function escapeCells<T>(cells: T[]): (T | string)[] {
+  const out: (T | string)[] = cells;
+  for (let i = 0; i < out.length; i++) {
+    const cell = out[i];
+    if (typeof cell === 'string') out[i] = escapeFormula(cell);
+  }
+  return out;
 }
 
 /** A failed write of the export as the one line the user sees (an ExportError passes as it is). */

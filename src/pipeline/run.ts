@@ -213,8 +213,9 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   let invalidUtf8 = 0;
   let firstInvalid = '';
   const complete = (p: Pending, outcome: Outcome) => {
+    // Most jobs cut no text: then no lookup per row.
+    const cut = cutKeys.size > 0 && cutKeys.delete(p.key);
     if (!outcome.ok) {
-      cutKeys.delete(p.key);
       dedupe.settle(p, undefined);
       for (const row of p.rows) finishFailed(row, { errorKind: outcome.kind, error: outcome.error });
       return;
@@ -226,7 +227,6 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
       return;
     }
     const scores: Prediction[] | undefined = keepAll ? outcome.predictions.slice(0, settings.topK ?? outcome.predictions.length) : undefined;
-    const cut = cutKeys.delete(p.key);
     const result: StoredResult = { label: best.label, score: best.score, scores, truncated: outcome.truncated === true || cut };
     dedupe.settle(p, result);
     p.rows.forEach((row, i) => finishDone(row, p.key, result, i > 0));

@@ -30,7 +30,8 @@ export interface FailureCause {
 }
 
 export interface Breaker {
-  success(): void;
+  /** `at`: the time of the success (the breaker's clock), if the caller has read it. */
+  success(at?: number): void;
   /**
    * A failed attempt of a request sent at `sentAt` (performance.now()). Requests that were already in
    * flight when the streak began count once together: a dropped keep-alive pool fails all of them at
@@ -49,11 +50,11 @@ export function createBreaker(options: BreakerOptions, where: string, now: () =>
   let keys = new Set<string>();
   let last: FailureCause | undefined;
   return {
-    success() {
-      lastSuccess = now();
+    success(at = now()) {
+      lastSuccess = at;
       streakStart = undefined;
       count = 0;
-      keys = new Set();
+      if (keys.size > 0) keys = new Set(); // a success per answer: no new Set when nothing failed
     },
     failure(sentAt, cause) {
       if (off) return undefined;

@@ -27,6 +27,8 @@ export interface PostOptions {
   path: string;
   headers: Readonly<Record<string, string>>;
   body: Buffer;
+  /** performance.now() as the caller sends it, when it has read it; the timeout counts from there. */
+  sentAt?: number;
   /** Overrides the pool's headers timeout (a request that asks the server to wait for the model). */
   headersTimeoutMs?: number;
 }
@@ -59,10 +61,10 @@ export function createPool(origin: string, connections: number, timeoutMs: numbe
   if (signal.aborted) void destroy();
   else signal.addEventListener('abort', destroy, { once: true });
   return {
-    post({ path, headers, body, headersTimeoutMs }) {
+    post({ path, headers, body, sentAt, headersTimeoutMs }) {
       return new Promise((resolve, reject) => {
         // A request the server may hold while the model loads gets that time on top of the ordinary timeout.
-        const deadline = performance.now() + timeoutMs + (headersTimeoutMs ?? 0);
+        const deadline = (sentAt ?? performance.now()) + timeoutMs + (headersTimeoutMs ?? 0);
         const exchange = new Exchange(resolve, reject, deadline, timeoutMs, inFlight);
         inFlight.add(exchange);
         pool.dispatch(

@@ -86,8 +86,8 @@ export interface ConcurrencyLimit {
   start(): Sample;
   /** A request sent is answered or failed. */
   end(): void;
-  /** It was answered with a result: its latency is a sample of the server's. */
-  answered(sample: Sample): void;
+  /** It was answered with a result: its latency is a sample of the server's. `now`: performance.now(), if the caller has read it. */
+  answered(sample: Sample, now?: number): void;
   /** The server said it is overloaded (TEI's `overloaded` 429, a 429 or 503 without hints). */
   overloaded(sample: Sample): void;
   /** Smoothed latency of answered requests, ms (a scale for short retry delays). */
@@ -215,8 +215,8 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
       inFlight--;
       wake();
     },
-    answered(sample) {
-      const ms = performance.now() - sample.sentAt;
+    answered(sample, now = performance.now()) {
+      const ms = now - sample.sentAt;
       latency = latency === 0 ? ms : latency * 0.9 + ms * 0.1;
       // Every answer counts, whichever epoch it was sent in: a cut must not stop the climb back, or
       // random refusals (a few percent of requests at hundreds a second) would hold the limit down.

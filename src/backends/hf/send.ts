@@ -68,7 +68,10 @@ export async function send(engine: Engine, texts: readonly Input[]): Promise<Sen
       if (engine.fatal) throw engine.fatal;
       if (ctx.signal.aborted || engine.closed) throw new InterruptedError();
       if (engine.limiter) await engine.limiter.take(ctx.signal);
-      if (!waitedForQuota) await withinQuota(engine);
+      // Before sending: if the quota the server announced is spent, the whole queue waits for its reset
+      // (at most the cap). Checked here, awaiting only a wait: an async helper cost every request a promise.
+      const quotaWait = waitedForQuota ? 0 : engine.quota.take();
+      if (quotaWait > 0) await pausedForQuota(engine, Math.min(quotaWait, settings.hf.backoffCapMs));
       waitedForQuota = false;
       const admitted = engine.limit.admit();
       if (admitted) await admitted;
@@ -77,16 +80,19 @@ export async function send(engine: Engine, texts: readonly Input[]): Promise<Sen
       const sample = engine.limit.start();
       let result: AttemptResult;
       try {
-        result = await attempt(engine, body, texts.length, waitForModel);
+        result = await attempt(engine, body, texts.length, waitForModel, sample.sentAt);
       } finally {
         engine.limit.end();
       }
       engine.rejections.answered(result.type === 'retry' && result.retry === 'rate_limited');
       switch (result.type) {
-        case 'ok':
-          engine.limit.answered(sample);
-          engine.breaker.success();
+        case 'ok': {
+          // One clock read for both (performance.now(), the breaker's clock too): ~45 ns each, 4 a request.
+          const at = performance.now();
+          engine.limit.answered(sample, at);
+          engine.breaker.success(at);
           return result;
+        }
         case 'count':
         case 'bad_input':
           engine.breaker.success(); // the server read the request and judged it: it works
@@ -183,12 +189,6 @@ function planRetry(engine: Engine, result: Retry, sample: Sample, retries: numbe
   return { waitMs: backoffMs(retries, cap) };
 }
 
-/** Before sending: if the quota the server announced is spent, the whole queue waits for its reset (at most the cap). */
-async function withinQuota(engine: Engine): Promise<void> {
-  const wait = engine.quota.take();
-  if (wait > 0) await pausedForQuota(engine, Math.min(wait, engine.settings.hf.backoffCapMs));
-}
-
 async function pausedForQuota(engine: Engine, ms: number): Promise<void> {
   const { ctx } = engine;
   ctx.queue.pauseFor(ms);
@@ -239,7 +239,8 @@ function causeOf(engine: Engine, result: Retry): FailureCause {
   };
 }
 
-async function attempt(engine: Engine, body: Buffer, count: number, waitForModel: boolean): Promise<AttemptResult> {
+/** `sentAt`: performance.now() as the request leaves (the concurrency limit's sample). */
+async function attempt(engine: Engine, body: Buffer, count: number, waitForModel: boolean, sentAt: number): Promise<AttemptResult> {
   const { settings, ctx } = engine;
   let answer: HttpAnswer;
   try {
@@ -247,6 +248,7 @@ async function attempt(engine: Engine, body: Buffer, count: number, waitForModel
       path: engine.target.path,
       headers: waitForModel ? engine.headers.waitForModel : engine.headers.plain,
       body,
+      sentAt,
       // With x-wait-for-model the server holds the request while the model loads; the loading budget
       // bounds that, not the ordinary timeout.
       ...(waitForModel ? { headersTimeoutMs: settings.hf.timeoutMs + engine.loading.remainingMs() } : {}),
