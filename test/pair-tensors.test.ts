@@ -104,3 +104,17 @@ test('padBatch writes int64 values with their sign and int32 values as they are'
   const narrow = padBatch(rows, [{ name: 'input_ids', type: 'int32' }], { padId: -3, padSide: 'left' });
   assert.deepEqual(Array.from(narrow.input_ids!.data as Int32Array), [-7, 3, 2147483647, -3, -3, 4]);
 });
+
+test('tensors cut from the shared cell chunks are zeroed and do not overlap', () => {
+  const rows = (n: number, v: number) => Array.from({ length: n }, () => ({ ids: [v, v, v], typeIds: [1, 1, 1], truncated: false }));
+  const inputs: GraphInput[] = [{ name: 'input_ids', type: 'int64' }, { name: 'attention_mask', type: 'int32' }, { name: 'token_type_ids', type: 'int64' }];
+  // Enough batches to fill several chunks, plus one bigger than a chunk's share.
+  const batches = [...Array.from({ length: 3000 }, (_, i) => padBatch(rows(1 + (i % 7), i + 1), inputs, { padId: 0, padSide: 'right' })), padBatch(rows(40_000, 5), inputs, { padId: 0, padSide: 'right' })];
+  batches.forEach((feeds, i) => {
+    const v = BigInt(i === 3000 ? 5 : i + 1);
+    assert.ok((feeds.input_ids!.data as BigInt64Array).every((x) => x === v), `batch ${i} input_ids`);
+    assert.ok((feeds.attention_mask!.data as Int32Array).every((x) => x === 1), `batch ${i} attention_mask`);
+    assert.ok((feeds.token_type_ids!.data as BigInt64Array).every((x) => x === 1n), `batch ${i} token_type_ids`);
+    assert.equal((feeds.input_ids!.data as BigInt64Array).byteOffset % 8, 0);
+  });
+});

@@ -236,20 +236,30 @@ export function fastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<
   return shape && buildEncoder(shape, library);
 }
 
+export interface LazyFastEncoder {
+  encode(text: string): number[];
+  /** Build the tables now, whatever has been tokenized so far. */
+  build(): void;
+}
+
 /**
  * As fastBertEncoder, but the library answers the first `after` texts and the fast path's tables (~30-60 ms
- * to build per thread) are built only then: a thread that tokenizes a few hypotheses, or a one-row run,
- * does not pay for them.
+ * to build per thread) are built only then, or on build(): a thread that tokenizes a few hypotheses, or a
+ * one-row run, does not pay for them.
  */
-export function lazyFastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, library: LibraryTokenizer, after: number): ((text: string) => number[]) | undefined {
+export function lazyFastBertEncoder(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>, library: LibraryTokenizer, after: number): LazyFastEncoder | undefined {
   const shape = bertShape(tokenizerJson, tokenizerConfig);
   if (!shape) return undefined;
   let fast: ((text: string) => number[]) | undefined;
   let seen = 0;
-  return (text) => {
-    if (fast) return fast(text);
-    if (++seen > after) return (fast = buildEncoder(shape, library))(text);
-    return library.encode(text, { add_special_tokens: false }).ids;
+  const build = () => (fast ??= buildEncoder(shape, library));
+  return {
+    encode: (text) => {
+      if (fast) return fast(text);
+      if (++seen > after) return build()(text);
+      return library.encode(text, { add_special_tokens: false }).ids;
+    },
+    build: () => void build(),
   };
 }
 

@@ -84,15 +84,15 @@ export async function createOnnxClassifier(settings: JobSettings, ctx: Classifie
   }
   const limits: BatchLimits = { maxRows: Math.max(1, settings.batchSize), maxTokens: TOKEN_BUDGET };
   const { files, session, encoder } = model;
-  let content: string;
-  let pool: TokenizerPool;
-  try {
-    content = await modelDigest(files.onnxPath, files.folder);
-    pool = await startTokenizerPool({ tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, options: model.encoderOptions }, tokenizerThreads(zeroShot !== undefined));
-  } catch (err) {
-    await model.release();
-    throw err;
+  // The tokenizer threads start (and warm up) while this thread hashes the model files.
+  const starting = startTokenizerPool({ tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, options: model.encoderOptions }, tokenizerThreads(zeroShot !== undefined));
+  const [digest, started] = await Promise.allSettled([modelDigest(files.onnxPath, files.folder), starting]);
+  if (digest.status === 'rejected' || started.status === 'rejected') {
+    await Promise.all([model.release(), started.status === 'fulfilled' ? started.value.close() : undefined]);
+    throw digest.status === 'rejected' ? digest.reason : (started as PromiseRejectedResult).reason;
   }
+  const content = digest.value;
+  const pool: TokenizerPool = started.value;
   const origin = files.hub ? `${files.hub.repoId}@${files.hub.commit.slice(0, 12)}` : files.folder;
   ctx.events.notice?.(
     `onnx: ${origin} ${files.onnxFile} on ${session.device} (${session.threads} threads, ${pool.size} tokenizer threads), max ${encoder.maxLength} tokens, ` +

@@ -34,3 +34,6 @@ parentPort!.on('message', ({ id, texts, segments }: TokenizeRequest) => {
   parentPort!.postMessage({ id, chunk }, chunkTransfer(chunk));
 });
 parentPort!.postMessage({ ready: true });
+// After "ready", so that starting the pool does not wait for it; a window that arrives meanwhile waits
+// only for the rest of it.
+setImmediate(() => encoder.warmUp());

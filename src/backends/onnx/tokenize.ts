@@ -36,7 +36,25 @@ export interface TextEncoder {
   readonly pair: PairLayout | undefined;
   /** 'bert-fast': ids from bert-fast.ts (the same ids, faster); 'library': @huggingface/tokenizers for everything. */
   readonly tokenizerPath: 'bert-fast' | 'library';
+  /**
+   * Get ready for a stream of texts: build the fast path's tables now and tokenize a sample paragraph until
+   * the JIT has compiled the hot loops. A tokenizer thread does this at start, while the main thread is
+   * still loading; without it its first window of 64 IMDB reviews took ~38 ms against ~3-8 ms for the
+   * next ones (zero-shot, BoW NLI model, where a window's model runs take ~10 ms).
+   */
+  warmUp(): void;
 }
+
+/**
+ * The warm-up sample; each round suffixes every word with the round number, so that the words are new to
+ * the fast path's word cache and WordPiece itself runs (a repeated text would only exercise cache hits).
+ */
+const WARM_UP_WORDS = (
+  "I watched this film twice: the first time in 1998, and again last week. It's a quiet, well-acted drama (Ms. O'Hara " +
+  'is superb, the café scenes in Zürich naïvely charming) whose second half drags -- but the ending, with its long ' +
+  'single take, is worth the wait!<br /><br />8/10, would recommend to anyone patient.'
+).split(' ');
+const WARM_UP_ROUNDS = 60;
 
 export interface EncoderOptions {
   /** Tokens per sequence, special tokens included. */
@@ -120,7 +138,8 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
   }
 
   // Ids without special tokens: the BERT fast path where the tokenizer is exactly that (bert-fast.ts).
-  const fast = wrap ? lazyFastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer, FAST_AFTER_TEXTS) : undefined;
+  const lazy = wrap ? lazyFastBertEncoder(tokenizerJson, tokenizerConfig, tokenizer, FAST_AFTER_TEXTS) : undefined;
+  const fast = lazy?.encode;
   const bare = fast ?? ((text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids);
 
   /**
@@ -200,5 +219,9 @@ export function createTextEncoder(tokenizerJson: unknown, tokenizerConfig: Recor
     encodeSegment,
     pair: learnPairLayout(tokenizer),
     tokenizerPath: fast ? 'bert-fast' : 'library',
+    warmUp: () => {
+      lazy?.build();
+      for (let k = 0; k < WARM_UP_ROUNDS; k++) bare(WARM_UP_WORDS.map((w) => w + k).join(' '));
+    },
   };
 }
