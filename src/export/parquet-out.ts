@@ -79,7 +79,7 @@ export function openParquetOutputFile(
       for (let i = 0; i < cols.length; i++) buffered[i]!.push(cols[i]!.value(row, i));
       const values = added.values(result);
       for (let i = 0; i < values.length; i++) buffered[cols.length + i]!.push(result ? values[i] : null);
-      chars += row.text?.length ?? 0;
+      chars += row.text?.length ?? row.textBytes?.length ?? 0;
       return (++rows < OUTPUT_ROW_GROUP_ROWS && chars < OUTPUT_ROW_GROUP_CHARS) || flush();
     },
     drained: () => encoder?.drained() ?? Promise.resolve(),

@@ -30,8 +30,6 @@ const WINDOW_BYTES = 1024 * 1024;
 
 /** One top-level column of the group, handing out its values in row order. */
 interface ColumnCursor {
-  /** A text column read with its bytes kept: the UTF-8 bytes of the value next() returned last. */
-  readonly bytes?: Uint8Array | undefined;
   /** Makes the current page's values available (reading and decoding the next page if this one is used up). */
   ready(): Promise<void> | undefined;
   /** Values left in the current page, at least 1 once ready() settled (unless the group is done). */
@@ -41,10 +39,9 @@ interface ColumnCursor {
   skip(rows: number): Promise<void>;
 }
 
-/** Rows of a group: each row's values in the file's column order; with `bytes`, the kept column's UTF-8 bytes per row. */
+/** Rows of a group: each row's values in the file's column order (the kept string column's as UTF-8 bytes). */
 export interface RowBatch {
   rows: unknown[][];
-  bytes?: (Uint8Array | undefined)[];
 }
 
 /** The group's rows, a batch at a time (up to where the first column's page ends). */
@@ -54,9 +51,10 @@ export interface GroupRows {
 }
 
 /**
- * The group's rows from row `skip` on. `keepBytes` names a top-level string column whose values' UTF-8
- * bytes are handed out too (views of the decompressed page, no copy): the text, which the run sends and
- * hashes as bytes and a Parquet export writes back as they are.
+ * The group's rows from row `skip` on. `keepBytes` names a top-level string column (isStringColumn) whose
+ * values are handed out as their UTF-8 bytes (views of the decompressed page, no copy), null for a null:
+ * the text, which the run sends and hashes as bytes and a Parquet export writes back as they are; the
+ * reader decodes it where a string is needed.
  */
 export async function groupRows(group: GroupSlice, skip: number, compressors: Compressors, keepBytes?: number): Promise<GroupRows> {
   const { metadata } = group.file;
@@ -76,8 +74,7 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: Co
     if (chunk.file_path) throw new Error('column chunks in other files are not supported');
     const meta = chunk.meta_data;
     const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors };
-    const textBytes = i === keepBytes && isString(child.element);
-    cursors[i] = flatColumn(new ChunkBytes(group.file, meta), textBytes ? asBytes(decoder) : decoder, textBytes);
+    cursors[i] = flatColumn(new ChunkBytes(group.file, meta), i === keepBytes ? asBytes(decoder) : decoder);
   });
   if (nested.length) (await nestedColumns(group, skip, compressors, metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
@@ -90,15 +87,12 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: Co
       for (const c of cursors) n = Math.min(n, c.left());
       remaining -= n;
       const rows: unknown[][] = new Array(n);
-      const kept = keepBytes === undefined ? undefined : cursors[keepBytes];
-      const bytes = kept && 'bytes' in kept ? new Array<Uint8Array | undefined>(n) : undefined;
       for (let r = 0; r < n; r++) {
         const values = new Array<unknown>(cursors.length);
         for (let c = 0; c < cursors.length; c++) values[c] = cursors[c]!.next();
-        if (bytes) bytes[r] = kept!.bytes;
         rows[r] = values;
       }
-      return bytes ? { rows, bytes } : { rows };
+      return { rows };
     },
   };
 }
@@ -154,7 +148,7 @@ class ChunkBytes {
 const HEADER_BYTES = 64 * 1024;
 
 /** A string column as hyparquet decodes it (plain BYTE_ARRAY is text unless told otherwise). */
-function isString(element: SchemaElement): boolean {
+export function isStringColumn(element: SchemaElement): boolean {
   return element.type === 'BYTE_ARRAY' && (element.converted_type === 'UTF8' || element.logical_type?.type === 'STRING' || (element.converted_type === undefined && element.logical_type === undefined));
 }
 
@@ -163,8 +157,6 @@ function asBytes(decoder: ColumnDecoder): ColumnDecoder {
   const { converted_type: _c, logical_type: _l, ...element } = decoder.element;
   return { ...decoder, element, utf8: false };
 }
-
-const utf8 = new TextDecoder();
 
 /** A data page read out of the window: its header, its bytes, and its decompression under way elsewhere. */
 interface PageRead {
@@ -175,10 +167,9 @@ interface PageRead {
 
 /**
  * A flat column chunk's values, one page decoded at a time, the next page's decompression started on the
- * decompression thread when a page is decoded. With `textBytes`, the decoder leaves the strings as bytes:
- * next() decodes each (as hyparquet would) and keeps its bytes in `bytes`.
+ * decompression thread when a page is decoded.
  */
-function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false): ColumnCursor {
+function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
   let dictionary: DecodedArray | undefined;
   let page: DecodedArray = [];
   let at = 0;
@@ -252,16 +243,10 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
     ahead?.catch(() => {});
     await decode(read);
   };
-  const cursor: ColumnCursor & { bytes?: Uint8Array | undefined } = {
+  return {
     ready: () => (at < page.length ? undefined : load()),
     left: () => page.length - at,
-    next: textBytes
-      ? () => {
-          const b = page[at++] as Uint8Array | null | undefined;
-          cursor.bytes = b ?? undefined;
-          return b && utf8.decode(b);
-        }
-      : () => page[at++],
+    next: () => page[at++],
     async skip(rows) {
       let left = rows;
       while (left > 0) {
@@ -277,8 +262,6 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
       }
     },
   };
-  if (textBytes) cursor.bytes = undefined;
-  return cursor;
 }
 
 /**
