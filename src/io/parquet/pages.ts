@@ -54,9 +54,10 @@ export interface GroupRows {
  * The group's rows from row `skip` on. `keepBytes` names a top-level string column (isStringColumn) whose
  * values are handed out as their UTF-8 bytes (views of the decompressed page, no copy), null for a null:
  * the text, which the run sends and hashes as bytes and a Parquet export writes back as they are; the
- * reader decodes it where a string is needed.
+ * reader decodes it where a string is needed. `compressors`: the codecs, loaded only for nested columns
+ * (flat ones are decompressed on the decompression thread, so the run's thread holds no codec memory).
  */
-export async function groupRows(group: GroupSlice, skip: number, compressors: Compressors, keepBytes?: number): Promise<GroupRows> {
+export async function groupRows(group: GroupSlice, skip: number, compressors: () => Promise<Compressors>, keepBytes?: number): Promise<GroupRows> {
   const { metadata } = group.file;
   const rowGroup = metadata.row_groups[group.index]!;
   const tree = parquetSchema(metadata);
@@ -73,10 +74,11 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: Co
     if (!chunk?.meta_data) throw new Error(`no column chunk for column "${child.element.name}"`);
     if (chunk.file_path) throw new Error('column chunks in other files are not supported');
     const meta = chunk.meta_data;
-    const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors };
+    // No codecs here: compressed pages are decompressed on the decompression thread.
+    const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors: {} };
     cursors[i] = flatColumn(new ChunkBytes(group.file, meta), i === keepBytes ? asBytes(decoder) : decoder);
   });
-  if (nested.length) (await nestedColumns(group, skip, compressors, metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
+  if (nested.length) (await nestedColumns(group, skip, await compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
   let remaining = group.rows - skip;
   return {
@@ -213,26 +215,29 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
     for (;;) {
       const h = await header();
       const reader = bytes.reader();
-      if (h.type === 'DICTIONARY_PAGE') {
-        const { data } = readPage(reader, h, decoder, undefined, undefined, 0);
-        bytes.done(reader);
-        if (data) dictionary = convert(data, decoder);
-        continue;
-      }
-      const rows = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_rows ?? 0;
       const body = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, h.compressed_page_size);
       reader.offset += h.compressed_page_size;
       bytes.done(reader);
+      if (h.type === 'DICTIONARY_PAGE') {
+        await decode({ header: h, body, decompressed: startDecompression(h, body, decoder.codec) }, (data) => (dictionary = convert(data, decoder)));
+        continue;
+      }
+      const rows = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_rows ?? 0;
       // A page wholly before the start: passed over without being decompressed.
       if (rows <= skipRows) return rows;
       return { header: h, body, decompressed: startDecompression(h, body, decoder.codec) };
     }
   };
   let ahead: Promise<PageRead | number> | undefined;
-  const decode = async (read: PageRead) => {
-    decompressed = read.decompressed ? await read.decompressed : undefined;
+  /** Decodes a page (with the dictionary loaded so far) and hands its values to `use`. */
+  const decode = async (read: PageRead, use: (data: DecodedArray) => void) => {
+    const d = read.decompressed ? await read.decompressed : undefined;
     const reader = { view: new DataView(read.body.buffer, read.body.byteOffset, read.body.byteLength), offset: 0 };
-    page = readPage(reader, read.header, read.decompressed ? fromThread : decoder, dictionary, undefined, 0).data ?? [];
+    decompressed = d;
+    use(readPage(reader, read.header, d ? fromThread : decoder, dictionary, undefined, 0).data ?? []);
+  };
+  const usePage = (data: DecodedArray) => {
+    page = data;
     at = 0;
   };
   /** Loads the next page, from the one read ahead; starts reading the one after. */
@@ -241,7 +246,7 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
     ahead = bytes.atEnd ? undefined : readNext(0);
     // Seen when it is needed; unseen if the group ends first.
     ahead?.catch(() => {});
-    await decode(read);
+    await decode(read, usePage);
   };
   return {
     ready: () => (at < page.length ? undefined : load()),
@@ -258,7 +263,7 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
         }
         const read = await readNext(left);
         if (typeof read === 'number') left -= read;
-        else await decode(read);
+        else await decode(read, usePage);
       }
     },
   };
@@ -274,9 +279,9 @@ function startDecompression(h: PageHeader, body: Uint8Array, codec: CompressionC
   if (v2) {
     if (v2.is_compressed === false) return undefined;
     const levels = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
-    return decompressElsewhere(codec, body.slice(levels), h.uncompressed_page_size - levels);
+    return decompressElsewhere(codec, body.subarray(levels), h.uncompressed_page_size - levels);
   }
-  return decompressElsewhere(codec, body.slice(), h.uncompressed_page_size);
+  return decompressElsewhere(codec, body, h.uncompressed_page_size);
 }
 
 /** The nested columns, assembled by hyparquet for the rows of the group from `skip` on. */

@@ -92,7 +92,7 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
 
 async function openGroup(group: GroupRef, skip: number, textIndex: number | undefined): Promise<GroupRows> {
   try {
-    return await groupRows(group, skip, await parquetDecompressors(), textIndex);
+    return await groupRows(group, skip, parquetDecompressors, textIndex);
   } catch (err) {
     throw decodeError(group, err);
   }
