@@ -161,6 +161,20 @@ test('text values that are not strings are bad rows with a clear error; a missin
   assert.doesNotMatch(missing.stderr, /at .*\.js:\d+/);
 });
 
+test('Parquet to Parquet writes the text column back as read: blank, null and invalid UTF-8 included', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  const invalid = new Uint8Array([0x62, 0xff, 0x61, 0x64]);
+  parquetWriteFile({ filename: input, columnData: [{ name: 'text', data: ['fine text', null, '   ', invalid, 'caf\u00e9 ok'], type: 'STRING' }] });
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 4, r.stderr);
+  const rows = await readParquet(out);
+  assert.deepEqual(rows.map((x) => x.text), ['fine text', null, '   ', 'b\ufffdad', 'caf\u00e9 ok']);
+  assert.deepEqual(rows.map((x) => x.predicted_label), [best('fine text').label, null, null, best('b\ufffdad').label, best('caf\u00e9 ok').label]);
+});
+
 test('a resumed read starts in its row group and never decodes the finished ones', async (t) => {
   const dir = tempDir(t);
   const input = path.join(dir, 'in.parquet');

@@ -79,6 +79,11 @@ export function copiesRawRows(settings: Pick<JobSettings, 'format' | 'delimiter'
   return target.format === 'csv' && settings.format === 'csv' && settings.delimiter === outputDelimiter(target);
 }
 
+/** Parquet to Parquet: the text column is written from the bytes the reader kept, never from a decoded string. */
+export function writesTextBytes(settings: Pick<JobSettings, 'format'>, target: ExportTarget): boolean {
+  return target.format === 'parquet' && settings.format === 'parquet';
+}
+
 /** The encoding a CSV or JSONL export is written in: as asked, else the input's, whose bytes it copies. */
 function outputEncoding(settings: JobSettings, target: ExportTarget, input: TextEncoding | undefined): TextEncoding {
   if (target.encoding !== undefined) return textEncoding(target.encoding, 'output-encoding');

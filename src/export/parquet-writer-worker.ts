@@ -23,28 +23,60 @@ const { tmp, schema, names } = workerData as Init;
 const port = parentPort!;
 let writer: ParquetWriter | undefined;
 
+/** Bytes of a string column's min and max written to the footer (the writer's default, said here as it is relied on below). */
+const STATISTICS_BYTES = 16;
+
 /**
  * The footer keeps each column chunk's min and max until the file is complete; a packed column's are views
  * of the group's whole buffer (~4 MB), so they are copied out, or every group's buffer would stay alive
- * (~750 MB at 500,000 reviews, measured with process.memoryUsage()).
+ * (~750 MB at 500,000 reviews, measured with process.memoryUsage()). Only what the footer writes from
+ * them is kept: STATISTICS_BYTES and the byte after (the writer truncates on a character boundary, which
+ * that byte tells), not the whole text (~3 kB per group of reviews, held to the end of the file).
  */
 function ownStatistics(w: ParquetWriter): void {
+  const keep = (v: Uint8Array) => v.slice(0, STATISTICS_BYTES + 1);
   for (const chunk of w.row_groups.at(-1)?.columns ?? []) {
     const stats = chunk.meta_data?.statistics;
     if (!stats) continue;
-    if (stats.min_value instanceof Uint8Array) stats.min_value = stats.min_value.slice();
-    if (stats.max_value instanceof Uint8Array) stats.max_value = stats.max_value.slice();
+    if (stats.min_value instanceof Uint8Array) stats.min_value = keep(stats.min_value);
+    if (stats.max_value instanceof Uint8Array) stats.max_value = keep(stats.max_value);
   }
+}
+
+/** Values of a packed column looked at to tell whether a dictionary could pay. */
+const TRIAL_VALUES = 64;
+
+/**
+ * 'PLAIN' for a packed (string) column whose values look distinct, else undefined (the writer tries a
+ * dictionary). The writer's own trial hashes up to 1,000 values per chunk in JavaScript: a third of every
+ * review at 4 MB groups, ~1 s of this thread per 500,000 reviews (--cpu-prof), to find what TRIAL_VALUES
+ * evenly spread values tell as well: unique texts. A column mostly repeating a few values still gets the
+ * writer's full trial.
+ */
+function textEncoding(values: (Uint8Array | null)[]): 'PLAIN' | undefined {
+  const n = Math.min(values.length, TRIAL_VALUES);
+  if (n < TRIAL_VALUES) return undefined;
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const v = values[Math.floor((i * (values.length - 1)) / (n - 1))];
+    if (v) seen.add(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'));
+  }
+  return seen.size === n ? 'PLAIN' : undefined;
+}
+
+function unpackedColumn(data: (Uint8Array | null)[]): { data: (Uint8Array | null)[]; encoding?: 'PLAIN' } {
+  const encoding = textEncoding(data);
+  return encoding ? { data, encoding } : { data };
 }
 
 port.on('message', (msg: { type: 'group'; columns: (unknown[] | PackedText)[] } | { type: 'finish' }) => {
   try {
-    writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODEC, compressors: outputCompressors, createdBy: 'batchlabel' });
+    writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODEC, compressors: outputCompressors, statisticsTruncateLength: STATISTICS_BYTES, createdBy: 'batchlabel' });
     if (msg.type === 'group') {
-      const columns = msg.columns.map((c) => (Array.isArray(c) ? c : unpackText(c)));
-      const rows = columns[0]?.length ?? 0;
+      const columns = msg.columns.map((c) => (Array.isArray(c) ? { data: c } : unpackedColumn(unpackText(c))));
+      const rows = columns[0]?.data.length ?? 0;
       // Sync: the file writer flushes each row group to the file before write() returns.
-      void writer.write({ columnData: names.map((name, i) => ({ name, data: columns[i]! })), rowGroupSize: rows });
+      void writer.write({ columnData: names.map((name, i) => ({ name, ...columns[i]! })), rowGroupSize: rows });
       ownStatistics(writer);
       port.postMessage({ type: 'written' });
     } else {

@@ -77,9 +77,10 @@ export interface ReaderOptions {
   /** CSV: keep each record's original bytes (InputRow.raw), for an export that copies them. */
   raw?: boolean;
   /**
-   * CSV: leave the text undecoded where its valid UTF-8 bytes are at hand (InputRow.textBytes without
-   * text; the record holds '' in its place). For a consumer that needs only the bytes: a run whose
-   * export copies raw rows, or the export itself, which takes results from the checkpoint.
+   * CSV, Parquet: leave the text undecoded where its valid UTF-8 bytes are at hand (InputRow.textBytes
+   * without text; the record, or Parquet's values, hold '' in its place). For a consumer that needs only
+   * the bytes: a run whose export copies raw rows or writes Parquet from Parquet, or the export itself,
+   * which takes results from the checkpoint.
    */
   lazyText?: boolean;
 }

@@ -10,7 +10,7 @@ import { createClassifier } from '../backends/index.js';
 import type { Classifier, ClassifierContext, ClassifierEvents } from '../backends/classifier.js';
 import type { Outcome, Prediction, ProgressSink } from '../core/types.js';
 import { CheckpointError } from '../errors.js';
-import { copiesRawRows, type ExportSummary, type ExportTarget } from '../export/output-file.js';
+import { copiesRawRows, writesTextBytes, type ExportSummary, type ExportTarget } from '../export/output-file.js';
 import { canStreamExport, openExportStream, type ExportStream } from '../export/stream.js';
 import { openInput } from '../io/index.js';
 import { hashPair, hashText, type TextKey } from '../job/fingerprint.js';
@@ -244,9 +244,10 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   const exportTo = opts.exportTo && !settings.shard && canStreamExport(settings, from.ordinal, stats.finishedBefore) ? opts.exportTo : undefined;
   // An export copying raw rows needs no decoded fields, and both backends take a text as bytes.
   const copies = exportTo !== undefined && copiesRawRows(settings, exportTo);
+  const bytesOut = exportTo !== undefined && writesTextBytes(settings, exportTo);
   // Other shards' rows are skipped without decoding their text (owns, below).
   const owns = ownsRow(settings.shard);
-  const source = await openInput(settings, from, { raw: copies, lazyText: copies || settings.shard !== undefined, download: opts.events?.download });
+  const source = await openInput(settings, from, { raw: copies, lazyText: copies || bytesOut || settings.shard !== undefined, download: opts.events?.download });
   const isFinished = store.finishedFrom(from.ordinal);
   let readAll = true;
   try {

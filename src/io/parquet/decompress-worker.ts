@@ -3,8 +3,9 @@
  * 500,000 rows (of ~17 s, measured with --cpu-prof), the thread that sends the requests. The reader hands
  * over each page's compressed bytes a page ahead of decoding it and goes on.
  *
- * Messages in: { id, codec, bytes, size } (bytes transferred). Out: { id, page } (transferred) or
- * { id, error }.
+ * Messages in: { id, codec, bytes, length, size } (bytes: an ArrayBuffer, transferred, whose first `length`
+ * bytes are the page's). Out: { id, page, carrier } or { id, error, carrier }, carrier being `bytes` handed
+ * back for the next page (both transferred).
  */
 import { parentPort } from 'node:worker_threads';
 import type { CompressionCodec } from 'hyparquet';
@@ -12,15 +13,21 @@ import { parquetDecompressors } from './codecs.js';
 
 const port = parentPort!;
 
-port.on('message', (msg: { id: number; codec: CompressionCodec; bytes: Uint8Array; size: number }) => {
+/** The page in an ArrayBuffer of its own, which can move to the reader (a codec may return a view of a shared pool). */
+function own(page: Uint8Array, input: ArrayBuffer): Uint8Array {
+  const whole = page.byteOffset === 0 && page.byteLength === page.buffer.byteLength && page.buffer instanceof ArrayBuffer;
+  return whole && page.buffer !== input ? page : page.slice();
+}
+
+port.on('message', (msg: { id: number; codec: CompressionCodec; bytes: ArrayBuffer; length: number; size: number }) => {
   void (async () => {
     try {
       const decompress = (await parquetDecompressors())[msg.codec];
       if (!decompress) throw new Error(`unsupported compression codec ${msg.codec}`);
-      const page = decompress(msg.bytes, msg.size);
-      port.postMessage({ id: msg.id, page }, [page.buffer as ArrayBuffer]);
+      const page = own(decompress(new Uint8Array(msg.bytes, 0, msg.length), msg.size), msg.bytes);
+      port.postMessage({ id: msg.id, page, carrier: msg.bytes }, [page.buffer as ArrayBuffer, msg.bytes]);
     } catch (err) {
-      port.postMessage({ id: msg.id, error: (err as Error).message });
+      port.postMessage({ id: msg.id, error: (err as Error).message, carrier: msg.bytes }, [msg.bytes]);
     }
   })();
 });

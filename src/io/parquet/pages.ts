@@ -30,8 +30,6 @@ const WINDOW_BYTES = 1024 * 1024;
 
 /** One top-level column of the group, handing out its values in row order. */
 interface ColumnCursor {
-  /** A text column read with its bytes kept: the UTF-8 bytes of the value next() returned last. */
-  readonly bytes?: Uint8Array | undefined;
   /** Makes the current page's values available (reading and decoding the next page if this one is used up). */
   ready(): Promise<void> | undefined;
   /** Values left in the current page, at least 1 once ready() settled (unless the group is done). */
@@ -41,10 +39,9 @@ interface ColumnCursor {
   skip(rows: number): Promise<void>;
 }
 
-/** Rows of a group: each row's values in the file's column order; with `bytes`, the kept column's UTF-8 bytes per row. */
+/** Rows of a group: each row's values in the file's column order (the kept string column's as UTF-8 bytes). */
 export interface RowBatch {
   rows: unknown[][];
-  bytes?: (Uint8Array | undefined)[];
 }
 
 /** The group's rows, a batch at a time (up to where the first column's page ends). */
@@ -54,11 +51,13 @@ export interface GroupRows {
 }
 
 /**
- * The group's rows from row `skip` on. `keepBytes` names a top-level string column whose values' UTF-8
- * bytes are handed out too (views of the decompressed page, no copy): the text, which the run sends and
- * hashes as bytes and a Parquet export writes back as they are.
+ * The group's rows from row `skip` on. `keepBytes` names a top-level string column (isStringColumn) whose
+ * values are handed out as their UTF-8 bytes (views of the decompressed page, no copy), null for a null:
+ * the text, which the run sends and hashes as bytes and a Parquet export writes back as they are; the
+ * reader decodes it where a string is needed. `compressors`: the codecs, loaded only for nested columns
+ * (flat ones are decompressed on the decompression thread, so the run's thread holds no codec memory).
  */
-export async function groupRows(group: GroupSlice, skip: number, compressors: Compressors, keepBytes?: number): Promise<GroupRows> {
+export async function groupRows(group: GroupSlice, skip: number, compressors: () => Promise<Compressors>, keepBytes?: number): Promise<GroupRows> {
   const { metadata } = group.file;
   const rowGroup = metadata.row_groups[group.index]!;
   const tree = parquetSchema(metadata);
@@ -75,11 +74,11 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: Co
     if (!chunk?.meta_data) throw new Error(`no column chunk for column "${child.element.name}"`);
     if (chunk.file_path) throw new Error('column chunks in other files are not supported');
     const meta = chunk.meta_data;
-    const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors };
-    const textBytes = i === keepBytes && isString(child.element);
-    cursors[i] = flatColumn(new ChunkBytes(group.file, meta), textBytes ? asBytes(decoder) : decoder, textBytes);
+    // No codecs here: compressed pages are decompressed on the decompression thread.
+    const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors: {} };
+    cursors[i] = flatColumn(new ChunkBytes(group.file, meta), i === keepBytes ? asBytes(decoder) : decoder);
   });
-  if (nested.length) (await nestedColumns(group, skip, compressors, metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
+  if (nested.length) (await nestedColumns(group, skip, await compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
   let remaining = group.rows - skip;
   return {
@@ -90,15 +89,12 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: Co
       for (const c of cursors) n = Math.min(n, c.left());
       remaining -= n;
       const rows: unknown[][] = new Array(n);
-      const kept = keepBytes === undefined ? undefined : cursors[keepBytes];
-      const bytes = kept && 'bytes' in kept ? new Array<Uint8Array | undefined>(n) : undefined;
       for (let r = 0; r < n; r++) {
         const values = new Array<unknown>(cursors.length);
         for (let c = 0; c < cursors.length; c++) values[c] = cursors[c]!.next();
-        if (bytes) bytes[r] = kept!.bytes;
         rows[r] = values;
       }
-      return bytes ? { rows, bytes } : { rows };
+      return { rows };
     },
   };
 }
@@ -154,7 +150,7 @@ class ChunkBytes {
 const HEADER_BYTES = 64 * 1024;
 
 /** A string column as hyparquet decodes it (plain BYTE_ARRAY is text unless told otherwise). */
-function isString(element: SchemaElement): boolean {
+export function isStringColumn(element: SchemaElement): boolean {
   return element.type === 'BYTE_ARRAY' && (element.converted_type === 'UTF8' || element.logical_type?.type === 'STRING' || (element.converted_type === undefined && element.logical_type === undefined));
 }
 
@@ -163,8 +159,6 @@ function asBytes(decoder: ColumnDecoder): ColumnDecoder {
   const { converted_type: _c, logical_type: _l, ...element } = decoder.element;
   return { ...decoder, element, utf8: false };
 }
-
-const utf8 = new TextDecoder();
 
 /** A data page read out of the window: its header, its bytes, and its decompression under way elsewhere. */
 interface PageRead {
@@ -175,10 +169,9 @@ interface PageRead {
 
 /**
  * A flat column chunk's values, one page decoded at a time, the next page's decompression started on the
- * decompression thread when a page is decoded. With `textBytes`, the decoder leaves the strings as bytes:
- * next() decodes each (as hyparquet would) and keeps its bytes in `bytes`.
+ * decompression thread when a page is decoded.
  */
-function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false): ColumnCursor {
+function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
   let dictionary: DecodedArray | undefined;
   let page: DecodedArray = [];
   let at = 0;
@@ -222,26 +215,29 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
     for (;;) {
       const h = await header();
       const reader = bytes.reader();
-      if (h.type === 'DICTIONARY_PAGE') {
-        const { data } = readPage(reader, h, decoder, undefined, undefined, 0);
-        bytes.done(reader);
-        if (data) dictionary = convert(data, decoder);
-        continue;
-      }
-      const rows = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_rows ?? 0;
       const body = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, h.compressed_page_size);
       reader.offset += h.compressed_page_size;
       bytes.done(reader);
+      if (h.type === 'DICTIONARY_PAGE') {
+        await decode({ header: h, body, decompressed: startDecompression(h, body, decoder.codec) }, (data) => (dictionary = convert(data, decoder)));
+        continue;
+      }
+      const rows = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_rows ?? 0;
       // A page wholly before the start: passed over without being decompressed.
       if (rows <= skipRows) return rows;
       return { header: h, body, decompressed: startDecompression(h, body, decoder.codec) };
     }
   };
   let ahead: Promise<PageRead | number> | undefined;
-  const decode = async (read: PageRead) => {
-    decompressed = read.decompressed ? await read.decompressed : undefined;
+  /** Decodes a page (with the dictionary loaded so far) and hands its values to `use`. */
+  const decode = async (read: PageRead, use: (data: DecodedArray) => void) => {
+    const d = read.decompressed ? await read.decompressed : undefined;
     const reader = { view: new DataView(read.body.buffer, read.body.byteOffset, read.body.byteLength), offset: 0 };
-    page = readPage(reader, read.header, read.decompressed ? fromThread : decoder, dictionary, undefined, 0).data ?? [];
+    decompressed = d;
+    use(readPage(reader, read.header, d ? fromThread : decoder, dictionary, undefined, 0).data ?? []);
+  };
+  const usePage = (data: DecodedArray) => {
+    page = data;
     at = 0;
   };
   /** Loads the next page, from the one read ahead; starts reading the one after. */
@@ -250,18 +246,12 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
     ahead = bytes.atEnd ? undefined : readNext(0);
     // Seen when it is needed; unseen if the group ends first.
     ahead?.catch(() => {});
-    await decode(read);
+    await decode(read, usePage);
   };
-  const cursor: ColumnCursor & { bytes?: Uint8Array | undefined } = {
+  return {
     ready: () => (at < page.length ? undefined : load()),
     left: () => page.length - at,
-    next: textBytes
-      ? () => {
-          const b = page[at++] as Uint8Array | null | undefined;
-          cursor.bytes = b ?? undefined;
-          return b && utf8.decode(b);
-        }
-      : () => page[at++],
+    next: () => page[at++],
     async skip(rows) {
       let left = rows;
       while (left > 0) {
@@ -273,12 +263,10 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, textBytes = false
         }
         const read = await readNext(left);
         if (typeof read === 'number') left -= read;
-        else await decode(read);
+        else await decode(read, usePage);
       }
     },
   };
-  if (textBytes) cursor.bytes = undefined;
-  return cursor;
 }
 
 /**
@@ -291,9 +279,9 @@ function startDecompression(h: PageHeader, body: Uint8Array, codec: CompressionC
   if (v2) {
     if (v2.is_compressed === false) return undefined;
     const levels = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
-    return decompressElsewhere(codec, body.slice(levels), h.uncompressed_page_size - levels);
+    return decompressElsewhere(codec, body.subarray(levels), h.uncompressed_page_size - levels);
   }
-  return decompressElsewhere(codec, body.slice(), h.uncompressed_page_size);
+  return decompressElsewhere(codec, body, h.uncompressed_page_size);
 }
 
 /** The nested columns, assembled by hyparquet for the rows of the group from `skip` on. */

@@ -10,11 +10,11 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { InputError } from '../../errors.js';
-import { isBlank } from '../blank.js';
+import { isBlank, isBlankUtf8 } from '../blank.js';
 import { getPath } from '../jsonl.js';
 import { openParquetFile, type ParquetFile } from './file.js';
 import { parquetDecompressors } from './codecs.js';
-import { groupRows, type GroupRows, type RowBatch } from './pages.js';
+import { groupRows, isStringColumn, type GroupRows, type RowBatch } from './pages.js';
 import { parquetColumns, type ParquetColumn } from './schema.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from '../types.js';
 import { markEmpty } from '../types.js';
@@ -46,8 +46,10 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
     for (const f of opened.slice(1)) checkSameColumns(columns, parquetColumns(f.metadata), opened[0]!.path, f.path);
     const header = columns.map((c) => c.name);
     const text = columnPicker(header, opts.textColumn, opts.path, '--text-column');
-    // A text column at the top level is read with its bytes (a field inside a struct is assembled by hyparquet).
-    const textIndex = header.indexOf(opts.textColumn) >= 0 ? header.indexOf(opts.textColumn) : undefined;
+    // A text column of strings at the top level is read as bytes (a field inside a struct is assembled by hyparquet).
+    const at = header.indexOf(opts.textColumn);
+    const textIndex = at >= 0 && columns[at]!.schema.length === 1 && isStringColumn(columns[at]!.schema[0]!) ? at : undefined;
+    const lazy = opts.lazyText === true && opts.idColumn !== opts.textColumn;
     const id = opts.idColumn === undefined ? undefined : columnPicker(header, opts.idColumn, opts.path, '--id-column');
     const groups = rowGroups(opened);
     const start = startGroup(groups, from, opts.path);
@@ -61,7 +63,6 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
         consumed = group.bytesEnd;
         let i = skip;
         for (let batch = await decoded(group, rows); batch.rows.length; batch = await decoded(group, rows)) {
-          const bytes = batch.bytes;
           for (let k = 0; k < batch.rows.length; k++) {
             const values = batch.rows[k]!;
             const ordinal = group.firstOrdinal + i;
@@ -74,8 +75,8 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
               record: '',
               values,
             };
-            fillText(row, values, text, opts.textColumn);
-            if (bytes && row.text !== undefined) keepTextBytes(row, bytes[k]);
+            if (textIndex === undefined) fillText(row, values, text, opts.textColumn);
+            else textFromBytes(row, values, textIndex, text, lazy, opts.textColumn);
             if (id) row.id = idText(id(values));
             yield row;
           }
@@ -91,7 +92,7 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
 
 async function openGroup(group: GroupRef, skip: number, textIndex: number | undefined): Promise<GroupRows> {
   try {
-    return await groupRows(group, skip, await parquetDecompressors(), textIndex);
+    return await groupRows(group, skip, parquetDecompressors, textIndex);
   } catch (err) {
     throw decodeError(group, err);
   }
@@ -161,13 +162,28 @@ function columnPicker(header: string[], name: string, where: string, flag: strin
   throw new InputError(`${where}: no column "${name}". Columns: ${header.map((h) => JSON.stringify(h)).join(', ')}. Pass the right one with ${flag} (a field inside a struct column by dotted path, e.g. meta.body).`);
 }
 
+const utf8 = new TextDecoder();
+
 /**
- * The text's bytes beside its string, when they are valid UTF-8 (else the string, with U+FFFD, is what is
- * labeled): the run hashes and sends the bytes, and a Parquet export writes them back without encoding the
- * string again (~1.4 s of the encoder thread per 500,000 reviews, measured with --cpu-prof).
+ * The text from the text column's bytes (values[index]): its bytes kept when they are valid UTF-8 (else the
+ * string, with U+FFFD, is what is labeled), as the run hashes and sends them and a Parquet export writes
+ * them back without encoding the string again (~1.4 s of the encoder thread per 500,000 reviews, measured
+ * with --cpu-prof). `lazy`: valid bytes are not decoded (values hold '' in their place), for a run that
+ * needs only them (~0.7 s of the run's thread per 500,000 reviews and a string per row in flight).
  */
-function keepTextBytes(row: InputRow, bytes: Uint8Array | undefined): void {
-  if (bytes && isUtf8(bytes)) row.textBytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function textFromBytes(row: InputRow, values: unknown[], index: number, pick: Picker, lazy: boolean, column: string): void {
+  const b = values[index];
+  if (!(b instanceof Uint8Array)) return fillText(row, values, pick, column);
+  const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const valid = isUtf8(bytes);
+  if (lazy && valid && !isBlankUtf8(bytes)) {
+    values[index] = '';
+    row.textBytes = bytes;
+    return;
+  }
+  values[index] = utf8.decode(bytes);
+  fillText(row, values, pick, column);
+  if (valid && row.text !== undefined) row.textBytes = bytes;
 }
 
 function fillText(row: InputRow, values: unknown[], pick: Picker, column: string): void {
