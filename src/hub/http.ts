@@ -230,7 +230,7 @@ export async function downloadBlob(repo: RepoCache, meta: FileMetadata, label: s
   const sha256 = meta.etag !== undefined && SHA256.test(meta.etag) ? meta.etag : undefined;
   const partial = sha256 ? claimPartial(blobsDir, sha256) : undefined;
   try {
-    return await withRetries(`download ${label}`, opts, () => downloadOnce(repo, meta, label, opts, sha256, partial?.file));
+    return await withRetries(`download ${label}`, opts, () => downloadOnce(repo, blobsDir, meta, label, opts, sha256, partial?.file));
   } finally {
     partial?.lock.release();
   }
@@ -273,8 +273,7 @@ function contentRange(headers: Record<string, string | string[] | undefined>): {
 /** Bytes that failed their check: a partial file holding them must not be resumed. */
 class CorruptDownload extends TransientError {}
 
-async function downloadOnce(repo: RepoCache, meta: FileMetadata, label: string, opts: HubHttpOptions, sha256: string | undefined, partial: string | undefined): Promise<string> {
-  const blobsDir = path.dirname(blobPath(repo, 'x'));
+async function downloadOnce(repo: RepoCache, blobsDir: string, meta: FileMetadata, label: string, opts: HubHttpOptions, sha256: string | undefined, partial: string | undefined): Promise<string> {
   const tmp = partial ?? tempName(path.join(blobsDir, meta.etag ?? 'download'));
   let have = await partialSize(partial);
   if (meta.size !== undefined && have > meta.size) {
@@ -287,7 +286,9 @@ async function downloadOnce(repo: RepoCache, meta: FileMetadata, label: string, 
     let received = 0;
     let announced: number | undefined;
     let framed = false;
-    if (have === 0 || have !== meta.size) {
+    // A partial file as long as the blob was complete but not yet checked and renamed: no request.
+    const complete = have > 0 && have === meta.size;
+    if (!complete) {
       const res = await getFollowingRedirects(meta.location, opts, have > 0 ? `bytes=${have}-` : undefined);
       if (res.statusCode === 206 && have > 0) {
         const range = contentRange(res.headers);
@@ -295,7 +296,8 @@ async function downloadOnce(repo: RepoCache, meta: FileMetadata, label: string, 
           await res.body.dump();
           throw new CorruptDownload(`asked for the bytes from ${have} and got ${header(res.headers, 'content-range') ?? 'no Content-Range'}`);
         }
-        announced = (range.total ?? meta.size ?? NaN) - have;
+        const total = range.total ?? meta.size;
+        announced = total === undefined ? undefined : total - have;
       } else if (res.statusCode === 200) {
         have = 0; // the server sends the whole file (it ignored the Range, or there was none)
         announced = meta.size ?? contentLength(res.headers);
@@ -305,7 +307,6 @@ async function downloadOnce(repo: RepoCache, meta: FileMetadata, label: string, 
           ? new TransientError(`HTTP ${res.statusCode}`)
           : new BackendFatalError(`${label}: download answered HTTP ${res.statusCode}`, HubErrorCode.response);
       }
-      if (Number.isNaN(announced)) announced = undefined;
       // Chunked framing ends with a last chunk (undici fails a body cut before it); without it or a
       // length, the end of the connection is all that marks the end of the body, and a cut looks the same.
       framed = /\bchunked\b/i.test(header(res.headers, 'transfer-encoding') ?? '');

@@ -51,10 +51,6 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-function noSuchFolder(folder: string): BackendFatalError {
-  return new BackendFatalError(`model folder ${folder} does not exist`, HubErrorCode.notFound);
-}
-
 /** Written like a path rather than an `org/name` id: never sent to the Hub. */
 function looksLikePath(spec: string): boolean {
   return path.isAbsolute(spec) || /^(~|\.{1,2})([/\\]|$)/.test(spec) || spec.includes('\\') || spec.split('/').length > 2;
@@ -62,7 +58,7 @@ function looksLikePath(spec: string): boolean {
 
 async function chooseLocalOnnx(folder: string, candidates: readonly string[], onnxFile: string | undefined): Promise<string> {
   if (onnxFile) {
-    const rel = onnxFile.split(path.sep).join('/');
+    const rel = repoPathOf(onnxFile);
     if (!(await exists(path.join(folder, rel)))) {
       throw new BackendFatalError(`--onnx-file ${onnxFile} does not exist in ${folder}`, HubErrorCode.notFound);
     }
@@ -90,16 +86,27 @@ export interface LocateOptions extends Omit<HubResolveOptions, 'revision'> {
   fullPrecision?: boolean;
 }
 
+/**
+ * `spec` is a folder if one exists at that path (`folder` set), a Hub id otherwise; one written like a
+ * path that is not a folder is refused.
+ */
+async function modelPlace(spec: string | undefined): Promise<{ model: string; folder?: string }> {
+  const model = spec?.trim() || DEFAULT_MODEL;
+  const local = path.resolve(expandHome(model, os.homedir()));
+  if (await isDirectory(local)) return { model, folder: local };
+  if (looksLikePath(model)) throw new BackendFatalError(`model folder ${local} does not exist`, HubErrorCode.notFound);
+  return { model };
+}
+
+/** --onnx-file as a repository path ('/'-separated). */
+const repoPathOf = (file: string) => file.split(path.sep).join('/');
+
 /** `spec` is a folder if one exists at that path (or it is written like a path); otherwise a Hub id. */
 export async function locateModel(spec: string | undefined, options: LocateOptions = {}): Promise<LocatedModel> {
   const device = options.device ?? 'cpu';
-  const model = spec?.trim() || DEFAULT_MODEL;
-  const local = path.resolve(expandHome(model, os.homedir()));
-  if (await isDirectory(local)) {
-    return { folder: local, onnxFile: await chooseLocalOnnx(local, onnxCandidates(device, options.fullPrecision), options.onnxFile) };
-  }
-  if (looksLikePath(model)) throw noSuchFolder(local);
-  const onnx = options.onnxFile ? [options.onnxFile.split(path.sep).join('/')] : onnxCandidates(device, options.fullPrecision);
+  const { model, folder } = await modelPlace(spec);
+  if (folder) return { folder, onnxFile: await chooseLocalOnnx(folder, onnxCandidates(device, options.fullPrecision), options.onnxFile) };
+  const onnx = options.onnxFile ? [repoPathOf(options.onnxFile)] : onnxCandidates(device, options.fullPrecision);
   const snapshot = await resolveHubFiles(
     model,
     [{ anyOf: ['config.json'] }, { anyOf: ['tokenizer.json'] }, { anyOf: ['tokenizer_config.json'], optional: true }, { anyOf: onnx }],
@@ -117,12 +124,10 @@ export async function locateModel(spec: string | undefined, options: LocateOptio
  * Hub model's config comes through the cache, where the model's other files join it when it loads.
  */
 export async function readModelConfig(spec: string | undefined, options: LocateOptions = {}): Promise<unknown> {
-  const model = spec?.trim() || DEFAULT_MODEL;
-  const local = path.resolve(expandHome(model, os.homedir()));
-  if (await isDirectory(local)) return readJson(local, 'config.json');
-  if (looksLikePath(model)) throw noSuchFolder(local);
+  const { model, folder } = await modelPlace(spec);
+  if (folder) return readJson(folder, 'config.json');
   // A bad --onnx-file is refused before any request, as loading the model would.
-  if (options.onnxFile) checkRepoPaths([options.onnxFile.split(path.sep).join('/')]);
+  if (options.onnxFile) checkRepoPaths([repoPathOf(options.onnxFile)]);
   const snapshot = await resolveHubFiles(model, [{ anyOf: ['config.json'] }], options);
   return readJson(snapshot.folder, 'config.json');
 }
