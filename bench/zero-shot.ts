@@ -5,8 +5,9 @@
  *   - a hand-written onnxruntime loop over the same pairs, pre-tokenized and length-sorted (target ≥ 0.9×),
  * and, without a target, that loop with the tokenizing it needs at least inside the clock. Each system runs
  * in a process of its own, model loading outside the clock. 12,000 reviews: a labeling job's rate is its
- * steady state, and the tokenizer's word cache takes the first few thousand reviews to fill (interleaved
- * runs against the raw loop, same build: 600 reviews 0.61x, 3,000 0.73x, 12,000 0.93x, median of 5-14).
+ * steady state, and batchlabel's first few thousand reviews are slower (the tokenizer's word cache filling,
+ * among others); interleaved runs against the raw loop, same build: 600 reviews 0.61x, 3,000 0.73x, 12,000
+ * 0.93x (medians of 5-14 rounds).
  */
 import { createReadStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
