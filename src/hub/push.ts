@@ -149,25 +149,19 @@ async function uploadLfs(env: HubEnv, id: string, files: FileInfo[], signal?: Ab
     if (upload.header?.chunk_size !== undefined) await uploadParts(env, f, upload, signal);
     else {
       // A presigned storage URL: the action's own headers, and the token only if it is the Hub's origin.
-      const put = await request(upload.href, {
-        method: 'PUT',
-        headers: { ...apiHeaders(env, upload.href), ...upload.header, 'content-length': String(f.size) },
-        body: f.local ? createReadStream(f.local) : await f.bytes(),
-        signal,
-      });
-      await put.body.dump();
-      if (put.statusCode < 200 || put.statusCode >= 300) throw new PushError(`uploading ${f.repoPath} to the Hub's storage failed (HTTP ${put.statusCode}); run the same command again to retry.`);
+      await mustSucceed(
+        upload.href,
+        { method: 'PUT', headers: { ...apiHeaders(env, upload.href), ...upload.header, 'content-length': String(f.size) }, body: f.local ? createReadStream(f.local) : await f.bytes(), signal },
+        (status) => `uploading ${f.repoPath} to the Hub's storage failed (HTTP ${status}); run the same command again to retry.`,
+      );
     }
     const verify = obj.actions?.verify;
     if (verify) {
-      const v = await request(verify.href, {
-        method: 'POST',
-        headers: { ...apiHeaders(env, verify.href, { 'content-type': 'application/vnd.git-lfs+json' }), ...verify.header },
-        body: JSON.stringify({ oid: f.sha256, size: f.size }),
-        signal,
-      });
-      await v.body.dump();
-      if (v.statusCode < 200 || v.statusCode >= 300) throw new PushError(`the Hub could not verify the upload of ${f.repoPath} (HTTP ${v.statusCode}); run the same command again.`);
+      await mustSucceed(
+        verify.href,
+        { method: 'POST', headers: { ...apiHeaders(env, verify.href, { 'content-type': 'application/vnd.git-lfs+json' }), ...verify.header }, body: JSON.stringify({ oid: f.sha256, size: f.size }), signal },
+        (status) => `the Hub could not verify the upload of ${f.repoPath} (HTTP ${status}); run the same command again.`,
+      );
     }
   }
 }
@@ -178,7 +172,6 @@ async function uploadLfs(env: HubEnv, id: string, files: FileInfo[], signal?: Ab
  * goes into the completion POST to the action's href (huggingface_hub's lfs.py _upload_multi_part).
  */
 async function uploadParts(env: HubEnv, f: FileInfo, upload: LfsAction, signal?: AbortSignal): Promise<void> {
-  const { request } = await import('undici');
   const chunk = Number(upload.header!.chunk_size);
   const urls = Object.entries(upload.header!)
     .filter(([k]) => /^\d+$/.test(k))
@@ -192,26 +185,30 @@ async function uploadParts(env: HubEnv, f: FileInfo, upload: LfsAction, signal?:
   for (const [i, url] of urls.entries()) {
     const start = i * chunk;
     const end = Math.min(f.size, start + chunk);
-    const put = await request(url, {
-      method: 'PUT',
-      headers: { ...apiHeaders(env, url), 'content-length': String(end - start) },
-      body: f.local ? createReadStream(f.local, { start, end: end - 1 }) : bytes!.subarray(start, end),
-      signal,
-    });
-    await put.body.dump();
-    const etag = put.headers.etag;
-    if (put.statusCode < 200 || put.statusCode >= 300) throw new PushError(`uploading part ${i + 1} of ${urls.length} of ${f.repoPath} to the Hub's storage failed (HTTP ${put.statusCode}); run the same command again to retry.`);
+    const { etag } = await mustSucceed(
+      url,
+      { method: 'PUT', headers: { ...apiHeaders(env, url), 'content-length': String(end - start) }, body: f.local ? createReadStream(f.local, { start, end: end - 1 }) : bytes!.subarray(start, end), signal },
+      (status) => `uploading part ${i + 1} of ${urls.length} of ${f.repoPath} to the Hub's storage failed (HTTP ${status}); run the same command again to retry.`,
+    );
     if (typeof etag !== 'string' || etag === '') throw new PushError(`the Hub's storage gave no ETag for part ${i + 1} of ${f.repoPath}; run the same command again to retry.`);
     parts.push({ partNumber: i + 1, etag });
   }
-  const done = await request(upload.href, {
-    method: 'POST',
-    headers: apiHeaders(env, upload.href, { accept: 'application/vnd.git-lfs+json', 'content-type': 'application/vnd.git-lfs+json' }),
-    body: JSON.stringify({ oid: f.sha256, parts }),
-    signal,
-  });
-  await done.body.dump();
-  if (done.statusCode < 200 || done.statusCode >= 300) throw new PushError(`the Hub could not put together the ${parts.length} parts of ${f.repoPath} (HTTP ${done.statusCode}); run the same command again.`);
+  await mustSucceed(
+    upload.href,
+    { method: 'POST', headers: apiHeaders(env, upload.href, { accept: 'application/vnd.git-lfs+json', 'content-type': 'application/vnd.git-lfs+json' }), body: JSON.stringify({ oid: f.sha256, parts }), signal },
+    (status) => `the Hub could not put together the ${parts.length} parts of ${f.repoPath} (HTTP ${status}); run the same command again.`,
+  );
+}
+
+type RequestOptions = NonNullable<Parameters<typeof import('undici').request>[1]>;
+
+/** A request whose answer has no body worth reading: a status outside 2xx is a PushError saying `failure(status)`. */
+async function mustSucceed(url: string, options: RequestOptions, failure: (status: number) => string): Promise<Record<string, string | string[] | undefined>> {
+  const { request } = await import('undici');
+  const res = await request(url, options);
+  await res.body.dump();
+  if (res.statusCode < 200 || res.statusCode >= 300) throw new PushError(failure(res.statusCode));
+  return res.headers;
 }
 
 async function checked(env: HubEnv, id: string, what: string, p: Promise<ApiAnswer>): Promise<ApiAnswer> {
