@@ -2,15 +2,13 @@ import os from 'node:os';
 import { CheckpointError } from '../errors.js';
 import { holderAlive, readHolder, tryLock, type FileLock } from '../core/file-lock.js';
 
-export type RunLock = FileLock;
-
 /**
  * One run per checkpoint at a time: two runs on one job would send every text twice, and a concurrent
  * --restart would mix two jobs' results. The lock is a file created exclusively next to the checkpoint;
  * a holder that no longer runs on this host (killed, rebooted) leaves it to be taken over. `status` and
  * `export` only read, and take no lock.
  */
-export function lockJob(checkpoint: string): RunLock {
+export function lockJob(checkpoint: string): FileLock {
   const file = `${checkpoint}.lock`;
   let taken;
   try {
