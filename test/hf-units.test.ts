@@ -45,6 +45,38 @@ test('waits never exceed the cap', () => {
   assert.ok(w >= 15_000 && w <= 25_000);
 });
 
+test('concurrency limit: once slow start ends, a round trip at 4 in flight re-measures the unloaded latency the cold first round trips overstated', () => {
+  const ctx = recordingContext(32);
+  const limit = createConcurrencyLimit(ctx.queue, ctx.signal);
+  let clock = performance.now();
+  /** `n` requests sent now, each answered `ms` later. */
+  const roundTrip = (n: number, ms: number) => {
+    const sentAt = clock;
+    for (let i = 0; i < n; i++) limit.start();
+    clock += ms;
+    for (let i = 0; i < n; i++) {
+      limit.end();
+      limit.answered({ sentAt, epoch: 0 }, clock);
+    }
+  };
+  limit.admit();
+  roundTrip(4, 25); // cold: a server answering in 15 ms unloaded
+  roundTrip(8, 25);
+  assert.equal(limit.limit, 16);
+  roundTrip(16, 50);
+  assert.equal(limit.limit, 4, 'slow start ended (cut to 15): the probe runs at 4');
+  for (let i = 0; i < 16; i++) limit.answered({ sentAt: clock - 10, epoch: 0 }, clock);
+  assert.equal(limit.limit, 4, 'answers to requests sent before the probe are not its round trip');
+  roundTrip(4, 15);
+  assert.equal(limit.limit, 15, 'the limit from before the probe');
+  // 15 in flight at 30 ms against 15 unloaded is a queue of 7.5 (beta 7.1): cut. Read against the cold
+  // 25 ms it would be 2.5, and the limit would grow.
+  roundTrip(15, 30);
+  assert.equal(limit.limit, 14);
+  roundTrip(14, 28);
+  assert.equal(limit.limit, 14, 'no second probe within 30 s');
+});
+
 test('concurrency limit: starts low, doubles while unloaded, cuts to 0.9x once per overload epoch, floor 1', () => {
   const ctx = recordingContext(32);
   const limit = createConcurrencyLimit(ctx.queue, ctx.signal);

@@ -117,6 +117,21 @@ const REFUSALS_TO_CUT = 2;
  * second our own event loop adds 5–10 ms (measured: the limit fell from 8 to 6 against an instant server).
  */
 const MIN_QUEUE_DELAY_MS = 5;
+/**
+ * Once slow start ends, and then this often, one round trip at PROBE_LIMIT re-measures the server's
+ * unloaded latency (BBR's PROBE_RTT). The first round trips run cold: against the loopback server
+ * (15 ms a request) they averaged 25–27 ms (JIT, new connections), and a limit held above the
+ * server's width never sees it unloaded again, so that figure stood for the run and hid a queue of 11
+ * (the limit held at 19–23 against 8 workers, measured). Later probes follow a server that got slower or
+ * faster. At 200 ms a request, a probe every 30 s costs about 1% of the run.
+ */
+const PROBE_INTERVAL_MS = 30_000;
+/**
+ * In flight during a probe, which runs only while the limit is at least twice this: below that the
+ * latency rule cannot cut (the queue estimate, under the limit, stays below beta), and a probe would halve
+ * the rate for nothing.
+ */
+const PROBE_LIMIT = 4;
 
 /**
  * The concurrency controller. Two signals, as in Netflix's concurrency-limits library:
@@ -132,9 +147,13 @@ const MIN_QUEUE_DELAY_MS = 5;
  *   (latency growing with load) from being driven to --concurrency with nothing gained. Gradient2 was the
  *   other candidate; its baseline is a long-term average that follows a standing queue upward, so it
  *   keeps growing against a queueing server, where Vegas holds a few requests above the server's width.
- * The limit grows only while it is used (at least half of it in flight), as in Netflix's AIMD.
- * Measured on the loopback server (15 ms a request): against 8 workers with a queue behind them, the
- * limit holds at 9–13 from --concurrency 32; against a max-in-flight of 8, it moves between 8 and 9.
+ * The limit grows only while it is used (at least half of it in flight), as in Netflix's AIMD. A
+ * round trip is read from requests sent under the limit it judges: after a doubling or a probe, answers
+ * to requests sent before it are left out (the round trip at 16 otherwise averaged half its answers from
+ * 8 in flight, and slow start doubled on past a queue).
+ * Measured on the loopback server (15 ms a request), 7 runs, 4 of them with both cores kept busy: against
+ * 8 workers with a queue behind them, the limit settles at 13–17 from --concurrency 32; against a
+ * max-in-flight of 8, it moves between 8 and 9.
  */
 export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal): ConcurrencyLimit {
   let limit = Math.min(queue.maxConcurrency, INITIAL_LIMIT);
@@ -158,6 +177,13 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
   let windowCount = 0;
   let refusedInWindow = 0;
   let noLoad = Infinity;
+  /** The lowest round trip since the last probe began: what noLoad becomes when the probe ends. */
+  let noLoadSinceProbe = Infinity;
+  /** The limit to go back to while a probe runs. */
+  let probingFrom: number | undefined;
+  let nextProbeAt = Infinity;
+  /** Answers to requests sent before this (performance.now()) belong to an earlier limit. */
+  let countFrom = 0;
   let latency = 0;
   const apply = () => {
     queue.setConcurrency(Math.max(1, Math.floor(limit)));
@@ -170,9 +196,33 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
     busiest = inFlight;
   };
   let previousRtt = Infinity;
-  const endOfWindow = () => {
+  /** Starts a new round trip whose answers are only those sent from now on. */
+  const restartWindow = (now: number) => {
+    countFrom = now;
+    previousRtt = Infinity;
+  };
+  const startProbe = (now: number) => {
+    probingFrom = limit;
+    noLoadSinceProbe = Infinity;
+    limit = PROBE_LIMIT;
+    restartWindow(now);
+  };
+  const endProbe = (windowRtt: number, now: number) => {
+    noLoad = Math.min(noLoadSinceProbe, windowRtt);
+    limit = probingFrom!;
+    probingFrom = undefined;
+    nextProbeAt = now + PROBE_INTERVAL_MS;
+    restartWindow(now);
+  };
+  const endOfWindow = (now: number) => {
     const windowRtt = windowSum / windowCount;
+    if (probingFrom !== undefined) {
+      resetWindow();
+      endProbe(windowRtt, now);
+      return apply();
+    }
     noLoad = Math.min(noLoad, windowRtt);
+    noLoadSinceProbe = Math.min(noLoadSinceProbe, windowRtt);
     // A queue lasts; a pause of the event loop or the machine (one slow round trip) does not: the
     // better of the last two round trips is the one read.
     const rtt = Math.min(windowRtt, previousRtt);
@@ -189,8 +239,11 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
       slowStart = false;
       limit = Math.max(1, Math.min(limit - 1, (limit * noLoad) / rtt + 6 * log));
     } else if (queued <= 3 * log && used) {
+      if (slowStart) restartWindow(now);
       limit = Math.min(queue.maxConcurrency, slowStart ? limit * 2 : limit + 1);
     }
+    if (!slowStart && nextProbeAt === Infinity) nextProbeAt = now;
+    if (now >= nextProbeAt && limit >= 2 * PROBE_LIMIT) startProbe(now);
     apply();
   };
   return {
@@ -220,15 +273,17 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
       latency = latency === 0 ? ms : latency * 0.9 + ms * 0.1;
       // Every answer counts, whichever epoch it was sent in: a cut must not stop the climb back, or
       // random refusals (a few percent of requests at hundreds a second) would hold the limit down.
+      if (sample.sentAt < countFrom) return;
       windowSum += ms;
-      if (++windowCount >= Math.max(1, Math.floor(limit))) endOfWindow();
+      if (++windowCount >= Math.max(1, Math.floor(limit))) endOfWindow(now);
     },
     overloaded(sample) {
       if (sample.epoch !== epoch || ++refusedInWindow < REFUSALS_TO_CUT) return;
       refusedInWindow = 0;
       epoch++;
       slowStart = false;
-      limit = Math.max(1, limit * BACKOFF_RATIO);
+      if (probingFrom !== undefined) probingFrom = Math.max(1, probingFrom * BACKOFF_RATIO);
+      else limit = Math.max(1, limit * BACKOFF_RATIO);
       apply();
     },
     get latencyMs() {
