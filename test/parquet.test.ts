@@ -170,6 +170,8 @@ test('Parquet to Parquet writes the text column back as read: blank, null and in
   const out = path.join(dir, 'out.parquet');
   const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /the text at row 4 is not valid UTF-8; it is labeled with U\+FFFD/);
+  assert.match(r.stderr, /1 row read in this run had text that is not valid UTF-8 \(the first at row 4\)/);
   const rows = await readParquet(out);
   assert.deepEqual(rows.map((x) => x.text), ['fine text', null, '   ', 'b\ufffdad', 'caf\u00e9 ok']);
   assert.deepEqual(rows.map((x) => x.predicted_label), [best('fine text').label, null, null, best('b\ufffdad').label, best('caf\u00e9 ok').label]);

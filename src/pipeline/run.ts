@@ -288,7 +288,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         continue;
       }
       if (row.invalidUtf8 && invalidUtf8++ === 0) {
-        firstInvalid = `line ${row.line}, byte ${row.byteStart}`;
+        firstInvalid = settings.format === 'parquet' ? `row ${row.line}` : `line ${row.line}, byte ${row.byteStart}`; // a Parquet row's byteStart is its row group
         notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. If the file is Latin-1 or Windows-1252, pass --encoding windows-1252 (see --help for others).`);
       }
       const text = row.textBytes ?? row.text;

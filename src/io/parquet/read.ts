@@ -183,7 +183,9 @@ function textFromBytes(row: InputRow, values: unknown[], index: number, pick: Pi
   }
   values[index] = utf8.decode(bytes);
   fillText(row, values, pick, column);
-  if (valid && row.text !== undefined) row.textBytes = bytes;
+  if (row.text === undefined) return;
+  if (valid) row.textBytes = bytes;
+  else row.invalidUtf8 = true;
 }
 
 function fillText(row: InputRow, values: unknown[], pick: Picker, column: string): void {
