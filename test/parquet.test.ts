@@ -118,6 +118,34 @@ test('Parquet in → CSV and JSONL out; CSV in → Parquet out; per-label scores
   assert.ok(Math.abs((rows[7]!.score_POSITIVE as number) - want.find((l) => l.label === 'POSITIVE')!.score) < 1e-9);
 });
 
+test('a Parquet export of several row groups (text buffers reused from group to group): every text and every group\'s statistics read back as written', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  // ~4.6 M characters: three groups of at most 2 Mi characters, the later texts three times longer, so a
+  // buffer kept from an earlier group is sometimes too small.
+  const texts = Array.from({ length: 2300 }, (_, i) => `${String(i).padStart(5, '0')} ${(i < 2000 ? 'plain review text ' : 'a much longer review, ünïcode ').repeat(i < 2000 ? 95 : 190)}`);
+  const csvIn = path.join(dir, 'in.csv');
+  writeFileSync(csvIn, stringify(texts.map((text, i) => ({ id: `r${i}`, text })), { header: true }));
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', csvIn, '--model', 'm', '--output', out, '--batch-size', '64'], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 0, r.stderr);
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(out));
+  assert.ok(metadata.row_groups.length >= 3, `${metadata.row_groups.length} row groups`);
+  const rows = await readParquet(out);
+  assert.deepEqual(rows.map((row) => row.text), texts);
+  let first = 0;
+  for (const group of metadata.row_groups) {
+    const inGroup = texts.slice(first, first + Number(group.num_rows)).map((x) => Buffer.from(x));
+    first += Number(group.num_rows);
+    const stats = group.columns[1]!.meta_data!.statistics!;
+    const min = inGroup.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+    const max = inGroup.reduce((a, b) => (Buffer.compare(a, b) >= 0 ? a : b));
+    assert.ok(min.toString().startsWith(String(stats.min_value)) && String(stats.min_value).length > 0, `min ${String(stats.min_value)}`);
+    assert.ok(String(max).startsWith(String(stats.max_value).slice(0, -1)) && String(stats.max_value).length > 0, `max ${String(stats.max_value)}`);
+  }
+  assert.equal(first, texts.length);
+});
+
 test('JSONL in → Parquet out: fields typed by their values', async (t) => {
   const s = await server(t);
   const dir = tempDir(t);

@@ -140,11 +140,42 @@ export interface PackedText {
 }
 
 /**
+ * Packed-text buffers the encoder has written and handed back, for the next groups. A new 2–3 MB buffer a
+ * group, freed on the encoder's thread, is what lifts glibc's mmap threshold past the 1 MiB pages and
+ * windows, which then stay in the arenas (see BENCHMARKS.md).
+ */
+export interface TextBuffers {
+  /** A buffer of at least `size` bytes. */
+  take(size: number): ArrayBuffer;
+  give(buffer: ArrayBuffer): void;
+}
+
+/** Groups in flight: one being filled, two with the encoder (flush holds it to that). */
+const KEPT_TEXT_BUFFERS = 3;
+/** Room over a group's size, so the next group (a few reviews longer) fits the same buffer. */
+const TEXT_BUFFER_SLACK = 1.25;
+
+export function textBuffers(): TextBuffers {
+  const free: ArrayBuffer[] = [];
+  return {
+    take(size) {
+      const i = free.findIndex((b) => b.byteLength >= size);
+      if (i >= 0) return free.splice(i, 1)[0]!;
+      free.pop(); // too small for the groups now coming: let it go
+      return new ArrayBuffer(Math.ceil(size * TEXT_BUFFER_SLACK));
+    },
+    give(buffer) {
+      if (free.length < KEPT_TEXT_BUFFERS) free.push(buffer);
+    },
+  };
+}
+
+/**
  * Packs `values` (bytes, strings, nulls) for the encoder; undefined if one is of another type. Posting the
  * strings instead costs their copy into the message, their copy out of it on the encoder thread, and their
  * UTF-8 encoding there (~2 s per 500,000 reviews of the encoder's ~14 s, measured with --cpu-prof).
  */
-export function packText(values: unknown[]): PackedText | undefined {
+export function packText(values: unknown[], buffers?: TextBuffers): PackedText | undefined {
   const lengths = new Int32Array(values.length);
   let size = 0;
   for (let i = 0; i < values.length; i++) {
@@ -154,7 +185,7 @@ export function packText(values: unknown[]): PackedText | undefined {
     lengths[i] = n;
     if (n > 0) size += n;
   }
-  const bytes = Buffer.allocUnsafeSlow(size);
+  const bytes = buffers ? Buffer.from(buffers.take(size)) : Buffer.allocUnsafeSlow(size);
   let at = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -246,8 +277,12 @@ function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): En
     for (const f of w) f();
   };
   let finished = false;
-  worker.on('message', (msg: { type: string; message?: string }) => {
-    if (msg.type === 'written') pending--;
+  const buffers = textBuffers();
+  worker.on('message', (msg: { type: string; message?: string; spent?: ArrayBuffer[] }) => {
+    if (msg.type === 'written') {
+      pending--;
+      for (const b of msg.spent ?? []) buffers.give(b);
+    }
     else if (msg.type === 'finished') finished = true;
     else if (msg.type === 'error') failure ??= new ExportError(`cannot write the Parquet export ${tmp}: ${msg.message}`);
     wake();
@@ -273,7 +308,7 @@ function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): En
       pending++;
       const transfer: ArrayBuffer[] = [];
       const sent: (unknown[] | PackedText)[] = columns.map((values, i) => {
-        const p = packed.includes(i) ? packText(values) : undefined;
+        const p = packed.includes(i) ? packText(values, buffers) : undefined;
         if (!p) return values;
         transfer.push(p.bytes, p.lengths.buffer as ArrayBuffer);
         return p;

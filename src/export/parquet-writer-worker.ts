@@ -4,8 +4,9 @@
  * thread, which then sent no requests. The run's thread hands over each row group's columns and goes on.
  *
  * Messages in: { type: 'group', columns } (one row group; a string column may come packed as UTF-8 bytes,
- * see packText), { type: 'finish' }. Out: { type: 'written' }
- * after each group, { type: 'finished' }, or { type: 'error', message }.
+ * see packText), { type: 'finish' }. Out: { type: 'written', spent } after each group (spent: the packed
+ * buffers, handed back for reuse once nothing of the group refers to them), { type: 'finished' }, or
+ * { type: 'error', message }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SchemaElement } from 'hyparquet';
@@ -75,10 +76,12 @@ port.on('message', (msg: { type: 'group'; columns: (unknown[] | PackedText)[] } 
     if (msg.type === 'group') {
       const columns = msg.columns.map((c) => (Array.isArray(c) ? { data: c } : unpackedColumn(unpackText(c))));
       const rows = columns[0]?.data.length ?? 0;
-      // Sync: the file writer flushes each row group to the file before write() returns.
+      // Sync: the group's pages are encoded (copied into the file writer's buffer) before write() returns.
       void writer.write({ columnData: names.map((name, i) => ({ name, ...columns[i]! })), rowGroupSize: rows });
       ownStatistics(writer);
-      port.postMessage({ type: 'written' });
+      // The statistics were the last views of the packed bytes; handing them over detaches any left.
+      const spent = msg.columns.flatMap((c) => (Array.isArray(c) ? [] : [c.bytes]));
+      port.postMessage({ type: 'written', spent }, spent);
     } else {
       void writer.finish();
       port.postMessage({ type: 'finished' });
