@@ -127,7 +127,7 @@ export async function rateBench(): Promise<BenchResult> {
     }),
   ];
   const notes = [
-    `Server: test/support/hf-server.ts in the benchmark's process, ${LATENCY_MS} ms a request, seed 14; ${rows} rows, one text per request. batchlabel: \`node dist/src/cli/main.js run --input in.csv --endpoint <loopback> --output out.csv --checkpoint <fresh> --concurrency <16|32> --quiet --json\`. Naive loop: bench/lib/naive-client.ts at the same concurrency (Node fetch, 3 tries, Retry-After or 1 s / 2 s between them).`,
+    `Server: test/support/hf-server.ts in the benchmark's process, ${LATENCY_MS} ms a request, seed 14; ${rows} rows, one text per request. batchlabel: \`bin/batchlabel run --input in.csv --endpoint <loopback> --output out.csv --checkpoint <fresh> --concurrency <16|32> --quiet --json\`. Naive loop: bench/lib/naive-client.ts at the same concurrency (Node fetch, 3 tries, Retry-After or 1 s / 2 s between them).`,
     'Times are measured at the server, first request to last answer. CLI wall times (start-up and export included): ' + out.filter((o) => o.system === 'batchlabel').map((o) => `${o.name} ${(o.wallMs / 1000).toFixed(1)} s`).join(', ') + '.',
   ];
   return { name: 'rate', title: 'Rate control: isolated 429s, overload, quota', rows: table, notes };

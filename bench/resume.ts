@@ -75,7 +75,7 @@ export async function resumeBench(): Promise<BenchResult> {
           if (rep === 0) {
             // Exporting the finished job re-reads the whole input: proportional to the file, timed apart.
             const e = check(
-              await runProcess(process.execPath, [CLI, 'export', ck, '--output', path.join(dir, 'out.csv'), '--quiet'], { cwd: REPO, env: cliEnv(), timeoutMs: 20 * 60_000 }),
+              await runProcess(CLI, ['export', ck, '--output', path.join(dir, 'out.csv'), '--quiet'], { cwd: REPO, env: cliEnv(), timeoutMs: 20 * 60_000 }),
               'batchlabel export',
             );
             notes.push(`Exporting the finished ${fmtInt(n)}-row job afterwards (\`batchlabel export <checkpoint> --output out.csv\`) takes ${fmtMs(e.wallMs)}; a run with --output pays this once at the end whether or not it was resumed.`);

@@ -38,7 +38,7 @@ function latencyServer(latencyMs: number): Promise<{ url: string; close(): Promi
   );
 }
 
-const cli = (args: string[]) => runProcess(process.execPath, [CLI, ...args], { cwd: REPO, env: cliEnv(), timeoutMs: 30 * 60_000 });
+const cli = (args: string[]) => runProcess(CLI, args, { cwd: REPO, env: cliEnv(), timeoutMs: 30 * 60_000 });
 
 interface Case {
   label: string;

@@ -1,4 +1,4 @@
-/** Runs the built batchlabel CLI as users run it (`node dist/src/cli/main.js ...`), watched from /proc. */
+/** Runs the built batchlabel CLI as users run it (`bin/batchlabel ...`, the pid node runs as), watched from /proc. */
 import { rmSync } from 'node:fs';
 import { CLI, REPO } from './env.js';
 import { check, runProcess, type ProcResult } from './proc.js';
@@ -25,8 +25,8 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** `batchlabel run <args> --quiet --json`; throws unless it exits 0 with a summary. */
-export async function runCli(args: string[], opts: { timeoutMs: number; nodeArgs?: string[]; env?: Record<string, string> }): Promise<CliRun> {
-  const r = await runProcess(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'run', ...args, '--quiet', '--json'], {
+export async function runCli(args: string[], opts: { timeoutMs: number; env?: Record<string, string> }): Promise<CliRun> {
+  const r = await runProcess(CLI, ['run', ...args, '--quiet', '--json'], {
     cwd: REPO,
     env: cliEnv(opts.env),
     timeoutMs: opts.timeoutMs,

@@ -18,7 +18,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file is dist/bench/lib/env.js once built). */
 export const REPO = path.resolve(here, '../../..');
 export const DIST = path.join(REPO, 'dist');
-export const CLI = path.join(DIST, 'src/cli/main.js');
+/** The batchlabel command as users run it: the launcher, which sets glibc's mmap threshold and execs node on dist/src/cli/main.js. */
+export const CLI = path.join(REPO, 'bin/batchlabel');
 export const SHARED = path.resolve(REPO, '../shared');
 export const IMDB_CSV = path.join(SHARED, 'datasets/imdb-train/imdb_train.csv');
 export const DISTILBERT = path.join(SHARED, 'models/distilbert-shape-random-int8');
