@@ -155,7 +155,7 @@ const KEPT_TEXT_BUFFERS = 3;
 /** Room over a group's size, so the next group (a few reviews longer) fits the same buffer. */
 const TEXT_BUFFER_SLACK = 1.25;
 
-export function textBuffers(): TextBuffers {
+function textBuffers(): TextBuffers {
   const free: ArrayBuffer[] = [];
   return {
     take(size) {

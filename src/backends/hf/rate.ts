@@ -271,8 +271,9 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
     answered(sample, now = performance.now()) {
       const ms = now - sample.sentAt;
       latency = latency === 0 ? ms : latency * 0.9 + ms * 0.1;
-      // Every answer counts, whichever epoch it was sent in: a cut must not stop the climb back, or
-      // random refusals (a few percent of requests at hundreds a second) would hold the limit down.
+      // An answer counts whichever epoch it was sent in: a cut must not stop the climb back, or random
+      // refusals (a few percent of requests at hundreds a second) would hold the limit down. Only those
+      // sent before the last doubling or probe are left out of the round trip.
       if (sample.sentAt < countFrom) return;
       windowSum += ms;
       if (++windowCount >= Math.max(1, Math.floor(limit))) endOfWindow(now);
