@@ -198,7 +198,7 @@ test('Parquet to Parquet writes the text column back as read: blank, null and in
   const out = path.join(dir, 'out.parquet');
   const r = await runCli(['run', '--input', input, '--model', 'm', '--output', out], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(r.code, 4, r.stderr);
-  assert.match(r.stderr, /the text at row 4 is not valid UTF-8; it is labeled with U\+FFFD/);
+  assert.match(r.stderr, /the text at row 4 is not valid UTF-8; it is labeled with U\+FFFD .* fix it where it was made\./);
   assert.match(r.stderr, /1 row read in this run had text that is not valid UTF-8 \(the first at row 4\)/);
   const rows = await readParquet(out);
   assert.deepEqual(rows.map((x) => x.text), ['fine text', null, '   ', 'b\ufffdad', 'caf\u00e9 ok']);

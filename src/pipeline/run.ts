@@ -288,8 +288,11 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
         continue;
       }
       if (row.invalidUtf8 && invalidUtf8++ === 0) {
-        firstInvalid = settings.format === 'parquet' ? `row ${row.line}` : `line ${row.line}, byte ${row.byteStart}`; // a Parquet row's byteStart is its row group
-        notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. If the file is Latin-1 or Windows-1252, pass --encoding windows-1252 (see --help for others).`);
+        // A Parquet row's byteStart is its row group, and its strings are UTF-8 by the format: no --encoding to suggest.
+        const parquet = settings.format === 'parquet';
+        firstInvalid = parquet ? `row ${row.line}` : `line ${row.line}, byte ${row.byteStart}`;
+        const fix = parquet ? 'The file was written with text in another encoding; fix it where it was made.' : 'If the file is Latin-1 or Windows-1252, pass --encoding windows-1252 (see --help for others).';
+        notice(`${settings.input}: the text at ${firstInvalid} is not valid UTF-8; it is labeled with U+FFFD in place of the bytes that cannot be decoded. ${fix}`);
       }
       const text = row.textBytes ?? row.text;
       if (text === undefined && row.empty && settings.empty === 'skip') {
