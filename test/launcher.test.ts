@@ -7,9 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collect, REPO, tempDir } from './support/cli.js';
+import { cliEnv, collect, REPO, tempDir } from './support/cli.js';
 
 const LAUNCHER = path.join(REPO, 'bin/batchlabel');
 
@@ -32,11 +31,8 @@ function fakeNode(dir: string): string {
   return fake;
 }
 
-const env = (extra: Record<string, string | undefined>): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, HF_TOKEN_PATH: path.join(tmpdir(), 'batchlabel-tests-no-token-file'), npm_command: undefined, BATCHLABEL_LAUNCHER: undefined, MALLOC_MMAP_THRESHOLD_: undefined, ...extra };
-  for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
-  return e;
-};
+/** The tests' CLI environment without what would say how the command was started or set the threshold. */
+const env = (extra: Record<string, string | undefined>) => cliEnv({ npm_command: undefined, BATCHLABEL_LAUNCHER: undefined, MALLOC_MMAP_THRESHOLD_: undefined, ...extra });
 
 test('the batchlabel command through npm\'s links: node runs the CLI with every argument as given, under a fixed mmap threshold unless one is set', async (t) => {
   const dir = tempDir(t);

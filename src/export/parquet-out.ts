@@ -141,8 +141,9 @@ export interface PackedText {
 
 /**
  * Packed-text buffers the encoder has written and handed back, for the next groups. A new 2–3 MB buffer a
- * group, freed on the encoder's thread, is what lifts glibc's mmap threshold past the 1 MiB pages and
- * windows, which then stay in the arenas (see BENCHMARKS.md).
+ * group would be a fresh mmap, faulted in and unmapped, under the batchlabel command's fixed mmap
+ * threshold; under glibc's default, freeing it on the encoder's thread lifts the threshold past the 1 MiB
+ * pages and windows, which then stay in the arenas (see BENCHMARKS.md).
  */
 export interface TextBuffers {
   /** A buffer of at least `size` bytes. */
@@ -175,7 +176,7 @@ function textBuffers(): TextBuffers {
  * strings instead costs their copy into the message, their copy out of it on the encoder thread, and their
  * UTF-8 encoding there (~2 s per 500,000 reviews of the encoder's ~14 s, measured with --cpu-prof).
  */
-export function packText(values: unknown[], buffers?: TextBuffers): PackedText | undefined {
+function packText(values: unknown[], buffers: TextBuffers): PackedText | undefined {
   const lengths = new Int32Array(values.length);
   let size = 0;
   for (let i = 0; i < values.length; i++) {
@@ -185,7 +186,7 @@ export function packText(values: unknown[], buffers?: TextBuffers): PackedText |
     lengths[i] = n;
     if (n > 0) size += n;
   }
-  const bytes = buffers ? Buffer.from(buffers.take(size)) : Buffer.allocUnsafeSlow(size);
+  const bytes = Buffer.from(buffers.take(size));
   let at = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -282,8 +283,7 @@ function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): En
     if (msg.type === 'written') {
       pending--;
       for (const b of msg.spent ?? []) buffers.give(b);
-    }
-    else if (msg.type === 'finished') finished = true;
+    } else if (msg.type === 'finished') finished = true;
     else if (msg.type === 'error') failure ??= new ExportError(`cannot write the Parquet export ${tmp}: ${msg.message}`);
     wake();
   });

@@ -16,7 +16,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, cwd = REPO): ChildProcess {
+/** The environment a CLI under test gets: this one with `env` over it (undefined removes a variable). */
+export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   // HF_TOKEN_PATH: never the login token of whoever runs the tests.
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -25,7 +26,11 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
     ...env,
   };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  return spawn(process.execPath, [CLI, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  return childEnv;
+}
+
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, cwd = REPO): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function collect(child: ChildProcess): Promise<CliResult> {
