@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { startHfServer, expectedScores } from './support/hf-server.js';
 import { runCli, tempDir } from './support/cli.js';
 import { reviewColumns, writeReviewsParquet, type ReviewColumns } from './support/parquet-data.js';
@@ -54,7 +55,7 @@ async function fixture(t: T, repo: Partial<DatasetRepo> = {}, options: Parameter
 }
 
 async function labels(file: string): Promise<Record<string, unknown>[]> {
-  return parquetReadObjects({ file: await asyncBufferFromFile(file) });
+  return parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
 }
 
 function assertLabeled(rows: Record<string, unknown>[], cols: ReviewColumns): void {

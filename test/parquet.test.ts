@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 import { collect, runCli, spawnCli, tempDir } from './support/cli.js';
@@ -24,7 +25,7 @@ async function server(t: T, opts: Parameters<typeof startHfServer>[0] = {}): Pro
 }
 
 async function readParquet(file: string): Promise<Record<string, unknown>[]> {
-  return parquetReadObjects({ file: await asyncBufferFromFile(file) });
+  return parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
 }
 
 async function schemaOf(file: string) {
@@ -71,6 +72,28 @@ test('Parquet in, Parquet out: every input column keeps its type and values, the
     assert.ok(Math.abs((row.predicted_score as number) - want.score) < 1e-9);
     assert.equal(row.truncated, false);
     assert.equal(row.error, null);
+  });
+});
+
+test('zstd Parquet in and out: the export is zstd throughout and another zstd decoder reads it back', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  const cols = reviewColumns(900);
+  writeReviewsParquet(input, cols, 300, 'ZSTD');
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', out, '--batch-size', '16'], { HF_INFERENCE_ENDPOINT: s.url });
+  assert.equal(r.code, 0, r.stderr);
+  const meta = await parquetMetadataAsync(await asyncBufferFromFile(out));
+  assert.deepEqual([...new Set(meta.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data!.codec)))], ['ZSTD']);
+  // hyparquet-compressors' zstd is a decoder of its own (JavaScript), not the native one that wrote the file.
+  const rows = await readParquet(out);
+  assert.equal(rows.length, 900);
+  rows.forEach((row, i) => {
+    assert.equal(row.id, cols.id[i]);
+    assert.equal(row.views, cols.views[i]);
+    assert.deepEqual(row.review, cols.review[i]);
+    assert.equal(row.predicted_label, best(cols.review[i]!.body!).label);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The Parquet export's encoder, on a thread of its own: encoding and compressing a row group of reviews
- * (UTF-8 encoding, dictionary trial, statistics, snappy) cost ~2 s of CPU per 60,000 rows on the run's
+ * (UTF-8 encoding, dictionary trial, statistics, compression) cost ~2 s of CPU per 60,000 rows on the run's
  * thread, which then sent no requests. The run's thread hands over each row group's columns and goes on.
  *
  * Messages in: { type: 'group', columns } (one row group; a string column may come packed as UTF-8 bytes,
@@ -90,7 +90,7 @@ function unpackedColumn(data: (Uint8Array | null)[]): { data: (Uint8Array | null
 
 port.on('message', (msg: { type: 'group'; columns: (unknown[] | PackedText)[] } | { type: 'finish' }) => {
   try {
-    writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODEC, compressors: outputCompressors, statisticsTruncateLength: STATISTICS_BYTES, createdBy: 'batchlabel' });
+    writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODEC, compressors: outputCompressors(), statisticsTruncateLength: STATISTICS_BYTES, createdBy: 'batchlabel' });
     if (msg.type === 'group') {
       const columns = msg.columns.map((c) => (Array.isArray(c) ? { data: c } : unpackedColumn(unpackText(c))));
       const rows = columns[0]?.data.length ?? 0;

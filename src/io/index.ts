@@ -21,7 +21,7 @@ export { START } from './types.js';
 type Format = JobSettings['format'];
 
 /**
- * Loaded on first use: hyparquet and its codecs (WebAssembly zstd and snappy) add ~11 MiB to the RSS of
+ * Loaded on first use: hyparquet and its codecs (native zstd, WebAssembly snappy) add ~11 MiB to the RSS of
  * every run that imports them, a CSV or JSONL run included (measured: 12.6 MiB on importing
  * parquet/read.js in a bare node process).
  */

@@ -3,6 +3,7 @@
  * integers, doubles, booleans, a struct holding the review), several row groups.
  */
 import { parquetWriteFile } from 'hyparquet-writer';
+import { outputCompressors } from '../../src/io/parquet/codecs.js';
 import type { SchemaElement } from 'hyparquet';
 import { sampleRows } from './sample-data.js';
 
@@ -40,11 +41,12 @@ export function reviewColumns(n: number): ReviewColumns {
   };
 }
 
-export function writeReviewsParquet(file: string, cols: ReviewColumns, rowGroupSize: number, codec: 'SNAPPY' | 'UNCOMPRESSED' = 'SNAPPY'): void {
+export function writeReviewsParquet(file: string, cols: ReviewColumns, rowGroupSize: number, codec: 'SNAPPY' | 'ZSTD' | 'UNCOMPRESSED' = 'SNAPPY'): void {
   parquetWriteFile({
     filename: file,
     schema: REVIEW_SCHEMA,
     codec,
+    compressors: outputCompressors(),
     rowGroupSize,
     columnData: (Object.keys(cols) as (keyof ReviewColumns)[]).map((name) => ({ name, data: cols[name] })),
   });

@@ -57,7 +57,7 @@ export interface GroupRows {
  * reader decodes it where a string is needed. `compressors`: the codecs, loaded only for nested columns
  * (flat ones are decompressed on the decompression thread, so the run's thread holds no codec memory).
  */
-export async function groupRows(group: GroupSlice, skip: number, compressors: () => Promise<Compressors>, keepBytes?: number): Promise<GroupRows> {
+export async function groupRows(group: GroupSlice, skip: number, compressors: () => Compressors, keepBytes?: number): Promise<GroupRows> {
   const { metadata } = group.file;
   const rowGroup = metadata.row_groups[group.index]!;
   const tree = parquetSchema(metadata);
@@ -78,7 +78,7 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: ()
     const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors: {} };
     cursors[i] = flatColumn(new ChunkBytes(group.file, meta), i === keepBytes ? asBytes(decoder) : decoder);
   });
-  if (nested.length) (await nestedColumns(group, skip, await compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
+  if (nested.length) (await nestedColumns(group, skip, compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
   let remaining = group.rows - skip;
   return {
