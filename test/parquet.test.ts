@@ -8,13 +8,16 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { parquetWriteFile } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter, parquetWriteFile } from 'hyparquet-writer';
+import type { ColumnSource } from 'hyparquet-writer/src/types.js';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 import { collect, runCli, spawnCli, tempDir } from './support/cli.js';
 import { REVIEW_SCHEMA, reviewColumns, writeReviewsParquet } from './support/parquet-data.js';
 import { openParquet } from '../src/io/parquet/read.js';
 import { START } from '../src/io/types.js';
 import { InputError } from '../src/errors.js';
+import { outputCompressors } from '../src/io/parquet/codecs.js';
+import { CompactFooter } from '../src/export/parquet-footer.js';
 
 type T = Parameters<typeof tempDir>[0] & { after(fn: () => Promise<void>): void };
 
@@ -95,6 +98,44 @@ test('zstd Parquet in and out: the export is zstd throughout and another zstd de
     assert.deepEqual(row.review, cols.review[i]);
     assert.equal(row.predicted_label, best(cols.review[i]!.body!).label);
   });
+});
+
+test('the export\'s footer, kept as bytes group by group, is byte for byte the one hyparquet-writer writes', () => {
+  const schema: Parameters<typeof parquetWriteFile>[0]['schema'] = [
+    { name: 'root', num_children: 4 },
+    { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+    { name: 'views', type: 'INT64', repetition_type: 'OPTIONAL' },
+    { name: 'score', type: 'DOUBLE', repetition_type: 'OPTIONAL' },
+    { name: 'truncated', type: 'BOOLEAN', repetition_type: 'OPTIONAL' },
+  ];
+  const group = (g: number): ColumnSource[] => {
+    const n = 40 + g;
+    return [
+      // Long texts (statistics truncated), a null, and a group of only nulls (no min or max) at 5.
+      { name: 'text', data: Array.from({ length: n }, (_, i) => (g === 5 || i === 7 ? null : `review ${g}/${i} ünïcode ${'long text '.repeat(i)}`)), offsetIndex: false },
+      { name: 'views', data: Array.from({ length: n }, (_, i) => (i % 9 === 2 ? null : BigInt(g * 1_000_003 + i) * 7_919n)), offsetIndex: false },
+      { name: 'score', data: Array.from({ length: n }, (_, i) => (i % 5 === 1 ? null : (g + i) / 97)), offsetIndex: false },
+      { name: 'truncated', data: Array.from({ length: n }, (_, i) => i % 3 === 0), offsetIndex: false },
+    ];
+  };
+  const file = (groups: number, compact: boolean): Buffer => {
+    const out = new ByteWriter();
+    const writer = new ParquetWriter({ writer: out, schema, codec: 'ZSTD', compressors: outputCompressors(), statisticsTruncateLength: 16, createdBy: 'batchlabel' });
+    const footer = compact ? new CompactFooter(writer) : undefined;
+    for (let g = 0; g < groups; g++) {
+      void writer.write({ columnData: group(g), rowGroupSize: 40 + g });
+      footer?.take();
+    }
+    void (footer ? footer.finish() : writer.finish());
+    return Buffer.from(out.getBytes());
+  };
+  // None, a list of fewer than 15 (size in the header byte), and more (size after it).
+  for (const groups of [0, 3, 20]) assert.ok(file(groups, true).equals(file(groups, false)), `${groups} row groups`);
+
+  const indexed = new ParquetWriter({ writer: new ByteWriter(), schema, compressors: outputCompressors(), codec: 'ZSTD' });
+  const footer = new CompactFooter(indexed);
+  void indexed.write({ columnData: group(0).map((c) => ({ ...c, offsetIndex: true })), rowGroupSize: 40, pageSize: 64 });
+  assert.throws(() => footer.take(), /page indexes or bloom filters would be lost/);
 });
 
 test('Parquet in → CSV and JSONL out; CSV in → Parquet out; per-label scores as doubles', async (t) => {

@@ -12,6 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { SchemaElement } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import { OUTPUT_CODEC, outputCompressors } from '../io/parquet/codecs.js';
+import { CompactFooter } from './parquet-footer.js';
 import { unpackText, type PackedText } from './parquet-out.js';
 
 interface Init {
@@ -23,26 +24,10 @@ interface Init {
 const { tmp, schema, names } = workerData as Init;
 const port = parentPort!;
 let writer: ParquetWriter | undefined;
+let footer: CompactFooter | undefined;
 
-/** Bytes of a string column's min and max written to the footer (the writer's default, said here as it is relied on below). */
+/** Bytes of a string column's min and max written to the footer: a review's first 16 bytes, not all of it, in every group. */
 const STATISTICS_BYTES = 16;
-
-/**
- * The footer keeps each column chunk's min and max until the file is complete; a packed column's are views
- * of the group's whole buffer (~4 MB), so they are copied out, or every group's buffer would stay alive
- * (~750 MB at 500,000 reviews, measured with process.memoryUsage()). Only what the footer writes from
- * them is kept: STATISTICS_BYTES and the byte after (the writer truncates on a character boundary, which
- * that byte tells), not the whole text (~3 kB per group of reviews, held to the end of the file).
- */
-function ownStatistics(w: ParquetWriter): void {
-  const keep = (v: Uint8Array) => v.slice(0, STATISTICS_BYTES + 1);
-  for (const chunk of w.row_groups.at(-1)?.columns ?? []) {
-    const stats = chunk.meta_data?.statistics;
-    if (!stats) continue;
-    if (stats.min_value instanceof Uint8Array) stats.min_value = keep(stats.min_value);
-    if (stats.max_value instanceof Uint8Array) stats.max_value = keep(stats.max_value);
-  }
-}
 
 /**
  * Data pages of at most this many bytes of values. The writer builds a page in a buffer that starts at 1 kB
@@ -91,17 +76,18 @@ function unpackedColumn(data: (Uint8Array | null)[]): { data: (Uint8Array | null
 port.on('message', (msg: { type: 'group'; columns: (unknown[] | PackedText)[] } | { type: 'finish' }) => {
   try {
     writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODEC, compressors: outputCompressors(), statisticsTruncateLength: STATISTICS_BYTES, createdBy: 'batchlabel' });
+    footer ??= new CompactFooter(writer);
     if (msg.type === 'group') {
       const columns = msg.columns.map((c) => (Array.isArray(c) ? { data: c } : unpackedColumn(unpackText(c))));
       const rows = columns[0]?.data.length ?? 0;
       // Sync: the group's pages are encoded (copied into the file writer's buffer) before write() returns.
       void writer.write({ columnData: names.map((name, i) => ({ name, offsetIndex: OFFSET_INDEX, ...columns[i]! })), rowGroupSize: rows, pageSize: OUTPUT_PAGE_BYTES });
-      ownStatistics(writer);
-      // The statistics were the last views of the packed bytes; handing them over detaches any left.
+      // Serialized, the group's statistics no longer view the packed bytes; handing them over detaches any view left.
+      footer.take();
       const spent = msg.columns.flatMap((c) => (Array.isArray(c) ? [] : [c.bytes]));
       port.postMessage({ type: 'written', spent }, spent);
     } else {
-      void writer.finish();
+      void footer.finish();
       port.postMessage({ type: 'finished' });
     }
   } catch (err) {
