@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -214,10 +214,41 @@ test('--push-to-hub: the Parquet export and a dataset card in one commit; LFS by
   assert.match(noToken.stderr, /--push-to-hub needs a token with write access: set HF_TOKEN/);
 });
 
+test('from code and from a job file: a Hub split labeled and its export pushed back, as on the command line', async (t) => {
+  const f = await fixture(t);
+  // label() reads the Hub's and the inference endpoint's addresses, the cache and the token from the environment, as the CLI does.
+  const saved = Object.fromEntries(Object.keys(f.env).map((k) => [k, process.env[k]]));
+  t.after(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  Object.assign(process.env, f.env);
+  const { label } = await import('../src/index.js');
+  const out = path.join(f.dir, 'from-code.parquet');
+  const summary = await label({ input: 'hf://datasets/acme/reviews', split: 'test', textColumn: 'review.body', model: 'org/sentiment', output: out, pushToHub: 'me/from-code' });
+  assert.equal(summary.state, 'completed');
+  assert.equal(summary.rows.labeled, 700);
+  assert.match(summary.pushed ?? '', /\/datasets\/me\/from-code\/commit\/[0-9a-f]{40}$/);
+  assertLabeled(await labels(out), f.cols);
+  const pushed = f.hub.repos.get('me/from-code')!.revisions.get('main')!.files;
+  assert.ok(pushed.get('data/from-code.parquet')!.equals(readFileSync(out)), 'the pushed file is the export, byte for byte');
+  assert.match(pushed.get('README.md')!.toString(), /label\(\) from code/);
+
+  const job = path.join(f.dir, 'hub-job.yaml');
+  writeFileSync(job, 'input: hf://datasets/acme/reviews\nsplit: test\ntextColumn: review.body\nmodel: org/sentiment\noutput: from-job.parquet\npushToHub: me/from-job\n');
+  const r = await runCli(['run', job], f.env, f.dir);
+  assert.equal(r.code, 0, r.stderr);
+  const fromJob = path.join(f.dir, 'from-job.parquet');
+  assertLabeled(await labels(fromJob), f.cols);
+  assert.ok(f.hub.repos.get('me/from-job')!.revisions.get('main')!.files.get('data/from-job.parquet')!.equals(readFileSync(fromJob)));
+  assert.doesNotMatch(r.stderr + r.stdout, new RegExp(TOKEN));
+});
+
 test('job files: an hf:// input stays an address (not a path), split and config are settings', async (t) => {
   const dir = tempDir(t);
   const job = path.join(dir, 'job.yaml');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(job, 'input: hf://datasets/acme/reviews\nsplit: test\nconfig: default\nmodel: m\npushToHub: me/scored\nprivate: true\n');
   const { loadJobFile, resolveSettings } = await import('../src/job/resolve.js');
   const s = resolveSettings(loadJobFile(job));
