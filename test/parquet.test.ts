@@ -100,6 +100,23 @@ test('zstd Parquet in and out: the export is zstd throughout and another zstd de
   });
 });
 
+test('a damaged zstd page is the input\'s error, naming the file and the row group', async (t) => {
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  writeReviewsParquet(input, reviewColumns(300), 100, 'ZSTD');
+  const meta = await parquetMetadataAsync(await asyncBufferFromFile(input));
+  // The end of the first group's id column: the last bytes of its compressed page.
+  const chunk = meta.row_groups[0]!.columns[0]!.meta_data!;
+  const end = Number(chunk.data_page_offset) + Number(chunk.total_compressed_size);
+  const fd = openSync(input, 'r+');
+  writeSync(fd, Buffer.alloc(12, 0xff), 0, 12, end - 12);
+  closeSync(fd);
+  const from = await openParquet({ path: input, textColumn: 'review.body' }, START);
+  await assert.rejects(async () => {
+    for await (const _ of from.rows);
+  }, (err: unknown) => err instanceof InputError && err.message.startsWith(`${input}: cannot decode row group 0: `));
+});
+
 test('the export\'s footer, kept as bytes group by group, is byte for byte the one hyparquet-writer writes', () => {
   const schema: Parameters<typeof parquetWriteFile>[0]['schema'] = [
     { name: 'root', num_children: 4 },

@@ -27,6 +27,7 @@ export class CompactFooter {
   private readonly listAt: number;
   /** Bytes after that header: the fields after the row groups, which no row count or group changes. */
   private readonly tail: number;
+  private readonly emptyList: number;
 
   constructor(private readonly writer: ParquetWriter) {
     const empty = this.metadata([], 0n);
@@ -36,6 +37,7 @@ export class CompactFooter {
     if (dummy[at] !== ((1 << 4) | STRUCT)) throw new Error('Parquet footer: the row-group list was not where the metadata puts it');
     this.listAt = at;
     this.tail = empty.length - at - 1;
+    this.emptyList = empty[at]!;
   }
 
   /** Takes the row group the writer wrote last out of it, as bytes. */
@@ -59,6 +61,7 @@ export class CompactFooter {
     if (w.row_groups.length) throw new Error('Parquet footer: a row group was written but not taken');
     const meta = this.metadata([], w.num_rows);
     const at = meta.length - this.tail - 1;
+    if (meta[at] !== this.emptyList) throw new Error('Parquet footer: the row-group list was not where the metadata puts it');
     const out: Writer = w.writer;
     const start = out.offset;
     if (this.count === 0) out.appendBytes(meta);
