@@ -100,6 +100,54 @@ test('zstd Parquet in and out: the export is zstd throughout and another zstd de
   });
 });
 
+test('--parquet-compression snappy: the run, job files, later exports and the library write snappy; a wrong value or a non-Parquet output is one line', async (t) => {
+  const s = await server(t);
+  const dir = tempDir(t);
+  const input = path.join(dir, 'in.parquet');
+  const cols = reviewColumns(300);
+  writeReviewsParquet(input, cols, 100, 'ZSTD');
+  const env = { HF_INFERENCE_ENDPOINT: s.url };
+  const codecs = async (file: string) => [...new Set((await parquetMetadataAsync(await asyncBufferFromFile(file))).row_groups.flatMap((g) => g.columns.map((c) => c.meta_data!.codec)))];
+  const out = path.join(dir, 'out.parquet');
+  const r = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', out, '--parquet-compression', 'snappy'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await codecs(out), ['SNAPPY']);
+  const rows = await readParquet(out);
+  assert.deepEqual(rows.map((x) => x.id), cols.id);
+  assert.equal(rows[5]!.predicted_label, best(cols.review[5]!.body!).label);
+
+  // A later export keeps the run's choice unless told otherwise.
+  const checkpoint = path.join(dir, 'out.batchlabel.sqlite');
+  const again = path.join(dir, 'again.parquet');
+  assert.equal((await runCli(['export', checkpoint, '--output', again], env)).code, 0);
+  assert.deepEqual(await codecs(again), ['SNAPPY']);
+  assert.ok(readFileSync(again).equals(readFileSync(out)), 'the export after the run is the run\'s, byte for byte');
+  const zstd = path.join(dir, 'zstd.parquet');
+  assert.equal((await runCli(['export', checkpoint, '--output', zstd, '--parquet-compression', 'zstd'], env)).code, 0);
+  assert.deepEqual(await codecs(zstd), ['ZSTD']);
+  assert.deepEqual((await readParquet(zstd)).map((x) => x.predicted_label), rows.map((x) => x.predicted_label));
+
+  const { exportJob } = await import('../src/index.js');
+  const fromCode = path.join(dir, 'from-code.parquet');
+  await exportJob({ checkpoint, output: fromCode, parquetCompression: 'zstd' });
+  assert.deepEqual(await codecs(fromCode), ['ZSTD']);
+  await assert.rejects(exportJob({ checkpoint, output: fromCode, parquetCompression: 'lz4' as 'zstd' }), /parquetCompression` must be one of zstd, snappy, got "lz4"/);
+  await assert.rejects(exportJob({ checkpoint, output: path.join(dir, 'x.csv'), parquetCompression: 'snappy' }), /parquetCompression` is for a Parquet output, and this one is CSV/);
+
+  const job = path.join(dir, 'job.yaml');
+  writeFileSync(job, `input: ${input}\ntextColumn: review.body\nmodel: m\noutput: ${path.join(dir, 'job.parquet')}\nparquetCompression: snappy\n`);
+  assert.equal((await runCli(['run', job], env)).code, 0);
+  assert.deepEqual(await codecs(path.join(dir, 'job.parquet')), ['SNAPPY']);
+  writeFileSync(job, `input: ${input}\nmodel: m\nparquetCompression: lz4\n`);
+  const badJob = await runCli(['run', job], env);
+  assert.equal(badJob.code, 1, badJob.stderr);
+  assert.match(badJob.stderr, /"parquetCompression" must be one of zstd, snappy, got "lz4"/);
+
+  const csv = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', path.join(dir, 'x.csv'), '--parquet-compression', 'snappy'], env);
+  assert.equal(csv.code, 2);
+  assert.equal(csv.stderr.trim(), 'batchlabel: --parquet-compression is for a Parquet output, and this one is CSV: leave it out, or write .parquet.');
+});
+
 test('a damaged zstd page is the input\'s error, naming the file and the row group', async (t) => {
   const dir = tempDir(t);
   const input = path.join(dir, 'in.parquet');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { exportResults, type ExportSummary, type RowSelection } from '../export/export.js';
-import type { JobValues } from '../job/options.js';
-import { formatFromExtension, PARQUET_OUTPUT, resolveColumns, textEncodingName } from '../job/resolve.js';
+import type { JobValues, ParquetCompression } from '../job/options.js';
+import { checkParquetCompression, formatFromExtension, PARQUET_OUTPUT, resolveColumns, textEncodingName } from '../job/resolve.js';
 import { checkPushTarget, pushExport } from '../hub/push.js';
 import { openTarget } from '../store/open-target.js';
 import { STREAM_OUTPUT_NAME, type ExportTarget } from '../export/output-file.js';
@@ -22,6 +22,8 @@ export interface ExportJobOptions {
   outputFormat?: 'csv' | 'jsonl' | 'parquet';
   /** CSV, JSONL: the text encoding to write (utf-8, utf-16le, windows-1252 …). @default as in the run, else the input's */
   outputEncoding?: string;
+  /** Parquet: the page compression. @default as in the run, else "zstd" */
+  parquetCompression?: ParquetCompression;
   /** Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>. */
   pushToHub?: string;
   /** With pushToHub: create the repo private. @default false */
@@ -70,7 +72,8 @@ export async function exportJob(options: ExportJobOptions): Promise<ExportSummar
     if (!output) throw new UsageError('no output: pass --output FILE.');
     const format = options.outputFormat ?? formatFromExtension(output, 'output-format');
     const encoding = textEncodingName(options.outputEncoding, 'output-encoding', format === 'parquet' ? PARQUET_OUTPUT : undefined);
-    const r = await exportResults(store, settings, { output, format, encoding, partial: options.partial === true, select: options.select });
+    checkParquetCompression(options.parquetCompression, format);
+    const r = await exportResults(store, settings, { output, format, encoding, compression: options.parquetCompression, partial: options.partial === true, select: options.select });
     if (!pushTo) return { ...r, output };
     const pushed = await pushExport(store, settings, { output, summary: r }, { repoId: pushTo, private: options.private === true, command: options.command ?? 'exportJob() from code' });
     return { ...r, output, pushed: pushed.commitUrl };

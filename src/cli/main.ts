@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BatchlabelError, ExitCode, UsageError } from '../errors.js';
 import type { RowSelection } from '../export/export.js';
-import { JOB_OPTIONS, type JobValues } from '../job/options.js';
+import { JOB_OPTIONS, PARQUET_COMPRESSIONS, type JobValues, type ParquetCompression } from '../job/options.js';
 import { coerceOption, explainUnknownArguments } from './args.js';
 import { num } from './format.js';
 import { checkJobArgs } from './job-checks.js';
@@ -198,6 +198,7 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', describe: "Output file; - writes it to standard output (CSV or JSONL) [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
           .option('output-encoding', { type: 'string', describe: "CSV, JSONL: the text encoding to write (utf-8, utf-16le, windows-1252 …) [default: as in the run, else the input's]" })
+          .option('parquet-compression', { type: 'string', choices: [...PARQUET_COMPRESSIONS], describe: 'Parquet: page compression (snappy for readers without zstd) [default: as in the run, else zstd]' })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
           .option('push-to-hub', { type: 'string', describe: 'Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>' })
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
           ...(toStdout ? { outputStream: process.stdout } : {}),
           outputFormat: a.outputFormat as 'csv' | 'jsonl' | 'parquet' | undefined,
           outputEncoding: a.outputEncoding as string | undefined,
+          parquetCompression: a.parquetCompression as ParquetCompression | undefined,
           partial: a.partial === true,
           pushToHub: a.pushToHub as string | undefined,
           private: a.private === true,

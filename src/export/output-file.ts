@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
+import { DEFAULTS, type ParquetCompression } from '../job/options.js';
 import type { InputRow } from '../io/index.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, escapeFormula, type AddedColumns } from './columns.js';
@@ -37,6 +38,8 @@ export interface ExportTarget {
   delimiter?: string;
   /** CSV, JSONL: the text encoding to write (a WHATWG name). @default the job's output encoding, else the input's */
   encoding?: string;
+  /** Parquet: the page compression. @default the job's, else zstd */
+  compression?: ParquetCompression;
   /** Aborted: the export stops at the next row, removes its temporary file and throws InterruptedError. @default never */
   signal?: AbortSignal;
 }
@@ -120,7 +123,7 @@ export function openOutputFile(settings: JobSettings, target: ExportTarget, head
   if (toStream && target.format === 'parquet') throw new ExportError(`Parquet cannot be streamed to ${target.output}: write CSV or JSONL there (--output-format csv or jsonl), or name a .parquet file.`);
   if (!toStream) removeStaleTmp(target.output);
   const tmp = toStream ? '' : exportTmpPath(target.output);
-  if (target.format === 'parquet') return openParquetOutputFile(settings, target.output, tmp, header, added, columns);
+  if (target.format === 'parquet') return openParquetOutputFile(settings, target.output, tmp, target.compression ?? settings.parquetCompression ?? DEFAULTS.parquetCompression, header, added, columns);
   // Room for a few chunks, so the next chunk is built while the last one is written.
   const out: Writable = toStream ?? createWriteStream(tmp, { fd: createExclusive(tmp), highWaterMark: 8 * 1024 * 1024 });
   const csvOut = target.format === 'csv';

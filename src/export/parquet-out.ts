@@ -9,6 +9,7 @@ import type { SchemaElement } from 'hyparquet';
 import { Worker } from 'node:worker_threads';
 import { ExportError } from '../errors.js';
 import type { JobSettings } from '../job/settings.js';
+import type { ParquetCompression } from '../job/options.js';
 import type { InputRow } from '../io/index.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
 import type { StoredRow } from '../store/checkpoint.js';
@@ -39,6 +40,7 @@ export function openParquetOutputFile(
   settings: JobSettings,
   output: string,
   tmp: string,
+  compression: ParquetCompression,
   header: string[] | null,
   added: AddedColumns,
   inputColumns: ParquetColumn[] | undefined,
@@ -55,7 +57,7 @@ export function openParquetOutputFile(
     checkClash(added.names, cols.map((c) => c.name), settings.columns, settings.input);
     columns = cols;
     buffered = [...cols, ...added.names].map(() => []);
-    encoder = startEncoder(tmp, fileSchema(cols, added), [...cols.map((c) => c.name), ...added.names]);
+    encoder = startEncoder(tmp, compression, fileSchema(cols, added), [...cols.map((c) => c.name), ...added.names]);
   };
   /** Hands the buffered row group to the encoder; false when it is behind by more than two groups. */
   const flush = (): boolean => {
@@ -263,9 +265,9 @@ interface Encoder {
   stop(): Promise<void>;
 }
 
-function startEncoder(tmp: string, schema: SchemaElement[], names: string[]): Encoder {
+function startEncoder(tmp: string, compression: ParquetCompression, schema: SchemaElement[], names: string[]): Encoder {
   const worker = new Worker(new URL('./parquet-writer-worker.js', import.meta.url), {
-    workerData: { tmp, schema, names },
+    workerData: { tmp, compression, schema, names },
     // A small young generation: the encoder's garbage is collected early instead of growing the heap.
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });

@@ -11,17 +11,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SchemaElement } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
-import { OUTPUT_CODEC, outputCompressors } from '../io/parquet/codecs.js';
+import { OUTPUT_CODECS, outputCompressors } from '../io/parquet/codecs.js';
+import type { ParquetCompression } from '../job/options.js';
 import { CompactFooter } from './parquet-footer.js';
 import { unpackText, type PackedText } from './parquet-out.js';
 
 interface Init {
   tmp: string;
+  compression: ParquetCompression;
   schema: SchemaElement[];
   names: string[];
 }
 
-const { tmp, schema, names } = workerData as Init;
+const { tmp, compression, schema, names } = workerData as Init;
 const port = parentPort!;
 let writer: ParquetWriter | undefined;
 let footer: CompactFooter | undefined;
@@ -75,7 +77,7 @@ function unpackedColumn(data: (Uint8Array | null)[]): { data: (Uint8Array | null
 
 port.on('message', (msg: { type: 'group'; columns: (unknown[] | PackedText)[] } | { type: 'finish' }) => {
   try {
-    writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODEC, compressors: outputCompressors(), statisticsTruncateLength: STATISTICS_BYTES, createdBy: 'batchlabel' });
+    writer ??= new ParquetWriter({ writer: fileWriter(tmp), schema, codec: OUTPUT_CODECS[compression], compressors: outputCompressors(), statisticsTruncateLength: STATISTICS_BYTES, createdBy: 'batchlabel' });
     footer ??= new CompactFooter(writer);
     if (msg.type === 'group') {
       const columns = msg.columns.map((c) => (Array.isArray(c) ? { data: c } : unpackedColumn(unpackText(c))));

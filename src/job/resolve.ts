@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JobFileError, UsageError } from '../errors.js';
 import { redactUrlsIn } from '../core/redact-url.js';
-import { DEFAULTS, JOB_OPTIONS, type JobValues, type LabelOptions } from './options.js';
+import { DEFAULTS, JOB_OPTIONS, PARQUET_COMPRESSIONS, type JobValues, type LabelOptions, type ParquetCompression } from './options.js';
 import { isHubUri, parseDatasetUri } from '../hub/datasets.js';
 import { DEFAULT_COLUMNS, type JobSettings, type OutputColumns } from './settings.js';
 import type { FunctionToApply } from '../core/types.js';
@@ -108,6 +108,16 @@ function positiveInt(v: unknown, flag: string, min = 1): number | undefined {
 /** What --output-encoding cannot apply to. */
 export const PARQUET_OUTPUT = 'a Parquet output (its text is UTF-8)';
 
+/** --parquet-compression is one of the codecs, and goes with a Parquet output (or none yet: the export takes it later). */
+export function checkParquetCompression(compression: string | undefined, format: string | undefined): void {
+  if (compression !== undefined && !(PARQUET_COMPRESSIONS as readonly string[]).includes(compression)) {
+    throw new UsageError(`--parquet-compression must be one of ${PARQUET_COMPRESSIONS.join(', ')}, got ${JSON.stringify(compression)}.`);
+  }
+  if (compression !== undefined && format !== undefined && format !== 'parquet') {
+    throw new UsageError(`--parquet-compression is for a Parquet output, and this one is ${format.toUpperCase()}: leave it out, or write .parquet.`);
+  }
+}
+
 /** A text encoding's WHATWG name (latin1 → windows-1252); `refused` names what it cannot apply to. */
 export function textEncodingName(v: unknown, flag: string, refused: string | undefined): string | undefined {
   if (v === undefined) return undefined;
@@ -148,6 +158,8 @@ export function resolveSettings(values: JobValues): JobSettings {
   if (delimiter.length !== 1) throw new UsageError(`--delimiter must be one character, got ${JSON.stringify(delimiter)}.`);
   const encoding = textEncodingName(v.encoding, 'encoding', format === 'parquet' ? 'a Parquet input (its text is UTF-8)' : undefined);
   const outputEncoding = textEncodingName(v.outputEncoding, 'output-encoding', outputFormat === 'parquet' ? PARQUET_OUTPUT : undefined);
+  const parquetCompression = v.parquetCompression as ParquetCompression | undefined;
+  checkParquetCompression(parquetCompression, outputFormat);
   const topK = positiveInt(v.topK, 'top-k');
   const jobCheckpoint = typeof v.checkpoint === 'string'
     ? path.resolve(v.checkpoint)
@@ -216,6 +228,7 @@ export function resolveSettings(values: JobValues): JobSettings {
     output,
     outputFormat,
     ...(outputEncoding ? { outputEncoding } : {}),
+    ...(parquetCompression ? { parquetCompression } : {}),
     checkpoint,
     columns,
     escapeFormulas: v.escapeFormulas !== false,

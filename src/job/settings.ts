@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FunctionToApply } from '../core/types.js';
 import { redactUrl, urlHasSecrets } from '../core/redact-url.js';
-import { DEFAULTS } from './options.js';
+import { DEFAULTS, type ParquetCompression } from './options.js';
 import type { ShardSpec } from '../shard/shard.js';
 import { taskResultSettings, type TaskName } from '../tasks/index.js';
 
@@ -55,6 +55,8 @@ export interface JobSettings {
   outputFormat?: 'csv' | 'jsonl' | 'parquet';
   /** CSV, JSONL output: its encoding (a WHATWG name); absent: the input's. */
   outputEncoding?: string;
+  /** Parquet output: its page compression; absent: zstd. */
+  parquetCompression?: ParquetCompression;
   checkpoint: string;
   columns: OutputColumns;
   /**

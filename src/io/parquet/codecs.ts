@@ -1,15 +1,18 @@
 /**
  * Page codecs for Parquet, the fastest at hand on Node: zstd through libzstd itself (zstd-napi, native),
  * gzip and brotli through Node's zlib, the rest (snappy in WebAssembly, lz4) from hyparquet-compressors.
- * zstd is what the Hub's large datasets and this export use. Against the WebAssembly builds (zstddec,
- * hysnappy) on 80 MiB of reviews, one thread: decompression 750-1,150 MiB/s against 300-490; compression
- * at level 1 in 56 KiB pages 270-285 MiB/s at 0.47 of the size, where snappy ran at 180-200 MiB/s at 0.69.
+ * zstd is what the Hub's large datasets and, by default, this export use. Against the WebAssembly builds
+ * (zstddec, hysnappy) on 80 MiB of reviews, one thread: decompression 750-1,150 MiB/s against 300-490;
+ * compression at level 1 in 56 KiB pages 270-285 MiB/s at 0.47 of the size, where snappy ran at 180-200
+ * MiB/s at 0.69.
  */
 import zlib from 'node:zlib';
 import type { CompressionCodec, Compressors } from 'hyparquet';
 import { compressors as jsCodecs } from 'hyparquet-compressors';
 import type { Compressors as OutputCompressors } from 'hyparquet-writer/src/types.js';
+import { snappyCompressor } from 'hysnappy';
 import zstdBinding from 'zstd-napi/binding.js';
+import type { ParquetCompression } from '../../job/options.js';
 
 // The native binding is CommonJS, its names not seen by ESM's named imports.
 const { CCtx, DCtx, compressBound } = zstdBinding;
@@ -35,8 +38,11 @@ export function parquetDecompressors(): Compressors {
   return ready;
 }
 
-/** The export's page codec: zstd, as polars writes by default; every current Parquet reader takes it. */
-export const OUTPUT_CODEC: CompressionCodec = 'ZSTD';
+/**
+ * The export's page codecs by the names users give them. zstd is the default, as polars writes by default;
+ * every current Parquet reader takes it. snappy (hysnappy, WebAssembly) is for readers that do not.
+ */
+export const OUTPUT_CODECS: Record<ParquetCompression, CompressionCodec> = { zstd: 'ZSTD', snappy: 'SNAPPY' };
 /** zstd's level 1, as Arrow (pyarrow) writes zstd by default: the fastest, here faster than snappy too. */
 const OUTPUT_ZSTD_LEVEL = 1;
 
@@ -48,11 +54,14 @@ const OUTPUT_ZSTD_LEVEL = 1;
 export function outputCompressors(): OutputCompressors {
   const zstd = new CCtx();
   let out = new Uint8Array(0);
+  let snappy: ((input: Uint8Array) => Uint8Array) | undefined;
   return {
     ZSTD: (input) => {
       const bound = compressBound(input.byteLength);
       if (out.byteLength < bound) out = new Uint8Array(bound);
       return out.subarray(0, zstd.compress(out, input, OUTPUT_ZSTD_LEVEL));
     },
+    // Built on first use: hysnappy's snappyCompress() would compile its WebAssembly on every page.
+    SNAPPY: (input) => (snappy ??= snappyCompressor())(input),
   };
 }
