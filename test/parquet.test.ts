@@ -35,6 +35,11 @@ async function schemaOf(file: string) {
   return (await parquetMetadataAsync(await asyncBufferFromFile(file))).schema;
 }
 
+/** The compression codecs a file's column chunks use, each once. */
+async function codecsOf(file: string) {
+  return [...new Set((await parquetMetadataAsync(await asyncBufferFromFile(file))).row_groups.flatMap((g) => g.columns.map((c) => c.meta_data!.codec)))];
+}
+
 function best(text: string): { label: string; score: number } {
   return expectedScores(text).reduce((a, b) => (b.score > a.score ? b : a));
 }
@@ -87,8 +92,7 @@ test('zstd Parquet in and out: the export is zstd throughout and another zstd de
   const out = path.join(dir, 'out.parquet');
   const r = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', out, '--batch-size', '16'], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(r.code, 0, r.stderr);
-  const meta = await parquetMetadataAsync(await asyncBufferFromFile(out));
-  assert.deepEqual([...new Set(meta.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data!.codec)))], ['ZSTD']);
+  assert.deepEqual(await codecsOf(out), ['ZSTD']);
   // hyparquet-compressors' zstd is a decoder of its own (JavaScript), not the native one that wrote the file.
   const rows = await readParquet(out);
   assert.equal(rows.length, 900);
@@ -107,11 +111,10 @@ test('--parquet-compression snappy: the run, job files, later exports and the li
   const cols = reviewColumns(300);
   writeReviewsParquet(input, cols, 100, 'ZSTD');
   const env = { HF_INFERENCE_ENDPOINT: s.url };
-  const codecs = async (file: string) => [...new Set((await parquetMetadataAsync(await asyncBufferFromFile(file))).row_groups.flatMap((g) => g.columns.map((c) => c.meta_data!.codec)))];
   const out = path.join(dir, 'out.parquet');
   const r = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', out, '--parquet-compression', 'snappy'], env);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(await codecs(out), ['SNAPPY']);
+  assert.deepEqual(await codecsOf(out), ['SNAPPY']);
   const rows = await readParquet(out);
   assert.deepEqual(rows.map((x) => x.id), cols.id);
   assert.equal(rows[5]!.predicted_label, best(cols.review[5]!.body!).label);
@@ -120,24 +123,24 @@ test('--parquet-compression snappy: the run, job files, later exports and the li
   const checkpoint = path.join(dir, 'out.batchlabel.sqlite');
   const again = path.join(dir, 'again.parquet');
   assert.equal((await runCli(['export', checkpoint, '--output', again], env)).code, 0);
-  assert.deepEqual(await codecs(again), ['SNAPPY']);
+  assert.deepEqual(await codecsOf(again), ['SNAPPY']);
   assert.ok(readFileSync(again).equals(readFileSync(out)), 'the export after the run is the run\'s, byte for byte');
   const zstd = path.join(dir, 'zstd.parquet');
   assert.equal((await runCli(['export', checkpoint, '--output', zstd, '--parquet-compression', 'zstd'], env)).code, 0);
-  assert.deepEqual(await codecs(zstd), ['ZSTD']);
+  assert.deepEqual(await codecsOf(zstd), ['ZSTD']);
   assert.deepEqual((await readParquet(zstd)).map((x) => x.predicted_label), rows.map((x) => x.predicted_label));
 
   const { exportJob } = await import('../src/index.js');
   const fromCode = path.join(dir, 'from-code.parquet');
   await exportJob({ checkpoint, output: fromCode, parquetCompression: 'zstd' });
-  assert.deepEqual(await codecs(fromCode), ['ZSTD']);
+  assert.deepEqual(await codecsOf(fromCode), ['ZSTD']);
   await assert.rejects(exportJob({ checkpoint, output: fromCode, parquetCompression: 'lz4' as 'zstd' }), /parquetCompression` must be one of zstd, snappy, got "lz4"/);
   await assert.rejects(exportJob({ checkpoint, output: path.join(dir, 'x.csv'), parquetCompression: 'snappy' }), /parquetCompression` is for a Parquet output, and this one is CSV/);
 
   const job = path.join(dir, 'job.yaml');
   writeFileSync(job, `input: ${input}\ntextColumn: review.body\nmodel: m\noutput: ${path.join(dir, 'job.parquet')}\nparquetCompression: snappy\n`);
   assert.equal((await runCli(['run', job], env)).code, 0);
-  assert.deepEqual(await codecs(path.join(dir, 'job.parquet')), ['SNAPPY']);
+  assert.deepEqual(await codecsOf(path.join(dir, 'job.parquet')), ['SNAPPY']);
   writeFileSync(job, `input: ${input}\nmodel: m\nparquetCompression: lz4\n`);
   const badJob = await runCli(['run', job], env);
   assert.equal(badJob.code, 1, badJob.stderr);
