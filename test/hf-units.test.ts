@@ -45,7 +45,7 @@ test('waits never exceed the cap', () => {
   assert.ok(w >= 15_000 && w <= 25_000);
 });
 
-test('concurrency limit: once slow start ends, a round trip at 4 in flight re-measures the unloaded latency the cold first round trips overstated', () => {
+test('concurrency limit: once slow start ends, two round trips at 4 in flight re-measure the unloaded latency the cold first round trips overstated', () => {
   const ctx = recordingContext(32);
   const limit = createConcurrencyLimit(ctx.queue, ctx.signal);
   let clock = performance.now();
@@ -67,10 +67,12 @@ test('concurrency limit: once slow start ends, a round trip at 4 in flight re-me
   assert.equal(limit.limit, 4, 'slow start ended (cut to 15): the probe runs at 4');
   for (let i = 0; i < 16; i++) limit.answered({ sentAt: clock - 10, epoch: 0 }, clock);
   assert.equal(limit.limit, 4, 'answers to requests sent before the probe are not its round trip');
+  roundTrip(4, 40); // the machine stalled in this one
+  assert.equal(limit.limit, 4, 'a second round trip at 4');
   roundTrip(4, 15);
   assert.equal(limit.limit, 15, 'the limit from before the probe');
-  // 15 in flight at 30 ms against 15 unloaded is a queue of 7.5 (beta 7.1): cut. Read against the cold
-  // 25 ms it would be 2.5, and the limit would grow.
+  // 15 in flight at 30 ms against 15 unloaded (the better probe round trip) is a queue of 7.5 (beta
+  // 7.1): cut. Read against the cold 25 ms, or the stalled 40, the limit would grow.
   roundTrip(15, 30);
   assert.equal(limit.limit, 14);
   roundTrip(14, 28);

@@ -118,9 +118,9 @@ const REFUSALS_TO_CUT = 2;
  */
 const MIN_QUEUE_DELAY_MS = 5;
 /**
- * Once slow start ends, and then this often, one round trip at PROBE_LIMIT re-measures the server's
- * unloaded latency (BBR's PROBE_RTT). The first round trips run cold: against the loopback server
- * (15 ms a request) they averaged 25–27 ms (JIT, new connections), and a limit held above the
+ * Once slow start ends, and then this often, PROBE_ROUNDS round trips at PROBE_LIMIT re-measure the
+ * server's unloaded latency (BBR's PROBE_RTT). The first round trips run cold: against the loopback
+ * server (15 ms a request) they averaged 25–27 ms (JIT, new connections), and a limit held above the
  * server's width never sees it unloaded again, so that figure stood for the run and hid a queue of 11
  * (the limit held at 19–23 against 8 workers, measured). Later probes follow a server that got slower or
  * faster. At 200 ms a request, a probe every 30 s costs about 1% of the run.
@@ -132,6 +132,12 @@ const PROBE_INTERVAL_MS = 30_000;
  * the rate for nothing.
  */
 const PROBE_LIMIT = 4;
+/**
+ * Round trips in a probe; the better one is the unloaded latency. One round trip of 4 answers is a small
+ * sample: on a machine busy with other work, one stall in it read as an unloaded latency far too high, and
+ * the limit then climbed to 19 against 8 workers, the queue hidden until the next probe (seen in CI).
+ */
+const PROBE_ROUNDS = 2;
 
 /**
  * The concurrency controller. Two signals, as in Netflix's concurrency-limits library:
@@ -177,10 +183,11 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
   let windowCount = 0;
   let refusedInWindow = 0;
   let noLoad = Infinity;
-  /** The lowest round trip since the last probe began: what noLoad becomes when the probe ends. */
-  let noLoadSinceProbe = Infinity;
   /** The limit to go back to while a probe runs. */
   let probingFrom: number | undefined;
+  /** The probe's round trips so far and the best of them: what noLoad becomes when it ends. */
+  let probeRounds = 0;
+  let probeBest = Infinity;
   let nextProbeAt = Infinity;
   /** Answers to requests sent before this (performance.now()) belong to an earlier limit. */
   let countFrom = 0;
@@ -203,12 +210,13 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
   };
   const startProbe = (now: number) => {
     probingFrom = limit;
-    noLoadSinceProbe = Infinity;
+    probeRounds = 0;
+    probeBest = Infinity;
     limit = PROBE_LIMIT;
     restartWindow(now);
   };
-  const endProbe = (windowRtt: number, now: number) => {
-    noLoad = Math.min(noLoadSinceProbe, windowRtt);
+  const endProbe = (now: number) => {
+    noLoad = probeBest;
     limit = probingFrom!;
     probingFrom = undefined;
     nextProbeAt = now + PROBE_INTERVAL_MS;
@@ -218,11 +226,12 @@ export function createConcurrencyLimit(queue: QueueControl, signal: AbortSignal)
     const windowRtt = windowSum / windowCount;
     if (probingFrom !== undefined) {
       resetWindow();
-      endProbe(windowRtt, now);
+      probeBest = Math.min(probeBest, windowRtt);
+      if (++probeRounds < PROBE_ROUNDS) return;
+      endProbe(now);
       return apply();
     }
     noLoad = Math.min(noLoad, windowRtt);
-    noLoadSinceProbe = Math.min(noLoadSinceProbe, windowRtt);
     // A queue lasts; a pause of the event loop or the machine (one slow round trip) does not: the
     // better of the last two round trips is the one read.
     const rtt = Math.min(windowRtt, previousRtt);
