@@ -7,6 +7,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import type { ClassifierContext, Outcome, QueueControl, RetryKind } from '../src/backends/classifier.js';
 import { createHfClassifier } from '../src/backends/hf/index.js';
@@ -30,6 +31,7 @@ interface Drive {
 async function drive(server: HfServer, texts: string[], concurrency: number, overrides: Overrides = {}): Promise<Drive> {
   const queue = new PQueue({ concurrency });
   const controller = new AbortController();
+  setMaxListeners(concurrency * 4 + 16, controller.signal); // as the runner does: every waiting request listens
   const real = queueControl(queue, concurrency, controller.signal);
   const seen: number[] = [];
   let pauses = 0;
