@@ -104,7 +104,7 @@ test('zstd Parquet in and out: the export is zstd throughout and another zstd de
   });
 });
 
-test('--parquet-compression snappy: the run, job files, later exports and the library write snappy; a wrong value or a non-Parquet output is one line', async (t) => {
+test('--parquet-compression: snappy from the run, job files, later exports and the library; gzip and uncompressed from export; a wrong value or a non-Parquet output is one line', async (t) => {
   const s = await server(t);
   const dir = tempDir(t);
   const input = path.join(dir, 'in.parquet');
@@ -129,12 +129,18 @@ test('--parquet-compression snappy: the run, job files, later exports and the li
   assert.equal((await runCli(['export', checkpoint, '--output', zstd, '--parquet-compression', 'zstd'], env)).code, 0);
   assert.deepEqual(await codecsOf(zstd), ['ZSTD']);
   assert.deepEqual((await readParquet(zstd)).map((x) => x.predicted_label), rows.map((x) => x.predicted_label));
+  for (const [name, codec] of [['gzip', 'GZIP'], ['uncompressed', 'UNCOMPRESSED']] as const) {
+    const file = path.join(dir, `${name}.parquet`);
+    assert.equal((await runCli(['export', checkpoint, '--output', file, '--parquet-compression', name], env)).code, 0);
+    assert.deepEqual(await codecsOf(file), [codec]);
+    assert.deepEqual(await readParquet(file), await readParquet(zstd), `${name}: the same rows`);
+  }
 
   const { exportJob } = await import('../src/index.js');
   const fromCode = path.join(dir, 'from-code.parquet');
   await exportJob({ checkpoint, output: fromCode, parquetCompression: 'zstd' });
   assert.deepEqual(await codecsOf(fromCode), ['ZSTD']);
-  await assert.rejects(exportJob({ checkpoint, output: fromCode, parquetCompression: 'lz4' as 'zstd' }), /parquetCompression` must be one of zstd, snappy, got "lz4"/);
+  await assert.rejects(exportJob({ checkpoint, output: fromCode, parquetCompression: 'lz4' as 'zstd' }), /parquetCompression` must be one of zstd, snappy, gzip, uncompressed, got "lz4"/);
   await assert.rejects(exportJob({ checkpoint, output: path.join(dir, 'x.csv'), parquetCompression: 'snappy' }), /parquetCompression` is for a Parquet output, and this one is CSV/);
 
   const job = path.join(dir, 'job.yaml');
@@ -144,7 +150,7 @@ test('--parquet-compression snappy: the run, job files, later exports and the li
   writeFileSync(job, `input: ${input}\nmodel: m\nparquetCompression: lz4\n`);
   const badJob = await runCli(['run', job], env);
   assert.equal(badJob.code, 1, badJob.stderr);
-  assert.match(badJob.stderr, /"parquetCompression" must be one of zstd, snappy, got "lz4"/);
+  assert.match(badJob.stderr, /"parquetCompression" must be one of zstd, snappy, gzip, uncompressed, got "lz4"/);
 
   const csv = await runCli(['run', '--input', input, '--text-column', 'review.body', '--model', 'm', '--output', path.join(dir, 'x.csv'), '--parquet-compression', 'snappy'], env);
   assert.equal(csv.code, 2);

@@ -198,7 +198,7 @@ async function main(): Promise<void> {
           .option('output', { type: 'string', describe: "Output file; - writes it to standard output (CSV or JSONL) [default: the job's output]" })
           .option('output-format', { type: 'string', choices: ['csv', 'jsonl', 'parquet'], describe: "Output format [default: from the output's extension]" })
           .option('output-encoding', { type: 'string', describe: "CSV, JSONL: the text encoding to write (utf-8, utf-16le, windows-1252 …) [default: as in the run, else the input's]" })
-          .option('parquet-compression', { type: 'string', choices: [...PARQUET_COMPRESSIONS], describe: 'Parquet: page compression (snappy for readers without zstd) [default: as in the run, else zstd]' })
+          .option('parquet-compression', { type: 'string', choices: [...PARQUET_COMPRESSIONS], describe: 'Parquet: page compression (snappy or gzip for readers without zstd, uncompressed for none) [default: as in the run, else zstd]' })
           .option('partial', { type: 'boolean', describe: 'Export an unfinished job; unlabeled rows are left blank' })
           .option('shards', { type: 'number', describe: 'Merge the N shards of a job (run --shard I/N) into the export one process would write' })
           .option('push-to-hub', { type: 'string', describe: 'Upload the export with a dataset card to this Hub dataset repo, <owner>/<name>' })

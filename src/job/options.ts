@@ -139,7 +139,7 @@ export interface LabelOptions {
 }
 
 /** A Parquet export's page codecs: zstd (level 1) writes ~0.47 of the text's size and faster than snappy (~0.69), which older readers need. */
-export const PARQUET_COMPRESSIONS = ['zstd', 'snappy'] as const;
+export const PARQUET_COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'uncompressed'] as const;
 export type ParquetCompression = (typeof PARQUET_COMPRESSIONS)[number];
 
 /** Every default that does not depend on other settings; the rest are computed in resolveSettings. */
@@ -237,7 +237,7 @@ export const JOB_OPTIONS: OptionSpec[] = [
   { key: 'output', flag: 'output', type: 'string', group: 'Output', describe: 'Scored CSV/TSV/JSONL/Parquet to write when the run finishes; - writes CSV or JSONL to standard output (format: --output-format, else the input\'s)' },
   { key: 'outputFormat', flag: 'output-format', type: 'string', group: 'Output', choices: ['csv', 'jsonl', 'parquet'], describe: 'Output format', defaultText: "from the output's extension" },
   { key: 'outputEncoding', flag: 'output-encoding', type: 'string', group: 'Output', describe: 'CSV, JSONL output: its text encoding (as --encoding)', defaultText: "the input's" },
-  { key: 'parquetCompression', flag: 'parquet-compression', type: 'string', group: 'Output', choices: [...PARQUET_COMPRESSIONS], describe: 'Parquet output: page compression (snappy for readers without zstd)', defaultText: DEFAULTS.parquetCompression },
+  { key: 'parquetCompression', flag: 'parquet-compression', type: 'string', group: 'Output', choices: [...PARQUET_COMPRESSIONS], describe: 'Parquet output: page compression (snappy or gzip for readers without zstd, uncompressed for none)', defaultText: DEFAULTS.parquetCompression },
   { key: 'pushToHub', flag: 'push-to-hub', type: 'string', group: 'Output', describe: 'Upload the export (Parquet unless --output says otherwise) with a dataset card to this Hub dataset repo, <owner>/<name>' },
   { key: 'private', flag: 'private', type: 'boolean', group: 'Output', describe: 'With --push-to-hub: create the dataset repo private' },
   { key: 'labelColumn', flag: 'label-column', type: 'string', group: 'Output', describe: 'Name of the added label column', defaultText: DEFAULTS.labelColumn },

@@ -40,9 +40,10 @@ export function parquetDecompressors(): Compressors {
 
 /**
  * The export's page codecs by the names users give them. zstd is the default, as polars writes by default;
- * every current Parquet reader takes it. snappy (hysnappy, WebAssembly) is for readers that do not.
+ * every current Parquet reader takes it. snappy (hysnappy, WebAssembly) and gzip (zlib) are for readers
+ * that do not; uncompressed is for a reader, or a disk, that would rather not spend the CPU.
  */
-export const OUTPUT_CODECS: Record<ParquetCompression, CompressionCodec> = { zstd: 'ZSTD', snappy: 'SNAPPY' };
+export const OUTPUT_CODECS: Record<ParquetCompression, CompressionCodec> = { zstd: 'ZSTD', snappy: 'SNAPPY', gzip: 'GZIP', uncompressed: 'UNCOMPRESSED' };
 /** zstd's level 1, as Arrow (pyarrow) writes zstd by default: the fastest, here faster than snappy too. */
 const OUTPUT_ZSTD_LEVEL = 1;
 
@@ -63,5 +64,7 @@ export function outputCompressors(): OutputCompressors {
     },
     // Built on first use: hysnappy's snappyCompress() would compile its WebAssembly on every page.
     SNAPPY: (input) => (snappy ??= snappyCompressor())(input),
+    // zlib's default level 6, as Arrow writes gzip by default.
+    GZIP: (input) => zlib.gzipSync(input),
   };
 }
