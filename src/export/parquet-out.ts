@@ -12,6 +12,7 @@ import type { JobSettings } from '../job/settings.js';
 import type { ParquetCompression } from '../job/options.js';
 import type { InputRow } from '../io/index.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
+import { holdsPreciseTimestamps, storedValue } from '../io/parquet/values.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, type AddedColumns } from './columns.js';
 import type { ExportSummary, OutputFile } from './output-file.js';
@@ -130,7 +131,9 @@ function fromParquet(columns: ParquetColumn[], textColumn: string): OutColumn[] 
   return columns.map((c) =>
     c.name === textColumn && c.schema.length === 1 && c.schema[0]!.type === 'BYTE_ARRAY'
       ? { name: c.name, schema: c.schema, packed: true, value: (row, i) => row.textBytes ?? row.values?.[i] ?? null }
-      : { name: c.name, schema: c.schema, value: (row, i) => row.values?.[i] ?? null },
+      : holdsPreciseTimestamps(c.schema)
+        ? { name: c.name, schema: c.schema, value: (row, i) => storedValue(row.values?.[i] ?? null) }
+        : { name: c.name, schema: c.schema, value: (row, i) => row.values?.[i] ?? null },
   );
 }
 

@@ -8,10 +8,11 @@
  */
 import { parquetRead, parquetSchema, type CompressionCodec, type Compressors, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { parquetHeader, readPage } from 'hyparquet/src/column.js';
-import { convert, DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
+import { convert } from 'hyparquet/src/convert.js';
 import { getTreePath, isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, ColumnMetaData, DataReader, PageHeader } from 'hyparquet/src/types.js';
 import { decompressElsewhere } from './decompress.js';
+import { PARSERS } from './values.js';
 import type { ParquetFile } from './file.js';
 
 /** Where a row group sits: which group of which file, its first row in the file, its rows. */
@@ -75,7 +76,7 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: ()
     if (chunk.file_path) throw new Error('column chunks in other files are not supported');
     const meta = chunk.meta_data;
     // No codecs here: compressed pages are decompressed on the decompression thread.
-    const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: DEFAULT_PARSERS, compressors: {} };
+    const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: PARSERS, utf8: false, compressors: {} };
     cursors[i] = flatColumn(new ChunkBytes(group.file, meta), i === keepBytes ? asBytes(decoder) : decoder);
   });
   if (nested.length) (await nestedColumns(group, skip, compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
@@ -149,7 +150,11 @@ class ChunkBytes {
 /** A page header is far below this (its statistics included); a header that does not fit is read again with more. */
 const HEADER_BYTES = 64 * 1024;
 
-/** A string column as hyparquet decodes it (plain BYTE_ARRAY is text unless told otherwise). */
+/**
+ * A column the run may read its text from as bytes: a string column, or a plain BYTE_ARRAY (older Impala
+ * and Hive wrote strings without the annotation; bytes that are not UTF-8 are then labeled as decoded and
+ * counted in the run's notice of invalid UTF-8).
+ */
 export function isStringColumn(element: SchemaElement): boolean {
   return element.type === 'BYTE_ARRAY' && (element.converted_type === 'UTF8' || element.logical_type?.type === 'STRING' || (element.converted_type === undefined && element.logical_type === undefined));
 }
@@ -294,6 +299,8 @@ async function nestedColumns(group: GroupSlice, skip: number, compressors: Compr
     rowStart: group.fileRowStart + skip,
     rowEnd: group.fileRowStart + group.rows,
     compressors,
+    parsers: PARSERS,
+    utf8: false,
     onComplete: (r) => (rows = r),
   });
   const columns = names.map((_, k) => rows.map((r) => r[k]));

@@ -189,7 +189,13 @@ function textFromBytes(row: InputRow, values: unknown[], index: number, pick: Pi
 }
 
 function fillText(row: InputRow, values: unknown[], pick: Picker, column: string): void {
-  const value = pick(values);
+  let value = pick(values);
+  if (value instanceof Uint8Array) {
+    // A plain BYTE_ARRAY field inside a struct: text as the top-level column's bytes would be.
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    value = utf8.decode(bytes);
+    if (!isUtf8(bytes)) row.invalidUtf8 = true;
+  }
   if (typeof value === 'string') {
     if (isBlank(value)) markEmpty(row, `empty text in column "${column}"`);
     else row.text = value;
@@ -200,7 +206,6 @@ function fillText(row: InputRow, values: unknown[], pick: Picker, column: string
 function describe(value: unknown): string {
   if (typeof value === 'bigint' || typeof value === 'number') return `a number (${String(value)})`;
   if (typeof value === 'boolean') return `a boolean (${String(value)})`;
-  if (value instanceof Uint8Array) return `${value.length} bytes of binary`;
   if (value instanceof Date) return 'a date';
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value}`;

@@ -1,12 +1,90 @@
 /**
+ * Parquet values as the reader decodes them and the exports write them: decoded so that the Parquet export
+ * writes back exactly what the file held (bytes as bytes, timestamps to their unit), and rendered for CSV
+ * and JSON as text a reader of those formats can take.
+ */
+import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
+import type { ParquetParsers } from 'hyparquet/src/types.js';
+import type { SchemaElement } from 'hyparquet';
+
+/** A Parquet DATE: a day, not an instant, so in CSV and JSON it is 2020-01-31 rather than midnight UTC. */
+export class CalendarDate extends Date {
+  override toISOString(): string {
+    const iso = super.toISOString();
+    return iso.slice(0, iso.indexOf('T'));
+  }
+}
+
+/**
+ * A micro- or nanosecond timestamp as the file stores it (a Date holds milliseconds: the export wrote
+ * 05:06:07.123456789 back as 05:06:07.123). Not a Date, so nothing rounds it on the way.
+ */
+export class PreciseTimestamp {
+  constructor(
+    /** Units since the epoch. */
+    readonly ticks: bigint,
+    /** Fraction digits of a second: 6 for microseconds, 9 for nanoseconds. */
+    readonly digits: 6 | 9,
+  ) {}
+
+  /** ISO 8601 with every digit the unit has (2021-03-04T05:06:07.123456Z); the tick count if out of a Date's range. */
+  toISOString(): string {
+    const perSecond = 10n ** BigInt(this.digits);
+    let seconds = this.ticks / perSecond;
+    let fraction = this.ticks % perSecond;
+    if (fraction < 0n) {
+      fraction += perSecond;
+      seconds -= 1n;
+    }
+    const day = new Date(Number(seconds) * 1000);
+    if (Number.isNaN(day.getTime())) return this.ticks.toString();
+    const iso = day.toISOString();
+    return `${iso.slice(0, iso.indexOf('.'))}.${fraction.toString().padStart(this.digits, '0')}Z`;
+  }
+
+  toJSON(): string {
+    return this.toISOString();
+  }
+}
+
+/**
+ * How the reader decodes values: as the export writes them back. Binary (BYTE_ARRAY with no string
+ * annotation: image bytes, hashes) is left as bytes by `utf8: false` beside these; hyparquet's default
+ * decoded it as UTF-8, and every byte above 0x7f came back U+FFFD.
+ */
+export const PARSERS: ParquetParsers = {
+  ...DEFAULT_PARSERS,
+  dateFromDays: (days) => new CalendarDate(days * 86_400_000),
+  timestampFromMicroseconds: (us) => new PreciseTimestamp(BigInt(us), 6),
+  timestampFromNanoseconds: (ns) => new PreciseTimestamp(BigInt(ns), 9),
+};
+
+/** Whether a column's schema elements hold a micro- or nanosecond timestamp (whose values need storedValue). */
+export function holdsPreciseTimestamps(schema: SchemaElement[]): boolean {
+  return schema.some((e) => e.converted_type === 'TIMESTAMP_MICROS' || (e.logical_type?.type === 'TIMESTAMP' && e.logical_type.unit !== 'MILLIS'));
+}
+
+/** A decoded value as the Parquet writer takes it back: precise timestamps as their ticks, inside lists and structs too. */
+export function storedValue(v: unknown): unknown {
+  if (v instanceof PreciseTimestamp) return v.ticks;
+  if (Array.isArray(v)) return v.map(storedValue);
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = storedValue(x);
+    return out;
+  }
+  return v;
+}
+
+/**
  * A decoded Parquet value as JSON can hold it: 64-bit integers as numbers where exact (else as their
- * decimal string), dates as ISO 8601 text, bytes as base64, lists and structs recursively.
+ * decimal string), dates and timestamps as ISO 8601 text, bytes as base64, lists and structs recursively.
  */
 export function plainValue(v: unknown): unknown {
   if (v === undefined || v === null) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date || v instanceof PreciseTimestamp) return v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (Array.isArray(v)) return v.map(plainValue);
   if (typeof v === 'object') {
