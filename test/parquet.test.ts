@@ -315,6 +315,11 @@ test('text values that are not strings are bad rows with a clear error; a missin
   const rows = await readParquet(out);
   assert.deepEqual(rows.map((x) => x.error), [null, 'no text in column "text" (null)', null, null]); // the blank text is skipped, left blank
   assert.equal(rows[2]!.predicted_label, null);
+  const status = await runCli(['status', path.join(dir, 'out.batchlabel.sqlite')]);
+  assert.match(status.stdout, /bad_row: 1\n {4}row 2: no text in column "text" \(null\)\n/, 'a Parquet file has rows, not lines');
+  const report = path.join(dir, 'report.html');
+  assert.equal((await runCli(['report', path.join(dir, 'out.batchlabel.sqlite'), '--output', report])).code, 0);
+  assert.match(readFileSync(report, 'utf8'), /<th class="n">row<\/th><th>id<\/th><th>reason<\/th>/);
 
   const numeric = await runCli(['run', '--input', input, '--text-column', 'n', '--model', 'm', '--output', path.join(dir, 'n.parquet')], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(numeric.code, 4, numeric.stderr);

@@ -1,4 +1,5 @@
 import type { StatusReport } from '../api/status.js';
+import { positionsOf } from '../io/types.js';
 import { duration, num, retriesText } from './format.js';
 
 export function printStatus(r: StatusReport, out: (s: string) => void): void {
@@ -20,9 +21,10 @@ export function printStatus(r: StatusReport, out: (s: string) => void): void {
   }
   if (r.failures.length) {
     out('failures:');
+    const at = positionsOf(r.settings.format as 'csv' | 'jsonl' | 'parquet');
     for (const f of r.failures) {
       out(`  ${f.kind}: ${num(f.count)}`);
-      for (const e of f.examples) out(`    ${e.line !== null ? `line ${e.line}` : ''}${e.id ? ` id ${e.id}` : ''}: ${e.error}`);
+      for (const e of f.examples) out(`    ${e.line !== null ? `${at} ${e.line}` : ''}${e.id ? ` id ${e.id}` : ''}: ${e.error}`);
     }
     out('  (re-attempt them with `batchlabel run … --retry-failed`)');
   }

@@ -38,6 +38,13 @@ export interface InputRow {
   values?: unknown[];
 }
 
+/** What a row's `line` counts, as messages name it: a text file's lines, or a Parquet file's rows (it has no lines). */
+export type Positions = 'line' | 'row';
+
+export function positionsOf(format: 'csv' | 'jsonl' | 'parquet'): Positions {
+  return format === 'parquet' ? 'row' : 'line';
+}
+
 /**
  * Where to start reading: row `ordinal` begins at byte `byte`, on line `line`. A format may give byte and
  * line its own meaning (Parquet: byte is the row group; see io/parquet/read.ts).

@@ -8,6 +8,7 @@ import type { JobSettings } from '../job/settings.js';
 import type { Checkpoint } from '../store/checkpoint.js';
 import { everyLabelScores, labelDistribution, lowestConfidence, scoreSummaries, type LabelCount, type LabelPair, type LabelScoreSpread, type ScoreSummary, type UncertainRow } from '../store/queries.js';
 import type { InputFingerprint } from '../job/fingerprint.js';
+import { positionsOf, type Positions } from '../io/types.js';
 import { readRowTexts } from './row-texts.js';
 
 export interface ReportData {
@@ -23,6 +24,8 @@ export interface ReportData {
     labels: string[];
     /** The settings that shape the results or the speed, as [name, value] for display. */
     settings: [string, string][];
+    /** What a row's `line` counts: the input's lines (CSV, JSONL) or its rows (Parquet, which has no lines). */
+    positions: Positions;
     createdAt: string | null;
   };
   rows: { total: number | null; done: number; failed: number; pending: number | null; truncated: number };
@@ -140,6 +143,7 @@ export function jobOf(settings: JobSettings, labels: string[], identity: Record<
     endpoint: settings.backend === 'hf' ? safeEndpoint(settings.hf.endpoint) : null,
     labels,
     settings: [...settingsShown(settings), ...Object.entries(identity ?? {}).map(([k, v]): [string, string] => [k === 'onnxFile' ? 'onnx file used' : `model ${k}`, v])],
+    positions: positionsOf(settings.format),
     createdAt,
   };
 }

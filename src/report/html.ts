@@ -183,7 +183,7 @@ async function failureSection(d: ReportData): Promise<string> {
   const chart = await barChart(d.failures.map((f) => ({ name: f.kind, value: f.count, text: num(f.count) })), 'rows →', '#ff725c');
   const parts = d.failures.map((f) => {
     const rows = f.examples.map((e) => [e.line === null ? '—' : num(e.line), e.id === null ? '' : escapeHtml(e.id), escapeHtml(e.error)]);
-    return `<h3>${escapeHtml(f.kind)}: ${num(f.count)} rows</h3>${table(['line', 'id', 'reason'], rows, numeric(0))}`;
+    return `<h3>${escapeHtml(f.kind)}: ${num(f.count)} rows</h3>${table([d.job.positions, 'id', 'reason'], rows, numeric(0))}`;
   });
   return `<section id="failures"><h2>Failures</h2>${figure(chart, 'failures by kind')}${parts.join('\n')}
 <p class="note">Re-attempt them with <code>batchlabel run … --retry-failed</code> once the cause is fixed.</p></section>`;
@@ -200,7 +200,7 @@ function lowestSection(d: ReportData): string {
     r.score.toFixed(4),
     r.text === null ? '' : `${escapeHtml(r.text)}${r.chars !== null && r.chars > r.text.length ? ` <span class="note">(${num(r.chars)} characters)</span>` : ''}`,
   ]);
-  const head = ['line', ...(ids ? ['id'] : []), 'label', 'score', 'text'];
+  const head = [d.job.positions, ...(ids ? ['id'] : []), 'label', 'score', 'text'];
   const html = table(head, rows, { 0: 'n', [head.length - 2]: 'n', [head.length - 1]: 'text' });
   return `<section id="lowest"><h2>The ${num(d.lowest.length)} least confident rows</h2>
 <p class="note">Check these first. All of them: <code>batchlabel export … --max-score ${score(Math.min(1, d.lowest.at(-1)!.score + 0.0005))}</code>.</p>
