@@ -5,6 +5,7 @@
  * to the faults. The last soak runs the CLI end to end, so the export is what is checked: every row once,
  * in order, with its own answer.
  */
+import { setMaxListeners } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ interface SoakResult {
 async function soak(server: HfServer, texts: string[], batchSize: number): Promise<SoakResult> {
   const queue = new PQueue({ concurrency: CONCURRENCY });
   const controller = new AbortController();
+  setMaxListeners(CONCURRENCY * 4 + 16, controller.signal); // as the runner does: every waiting request listens
   const real = queueControl(queue, CONCURRENCY, controller.signal);
   let lowestConcurrency = CONCURRENCY;
   let pauses = 0;

@@ -169,6 +169,7 @@ test('a damaged zstd page is the input\'s error, naming the file and the row gro
   writeSync(fd, Buffer.alloc(12, 0xff), 0, 12, end - 12);
   closeSync(fd);
   const from = await openParquet({ path: input, textColumn: 'review.body' }, START);
+  t.after(() => from.close());
   await assert.rejects(async () => {
     for await (const _ of from.rows);
   }, (err: unknown) => err instanceof InputError && err.message.startsWith(`${input}: cannot decode row group 0: `));
@@ -363,6 +364,7 @@ test('a resumed read starts in its row group and never decodes the finished ones
   closeSync(fd);
 
   const from = await openParquet({ path: input, textColumn: 'review.body' }, { ordinal: 650, byte: 3, line: 651 });
+  t.after(() => from.close());
   const got: number[] = [];
   for await (const row of from.rows) {
     assert.equal(row.text, cols.review[row.ordinal]!.body);
@@ -371,6 +373,7 @@ test('a resumed read starts in its row group and never decodes the finished ones
   assert.deepEqual(got, Array.from({ length: 350 }, (_, i) => 650 + i));
 
   const whole = await openParquet({ path: input, textColumn: 'review.body' }, START);
+  t.after(() => whole.close());
   await assert.rejects(async () => {
     for await (const _ of whole.rows);
   }, InputError);

@@ -9,6 +9,7 @@
  * fixed-window quota with the Hub's RateLimit headers, a fixed number of workers (latency grows with
  * load), and a body trickled byte by byte. Binds 127.0.0.1 only.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -515,6 +516,7 @@ export interface RecordedContext extends ClassifierContext {
 /** A context that records every event and queue call; the queue itself is not real (see the soak test for one that is). */
 export function recordingContext(maxConcurrency = 4): RecordedContext {
   const controller = new AbortController();
+  setMaxListeners(maxConcurrency * 4 + 16, controller.signal); // as the runner does: every waiting request listens
   const retries: RecordedContext['retries'] = [];
   const statuses: RecordedContext['statuses'] = [];
   const notices: string[] = [];
