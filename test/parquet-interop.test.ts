@@ -14,6 +14,7 @@ import { CalendarDate, PreciseTimestamp } from '../src/io/parquet/values.js';
 import { PARQUET_COMPRESSIONS } from '../src/job/options.js';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 import { tempDir } from './support/cli.js';
+import { writeInt96Parquet } from './support/parquet-data.js';
 
 type T = Parameters<typeof tempDir>[0] & { after(fn: () => Promise<void> | void): void };
 
@@ -179,4 +180,26 @@ test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit o
   assert.equal(new PreciseTimestamp(-1n, 9).toISOString(), '1969-12-31T23:59:59.999999999Z');
   assert.equal(new PreciseTimestamp(1_614_834_367_000_001n, 6).toISOString(), '2021-03-04T05:06:07.000001Z');
   assert.equal(new PreciseTimestamp(10n ** 25n, 9).toISOString(), (10n ** 25n).toString(), 'past a Date: the count as stored');
+});
+
+test('INT96 timestamps (Spark, Impala) come out as nanosecond INT64 timestamps, to the nanosecond, as pyarrow rewrites them', async (t) => {
+  const dir = tempDir(t);
+  const con = await duckdb(t);
+  const s = await server(t);
+  const input = path.join(dir, 'spark.parquet');
+  const nanos = [1_388_538_123_004_000_123n, null, -1n, 0n];
+  writeInt96Parquet(input, ['a fine film', 'a dull film', 'so-so', 'great'], nanos);
+  const [{ n }] = (await rows(con, `select count(*) n from read_parquet('${input}') where ts is not null`)) as [{ n: string }];
+  assert.equal(n, '3', 'DuckDB reads the INT96 input');
+  const output = path.join(dir, 'out.parquet');
+  const checkpoint = path.join(dir, 'run.sqlite');
+  await label({ input, model: 'm', endpoint: `${s.url}/models/m`, output, checkpoint });
+  const types = await rows(con, `select type, logical_type from parquet_schema('${output}') where name = 'ts'`);
+  assert.deepEqual(types.map((r) => r.type), ['INT64']);
+  assert.match(String(types[0]!.logical_type), /isAdjustedToUTC=0.*NANOS=NanoSeconds/);
+  const back = await rows(con, `select epoch_ns(ts)::varchar ns from read_parquet('${output}')`);
+  assert.deepEqual(back.map((r) => r.ns), nanos.map((x) => (x === null ? null : String(x))));
+  const jsonl = path.join(dir, 'out.jsonl');
+  await exportJob({ checkpoint, output: jsonl });
+  assert.deepEqual(readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { ts: string | null }).ts), ['2014-01-01T01:02:03.004000123Z', null, '1969-12-31T23:59:59.999999999Z', '1970-01-01T00:00:00.000000000Z']);
 });

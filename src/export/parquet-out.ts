@@ -124,17 +124,28 @@ function fileSchema(cols: OutColumn[], added: AddedColumns): SchemaElement[] {
 }
 
 /**
- * Parquet in: the input's schema elements as they are, its decoded values written back; the text column
- * (a top-level string column) from the bytes the reader kept, where it kept them.
+ * Parquet in: the input's schema elements as they are (but INT96), its decoded values written back; the
+ * text column (a top-level string column) from the bytes the reader kept, where it kept them.
  */
 function fromParquet(columns: ParquetColumn[], textColumn: string): OutColumn[] {
-  return columns.map((c) =>
-    c.name === textColumn && c.schema.length === 1 && c.schema[0]!.type === 'BYTE_ARRAY'
-      ? { name: c.name, schema: c.schema, packed: true, value: (row, i) => row.textBytes ?? row.values?.[i] ?? null }
-      : holdsPreciseTimestamps(c.schema)
-        ? { name: c.name, schema: c.schema, value: (row, i) => storedValue(row.values?.[i] ?? null) }
-        : { name: c.name, schema: c.schema, value: (row, i) => row.values?.[i] ?? null },
-  );
+  return columns.map((c) => {
+    const schema = c.schema.map(withoutInt96);
+    if (c.name === textColumn && schema.length === 1 && schema[0]!.type === 'BYTE_ARRAY') {
+      return { name: c.name, schema, packed: true, value: (row, i) => row.textBytes ?? row.values?.[i] ?? null };
+    }
+    if (holdsPreciseTimestamps(schema)) return { name: c.name, schema, value: (row, i) => storedValue(row.values?.[i] ?? null) };
+    return { name: c.name, schema, value: (row, i) => row.values?.[i] ?? null };
+  });
+}
+
+/**
+ * INT96 (the deprecated timestamps of Spark, Impala and Hive) as a nanosecond INT64 timestamp, as pyarrow
+ * reads and writes it back (timestamp[ns], no time zone): hyparquet-writer has no INT96, and the value,
+ * to the nanosecond, is the same.
+ */
+function withoutInt96(e: SchemaElement): SchemaElement {
+  if (e.type !== 'INT96') return e;
+  return { name: e.name, repetition_type: e.repetition_type, type: 'INT64', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'NANOS' } };
 }
 
 /** A string column's values as UTF-8 bytes in one buffer, which moves to the encoder thread without a copy. */
