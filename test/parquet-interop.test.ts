@@ -1,7 +1,7 @@
 /**
  * Parquet against another implementation: DuckDB (its own C++ reader and writer) writes the inputs, in
  * every codec and page layout it has and with the types datasets hold (dates, micro- and nanosecond
- * timestamps, decimals, UUIDs, lists, maps, structs of image bytes), and reads the exports back. Our own
+ * timestamps, decimals of 38 digits, UUIDs, lists, maps, structs of image bytes), and reads the exports back. Our own
  * reader and writer agreeing with each other would not catch a value both get wrong the same way.
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { exportJob, label } from '../src/index.js';
-import { CalendarDate, PreciseTimestamp } from '../src/io/parquet/values.js';
+import { CalendarDate, ExactDecimal, PreciseTimestamp } from '../src/io/parquet/values.js';
 import { PARQUET_COMPRESSIONS } from '../src/job/options.js';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 import { tempDir } from './support/cli.js';
@@ -28,6 +28,7 @@ const TABLE = `select
   (i % 5)::TINYINT as label, (i * 1000)::UINTEGER as u32, (9007199254740000 + i)::BIGINT as views,
   case when i % 11 = 5 then null else i / 8 end::DOUBLE as helpful, i::FLOAT as f32, i % 2 = 0 as verified,
   (i * 1.0123456789)::DECIMAL(38, 10) as price, ((i % 200) * 3.5)::DECIMAL(4, 1) as stars,
+  (i * 1.123456789012345678 - 1000)::DECIMAL(38, 18) as ledger, (i * 100000000000.01)::DECIMAL(18, 2) as cents,
   DATE '1969-12-25' + i::INTEGER as day,
   TIMESTAMP '2021-03-04 05:06:07.123456' + to_microseconds(i * 1001) as at_us,
   make_timestamp_ns(i * 123456789 - 1) as at_ns,
@@ -123,7 +124,7 @@ test('the export in each --parquet-compression: DuckDB reads every row, and filt
   await con.run(`copy (${TABLE}) to '${input}' (format parquet, compression zstd, row_group_size 1000)`);
   const checkpoint = path.join(dir, 'run.sqlite');
   await label({ input, model: 'm', endpoint: `${s.url}/models/m`, output: path.join(dir, 'first.parquet'), checkpoint });
-  const scalar = ['id', 'label', 'u32', 'views', 'helpful', 'f32', 'price', 'stars', 'day', 'at_us', 'at_ns', 'at_tz', 'clock', 'text', 'predicted_score'];
+  const scalar = ['id', 'label', 'u32', 'views', 'helpful', 'f32', 'price', 'stars', 'ledger', 'cents', 'day', 'at_us', 'at_ns', 'at_tz', 'clock', 'text', 'predicted_score'];
   for (const compression of PARQUET_COMPRESSIONS) {
     const output = path.join(dir, `${compression}.parquet`);
     await exportJob({ checkpoint, output, parquetCompression: compression });
@@ -154,7 +155,7 @@ test('the export in each --parquet-compression: DuckDB reads every row, and filt
   }
 });
 
-test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit of their unit, bytes are base64', async (t) => {
+test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit of their unit, decimals too, bytes are base64', async (t) => {
   const dir = tempDir(t);
   const con = await duckdb(t);
   const s = await server(t);
@@ -169,6 +170,8 @@ test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit o
   assert.equal(first.at_ns, '1970-01-01T00:00:00.123456788Z');
   assert.equal(first.at_ms, '2021-03-04T05:06:07.123Z');
   assert.equal(first.raw, Buffer.from([1, 0xff]).toString('base64'));
+  assert.equal(first.stars, 3.5, 'a decimal a double holds exactly is a number');
+  assert.equal(first.ledger, '-998.876543210987654322', 'one a double would round is its exact digits');
   assert.deepEqual(first.image, { bytes: Buffer.from([7]).toString('base64'), path: 'img1.png' });
   assert.deepEqual(first.meta, { title: 't1', when: '1900-01-01T00:00:00.000000001Z' });
   const csv = path.join(dir, 'out.csv');
@@ -177,6 +180,8 @@ test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit o
   assert.ok(line.includes(',1969-12-26,2021-03-04T05:06:07.124457Z,1970-01-01T00:00:00.123456788Z,'), line);
 
   assert.equal(new CalendarDate(-86_400_000).toISOString(), '1969-12-31');
+  assert.deepEqual([new ExactDecimal(-5n, 3).toString(), new ExactDecimal(-5n, 3).plain(), new ExactDecimal(350n, 2).plain(), new ExactDecimal(-0n, 2).plain()], ['-0.005', -0.005, 3.5, 0]);
+  assert.equal(new ExactDecimal(10n ** 30n + 1n, 2).plain(), '10000000000000000000000000000.01');
   assert.equal(new PreciseTimestamp(-1n, 9).toISOString(), '1969-12-31T23:59:59.999999999Z');
   assert.equal(new PreciseTimestamp(1_614_834_367_000_001n, 6).toISOString(), '2021-03-04T05:06:07.000001Z');
   assert.equal(new PreciseTimestamp(10n ** 25n, 9).toISOString(), (10n ** 25n).toString(), 'past a Date: the count as stored');

@@ -12,7 +12,7 @@ import type { JobSettings } from '../job/settings.js';
 import type { ParquetCompression } from '../job/options.js';
 import type { InputRow } from '../io/index.js';
 import type { ParquetColumn } from '../io/parquet/schema.js';
-import { holdsPreciseTimestamps, storedValue } from '../io/parquet/values.js';
+import { needsStoredValues, storedValue } from '../io/parquet/values.js';
 import type { StoredRow } from '../store/checkpoint.js';
 import { checkClash, type AddedColumns } from './columns.js';
 import type { ExportSummary, OutputFile } from './output-file.js';
@@ -133,7 +133,7 @@ function fromParquet(columns: ParquetColumn[], textColumn: string): OutColumn[] 
     if (c.name === textColumn && schema.length === 1 && schema[0]!.type === 'BYTE_ARRAY') {
       return { name: c.name, schema, packed: true, value: (row, i) => row.textBytes ?? row.values?.[i] ?? null };
     }
-    if (holdsPreciseTimestamps(schema)) return { name: c.name, schema, value: (row, i) => storedValue(row.values?.[i] ?? null) };
+    if (needsStoredValues(schema)) return { name: c.name, schema, value: (row, i) => storedValue(row.values?.[i] ?? null) };
     return { name: c.name, schema, value: (row, i) => row.values?.[i] ?? null };
   });
 }

@@ -12,7 +12,7 @@ import { convert } from 'hyparquet/src/convert.js';
 import { getTreePath, isFlatColumn } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, ColumnMetaData, DataReader, PageHeader } from 'hyparquet/src/types.js';
 import { decompressElsewhere } from './decompress.js';
-import { PARSERS } from './values.js';
+import { exactDecimal, isDecimal, PARSERS } from './values.js';
 import type { ParquetFile } from './file.js';
 
 /** Where a row group sits: which group of which file, its first row in the file, its rows. */
@@ -77,7 +77,8 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: ()
     const meta = chunk.meta_data;
     // No codecs here: compressed pages are decompressed on the decompression thread.
     const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: PARSERS, utf8: false, compressors: {} };
-    cursors[i] = flatColumn(new ChunkBytes(group.file, meta), i === keepBytes ? asBytes(decoder) : decoder);
+    const chunkBytes = new ChunkBytes(group.file, meta);
+    cursors[i] = i === keepBytes ? flatColumn(chunkBytes, asBytes(decoder)) : isDecimal(child.element) ? decimalColumn(chunkBytes, decoder) : flatColumn(chunkBytes, decoder);
   });
   if (nested.length) (await nestedColumns(group, skip, compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
@@ -165,6 +166,13 @@ function asBytes(decoder: ColumnDecoder): ColumnDecoder {
   return { ...decoder, element, utf8: false };
 }
 
+/** A DECIMAL column whose values are ExactDecimals: decoded as the raw integers (no DECIMAL annotation), then scaled exactly. */
+function decimalColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
+  const { converted_type: _c, logical_type: _l, ...element } = decoder.element;
+  const scale = decoder.element.scale ?? (decoder.element.logical_type?.type === 'DECIMAL' ? decoder.element.logical_type.scale : 0);
+  return flatColumn(bytes, { ...decoder, element, utf8: false }, (raw) => exactDecimal(raw, scale));
+}
+
 /** A data page read out of the window: its header, its bytes, and its decompression under way elsewhere. */
 interface PageRead {
   header: PageHeader;
@@ -176,7 +184,7 @@ interface PageRead {
  * A flat column chunk's values, one page decoded at a time, the next page's decompression started on the
  * decompression thread when a page is decoded.
  */
-function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
+function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, finish?: (raw: unknown) => unknown): ColumnCursor {
   let dictionary: DecodedArray | undefined;
   let page: DecodedArray = [];
   let at = 0;
@@ -242,7 +250,7 @@ function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
     use(readPage(reader, read.header, d ? fromThread : decoder, dictionary, undefined, 0).data ?? []);
   };
   const usePage = (data: DecodedArray) => {
-    page = data;
+    page = finish ? Array.from(data, finish) : data;
     at = 0;
   };
   /** Loads the next page, from the one read ahead; starts reading the one after. */

@@ -16,6 +16,7 @@ import { openParquetFile, type ParquetFile } from './file.js';
 import { parquetDecompressors } from './codecs.js';
 import { groupRows, isStringColumn, type GroupRows, type RowBatch } from './pages.js';
 import { parquetColumns, type ParquetColumn } from './schema.js';
+import { ExactDecimal, PreciseTimestamp } from './values.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from '../types.js';
 import { markEmpty } from '../types.js';
 
@@ -206,13 +207,15 @@ function fillText(row: InputRow, values: unknown[], pick: Picker, column: string
 function describe(value: unknown): string {
   if (typeof value === 'bigint' || typeof value === 'number') return `a number (${String(value)})`;
   if (typeof value === 'boolean') return `a boolean (${String(value)})`;
-  if (value instanceof Date) return 'a date';
+  if (value instanceof ExactDecimal) return `a number (${value.toString()})`;
+  if (value instanceof Date || value instanceof PreciseTimestamp) return 'a date';
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value}`;
 }
 
 function idText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
+  if (value instanceof ExactDecimal) return value.toString();
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   return undefined;
 }

@@ -48,6 +48,45 @@ export class PreciseTimestamp {
 }
 
 /**
+ * A DECIMAL as the file stores it: the unscaled integer and the scale. hyparquet decodes a DECIMAL to a
+ * double, which holds 15–17 digits: Spark's default DECIMAL(38,18) came back from the export with its last
+ * digits changed (1.123456789012345678 as 1.123456789012345856, read by DuckDB).
+ */
+export class ExactDecimal {
+  constructor(
+    readonly unscaled: bigint,
+    readonly scale: number,
+  ) {}
+
+  /** The decimal's digits, all of them: -12.3400 at scale 4. */
+  toString(): string {
+    const negative = this.unscaled < 0n;
+    const digits = (negative ? -this.unscaled : this.unscaled).toString().padStart(this.scale + 1, '0');
+    const whole = this.scale ? `${digits.slice(0, -this.scale)}.${digits.slice(-this.scale)}` : digits;
+    return negative ? `-${whole}` : whole;
+  }
+
+  /** A number where the double is the decimal exactly as written (3.5, 0.01), else its exact digits as a string. */
+  plain(): number | string {
+    const text = this.toString();
+    const n = Number(text);
+    const trimmed = this.scale ? text.replace(/\.?0+$/, '') : text;
+    return String(n) === (trimmed === '-0' ? '0' : trimmed) ? n : text;
+  }
+}
+
+/** A DECIMAL's unscaled value from what its physical type holds: an int, a bigint, or big-endian two's complement bytes. */
+export function exactDecimal(raw: unknown, scale: number): ExactDecimal | null | undefined {
+  if (raw === null || raw === undefined) return raw;
+  if (typeof raw === 'number' || typeof raw === 'bigint') return new ExactDecimal(BigInt(raw), scale);
+  const bytes = raw as Uint8Array;
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  if (bytes.length && bytes[0]! & 0x80) value -= 1n << BigInt(bytes.length * 8);
+  return new ExactDecimal(value, scale);
+}
+
+/**
  * How the reader decodes values: as the export writes them back. Binary (BYTE_ARRAY with no string
  * annotation: image bytes, hashes) is left as bytes by `utf8: false` beside these; hyparquet's default
  * decoded it as UTF-8, and every byte above 0x7f came back U+FFFD.
@@ -59,14 +98,19 @@ export const PARSERS: ParquetParsers = {
   timestampFromNanoseconds: (ns) => new PreciseTimestamp(BigInt(ns), 9),
 };
 
-/** Whether a column's schema elements hold a micro- or nanosecond timestamp (whose values need storedValue). */
-export function holdsPreciseTimestamps(schema: SchemaElement[]): boolean {
-  return schema.some((e) => e.converted_type === 'TIMESTAMP_MICROS' || (e.logical_type?.type === 'TIMESTAMP' && e.logical_type.unit !== 'MILLIS'));
+/** Whether a column's schema elements hold values the writer takes only through storedValue: precise timestamps, exact decimals. */
+export function needsStoredValues(schema: SchemaElement[]): boolean {
+  return schema.some((e) => e.converted_type === 'TIMESTAMP_MICROS' || (e.logical_type?.type === 'TIMESTAMP' && e.logical_type.unit !== 'MILLIS') || isDecimal(e));
 }
 
-/** A decoded value as the Parquet writer takes it back: precise timestamps as their ticks, inside lists and structs too. */
+export function isDecimal(e: SchemaElement): boolean {
+  return e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL';
+}
+
+/** A decoded value as the Parquet writer takes it back: precise timestamps as their ticks, exact decimals unscaled, inside lists and structs too. */
 export function storedValue(v: unknown): unknown {
   if (v instanceof PreciseTimestamp) return v.ticks;
+  if (v instanceof ExactDecimal) return v.unscaled;
   if (Array.isArray(v)) return v.map(storedValue);
   if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date)) {
     const out: Record<string, unknown> = {};
@@ -77,14 +121,15 @@ export function storedValue(v: unknown): unknown {
 }
 
 /**
- * A decoded Parquet value as JSON can hold it: 64-bit integers as numbers where exact (else as their
- * decimal string), dates and timestamps as ISO 8601 text, bytes as base64, lists and structs recursively.
+ * A decoded Parquet value as JSON can hold it: 64-bit integers and decimals as numbers where exact (else
+ * as their decimal string), dates and timestamps as ISO 8601 text, bytes as base64, lists and structs recursively.
  */
 export function plainValue(v: unknown): unknown {
   if (v === undefined || v === null) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (v instanceof Date || v instanceof PreciseTimestamp) return v.toISOString();
+  if (v instanceof ExactDecimal) return v.plain();
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (Array.isArray(v)) return v.map(plainValue);
   if (typeof v === 'object') {
