@@ -39,7 +39,9 @@ const TABLE = `select
   {'bytes': ('\\x' || lpad(to_hex((i * 7) % 256), 2, '0'))::BLOB, 'path': 'img' || i || '.png'} as image,
   [{'bytes': ('\\x' || lpad(to_hex(i % 256), 2, '0'))::BLOB, 'path': 'p' || i}] as images,
   ('\\x' || lpad(to_hex(i % 256), 2, '0') || '\\xFF')::BLOB as raw,
-  {'title': 't' || i, 'when': TIMESTAMP_NS '1900-01-01 00:00:00.000000001'} as meta,
+  {'title': 't' || i, 'when': TIMESTAMP_NS '1900-01-01 00:00:00.000000001', 'amount': (i * 1.123456789012345678)::DECIMAL(38, 18)} as meta,
+  [(i * 1.123456789012345678)::DECIMAL(38, 18), (-i)::DECIMAL(38, 18)] as amounts,
+  map(['x'], [(i * 1.000000000000000001)::DECIMAL(38, 18)]) as rates,
   map(['a', 'b'], [i, i + 1]) as counts,
   case when i % 3 = 0 then []::VARCHAR[] when i % 3 = 1 then null else ['x', null, 'y'] end as tags
   from range(0, ${ROWS}) t(i)`;
@@ -173,7 +175,9 @@ test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit o
   assert.equal(first.stars, 3.5, 'a decimal a double holds exactly is a number');
   assert.equal(first.ledger, '-998.876543210987654322', 'one a double would round is its exact digits');
   assert.deepEqual(first.image, { bytes: Buffer.from([7]).toString('base64'), path: 'img1.png' });
-  assert.deepEqual(first.meta, { title: 't1', when: '1900-01-01T00:00:00.000000001Z' });
+  assert.deepEqual(first.meta, { title: 't1', when: '1900-01-01T00:00:00.000000001Z', amount: '1.123456789012345678' });
+  assert.deepEqual(first.amounts, ['1.123456789012345678', -1]);
+  assert.deepEqual(first.rates, { x: '1.000000000000000001' });
   const csv = path.join(dir, 'out.csv');
   await exportJob({ checkpoint, output: csv });
   const line = readFileSync(csv, 'utf8').split('\n')[2]!;

@@ -9,10 +9,10 @@
 import { parquetRead, parquetSchema, type CompressionCodec, type Compressors, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { parquetHeader, readPage } from 'hyparquet/src/column.js';
 import { convert } from 'hyparquet/src/convert.js';
-import { getTreePath, isFlatColumn } from 'hyparquet/src/schema.js';
-import type { ColumnDecoder, ColumnMetaData, DataReader, PageHeader } from 'hyparquet/src/types.js';
+import { getTreePath, isFlatColumn, isListLike, isMapLike } from 'hyparquet/src/schema.js';
+import type { ColumnDecoder, ColumnMetaData, DataReader, PageHeader, SchemaTree } from 'hyparquet/src/types.js';
 import { decompressElsewhere } from './decompress.js';
-import { exactDecimal, isDecimal, PARSERS } from './values.js';
+import { decimalScale, exactDecimal, isDecimal, PARSERS, withoutDecimal } from './values.js';
 import type { ParquetFile } from './file.js';
 
 /** Where a row group sits: which group of which file, its first row in the file, its rows. */
@@ -80,7 +80,7 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: ()
     const chunkBytes = new ChunkBytes(group.file, meta);
     cursors[i] = i === keepBytes ? flatColumn(chunkBytes, asBytes(decoder)) : isDecimal(child.element) ? decimalColumn(chunkBytes, decoder) : flatColumn(chunkBytes, decoder);
   });
-  if (nested.length) (await nestedColumns(group, skip, compressors(), metadata, nested.map((i) => top[i]!.element.name))).forEach((c, k) => (cursors[nested[k]!] = c));
+  if (nested.length) (await nestedColumns(group, skip, compressors(), metadata, nested.map((i) => top[i]!))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
   let remaining = group.rows - skip;
   return {
@@ -168,9 +168,8 @@ function asBytes(decoder: ColumnDecoder): ColumnDecoder {
 
 /** A DECIMAL column whose values are ExactDecimals: decoded as the raw integers (no DECIMAL annotation), then scaled exactly. */
 function decimalColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
-  const { converted_type: _c, logical_type: _l, ...element } = decoder.element;
-  const scale = decoder.element.scale ?? (decoder.element.logical_type?.type === 'DECIMAL' ? decoder.element.logical_type.scale : 0);
-  return flatColumn(bytes, { ...decoder, element, utf8: false }, (raw) => exactDecimal(raw, scale));
+  const scale = decimalScale(decoder.element);
+  return flatColumn(bytes, { ...decoder, element: withoutDecimal(decoder.element) }, (raw) => exactDecimal(raw, scale));
 }
 
 /** A data page read out of the window: its header, its bytes, and its decompression under way elsewhere. */
@@ -297,12 +296,18 @@ function startDecompression(h: PageHeader, body: Uint8Array, codec: CompressionC
   return decompressElsewhere(codec, body, h.uncompressed_page_size);
 }
 
-/** The nested columns, assembled by hyparquet for the rows of the group from `skip` on. */
-async function nestedColumns(group: GroupSlice, skip: number, compressors: Compressors, metadata: FileMetaData, names: string[]): Promise<ColumnCursor[]> {
+/**
+ * The nested columns, assembled by hyparquet for the rows of the group from `skip` on. DECIMAL fields are
+ * read as their raw integers (the annotation taken off the schema hyparquet reads) and made ExactDecimals
+ * by the column's schema afterwards, as a top-level DECIMAL column is.
+ */
+async function nestedColumns(group: GroupSlice, skip: number, compressors: Compressors, metadata: FileMetaData, nodes: SchemaTree[]): Promise<ColumnCursor[]> {
+  const names = nodes.map((n) => n.element.name);
+  const decimals = nodes.map(holdsDecimal);
   let rows: unknown[][] = [];
   await parquetRead({
     file: group.file.buffer,
-    metadata,
+    metadata: decimals.includes(true) ? { ...metadata, schema: metadata.schema.map(withoutDecimal) } : metadata,
     columns: names,
     rowStart: group.fileRowStart + skip,
     rowEnd: group.fileRowStart + group.rows,
@@ -311,10 +316,33 @@ async function nestedColumns(group: GroupSlice, skip: number, compressors: Compr
     utf8: false,
     onComplete: (r) => (rows = r),
   });
-  const columns = names.map((_, k) => rows.map((r) => r[k]));
+  const columns = names.map((_, k) => rows.map((r) => (decimals[k] ? exactNested(nodes[k]!, r[k]) : r[k])));
   rows = [];
   return columns.map((values) => {
     let i = 0;
     return { ready: () => undefined, left: () => values.length - i, next: () => values[i++], skip: () => Promise.resolve() };
   });
+}
+
+function holdsDecimal(node: SchemaTree): boolean {
+  return isDecimal(node.element) || node.children.some(holdsDecimal);
+}
+
+/** A nested value read without DECIMAL annotations, its DECIMAL leaves made ExactDecimals by the schema. */
+function exactNested(node: SchemaTree, v: unknown, repeated = node.element.repetition_type === 'REPEATED'): unknown {
+  if (v === null || v === undefined) return v;
+  if (repeated && Array.isArray(v)) return v.map((x) => exactNested(node, x, false));
+  if (!node.children.length) return isDecimal(node.element) ? exactDecimal(v, decimalScale(node.element)) : v;
+  if (isListLike(node)) {
+    const list = node.children[0]!;
+    const item = list.children.length === 1 ? list.children[0]! : list;
+    return (v as unknown[]).map((x) => exactNested(item, x, false));
+  }
+  if (isMapLike(node)) {
+    const value = node.children[0]!.children.find((c) => c.element.name === 'value')!;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, exactNested(value, x)]));
+  }
+  const out: Record<string, unknown> = {};
+  for (const child of node.children) out[child.element.name] = exactNested(child, (v as Record<string, unknown>)[child.element.name]);
+  return out;
 }

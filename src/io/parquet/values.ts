@@ -107,6 +107,17 @@ export function isDecimal(e: SchemaElement): boolean {
   return e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL';
 }
 
+export function decimalScale(e: SchemaElement): number {
+  return e.scale ?? (e.logical_type?.type === 'DECIMAL' ? e.logical_type.scale : 0);
+}
+
+/** The element without its DECIMAL annotation: hyparquet then hands out the raw integers exactDecimal scales. */
+export function withoutDecimal(e: SchemaElement): SchemaElement {
+  if (!isDecimal(e)) return e;
+  const { converted_type: _c, logical_type: _l, ...raw } = e;
+  return raw;
+}
+
 /** A decoded value as the Parquet writer takes it back: precise timestamps as their ticks, exact decimals unscaled, inside lists and structs too. */
 export function storedValue(v: unknown): unknown {
   if (v instanceof PreciseTimestamp) return v.ticks;
