@@ -134,7 +134,8 @@ test('the export in each --parquet-compression: DuckDB reads every row, and filt
     assert.deepEqual(codecs.map((r) => r.compression), [compression.toUpperCase()]);
     assert.deepEqual(await differingColumns(con, path.join(dir, 'first.parquet'), output), [], compression);
     if (compression !== 'zstd') continue;
-    // What a filter finds with the file's statistics (row groups skipped) against the same filter on the input.
+    // What a filter finds with the export's statistics (a group whose bounds exclude the value is skipped)
+    // against the same filter over a plain scan: a LIMIT between keeps DuckDB from pushing the filter down.
     for (const column of scalar) {
       const file = column === 'predicted_score' ? path.join(dir, 'first.parquet') : input;
       // The least and greatest values (where statistics rounded the wrong way would lose rows) and a few between.
@@ -146,7 +147,7 @@ test('the export in each --parquet-compression: DuckDB reads every row, and filt
       for (const { v } of picks) {
         for (const op of ['=', '<', '>=']) {
           const where = `"${column}" ${op} '${String(v).replaceAll("'", "''")}'`;
-          const [want] = await rows(con, `select count(*) n from read_parquet('${file}') where ${where}`);
+          const [want] = await rows(con, `select count(*) n from (select * from read_parquet('${file}') limit 9223372036854775807) where ${where}`);
           const [got] = await rows(con, `select count(*) n from read_parquet('${output}') where ${where}`);
           assert.equal(got!.n, want!.n, `${where}`);
         }
