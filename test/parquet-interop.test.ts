@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { exportJob, label } from '../src/index.js';
-import { CalendarDate, ExactDecimal, PreciseTimestamp } from '../src/io/parquet/values.js';
+import { CalendarDate, ExactDecimal, PreciseTimestamp, TimeOfDay } from '../src/io/parquet/values.js';
 import { PARQUET_COMPRESSIONS } from '../src/job/options.js';
 import { expectedScores, startHfServer, type HfServer } from './support/hf-server.js';
 import { tempDir } from './support/cli.js';
@@ -39,7 +40,7 @@ const TABLE = `select
   {'bytes': ('\\x' || lpad(to_hex((i * 7) % 256), 2, '0'))::BLOB, 'path': 'img' || i || '.png'} as image,
   [{'bytes': ('\\x' || lpad(to_hex(i % 256), 2, '0'))::BLOB, 'path': 'p' || i}] as images,
   ('\\x' || lpad(to_hex(i % 256), 2, '0') || '\\xFF')::BLOB as raw,
-  {'title': 't' || i, 'when': TIMESTAMP_NS '1900-01-01 00:00:00.000000001', 'amount': (i * 1.123456789012345678)::DECIMAL(38, 18)} as meta,
+  {'title': 't' || i, 'when': TIMESTAMP_NS '1900-01-01 00:00:00.000000001', 'amount': (i * 1.123456789012345678)::DECIMAL(38, 18), 'opens': TIME '09:30:00'} as meta,
   [(i * 1.123456789012345678)::DECIMAL(38, 18), (-i)::DECIMAL(38, 18)] as amounts,
   map(['x'], [(i * 1.000000000000000001)::DECIMAL(38, 18)]) as rates,
   map(['a', 'b'], [i, i + 1]) as counts,
@@ -158,7 +159,7 @@ test('the export in each --parquet-compression: DuckDB reads every row, and filt
   }
 });
 
-test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit of their unit, decimals too, bytes are base64', async (t) => {
+test('Parquet to CSV and JSONL: a DATE is its day, a TIME its time of day, timestamps and decimals keep every digit, bytes are base64', async (t) => {
   const dir = tempDir(t);
   const con = await duckdb(t);
   const s = await server(t);
@@ -173,10 +174,11 @@ test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit o
   assert.equal(first.at_ns, '1970-01-01T00:00:00.123456788Z');
   assert.equal(first.at_ms, '2021-03-04T05:06:07.123Z');
   assert.equal(first.raw, Buffer.from([1, 0xff]).toString('base64'));
+  assert.equal(first.clock, '01:02:04.000000', 'a TIME is a time of day, not a count of microseconds');
   assert.equal(first.stars, 3.5, 'a decimal a double holds exactly is a number');
   assert.equal(first.ledger, '-998.876543210987654322', 'one a double would round is its exact digits');
   assert.deepEqual(first.image, { bytes: Buffer.from([7]).toString('base64'), path: 'img1.png' });
-  assert.deepEqual(first.meta, { title: 't1', when: '1900-01-01T00:00:00.000000001Z', amount: '1.123456789012345678' });
+  assert.deepEqual(first.meta, { title: 't1', when: '1900-01-01T00:00:00.000000001Z', amount: '1.123456789012345678', opens: '09:30:00.000000' });
   assert.deepEqual(first.amounts, ['1.123456789012345678', -1]);
   assert.deepEqual(first.rates, { x: '1.000000000000000001' });
   const csv = path.join(dir, 'out.csv');
@@ -184,12 +186,32 @@ test('Parquet to CSV and JSONL: a DATE is its day, timestamps keep every digit o
   const line = readFileSync(csv, 'utf8').split('\n')[2]!;
   assert.ok(line.includes(',1969-12-26,2021-03-04T05:06:07.124457Z,1970-01-01T00:00:00.123456788Z,'), line);
 
+  // TIME_MILLIS, which DuckDB does not write: an INT32 of milliseconds, written back as one.
+  const millis = path.join(dir, 'millis.parquet');
+  parquetWriteFile({
+    filename: millis,
+    schema: [
+      { name: 'root', num_children: 2 },
+      { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'opens', type: 'INT32', converted_type: 'TIME_MILLIS', repetition_type: 'OPTIONAL' },
+    ],
+    columnData: [
+      { name: 'text', data: ['a fine film', 'a dull film'] },
+      { name: 'opens', data: [34_200_123, null] },
+    ],
+  });
+  const millisOut = path.join(dir, 'millis.out.parquet');
+  await label({ input: millis, model: 'm', endpoint: `${s.url}/models/m`, output: millisOut, checkpoint: path.join(dir, 'millis.sqlite') });
+  assert.deepEqual(await rows(con, `select opens::varchar t from read_parquet('${millisOut}')`), [{ t: '09:30:00.123' }, { t: null }]);
+  assert.deepEqual(await rows(con, `select type, converted_type from parquet_schema('${millisOut}') where name = 'opens'`), [{ type: 'INT32', converted_type: 'TIME_MILLIS' }]);
+
   assert.equal(new CalendarDate(-86_400_000).toISOString(), '1969-12-31');
   assert.deepEqual([new ExactDecimal(-5n, 3).toString(), new ExactDecimal(-5n, 3).plain(), new ExactDecimal(350n, 2).plain(), new ExactDecimal(-0n, 2).plain()], ['-0.005', -0.005, 3.5, 0]);
   assert.equal(new ExactDecimal(10n ** 30n + 1n, 2).plain(), '10000000000000000000000000000.01');
   assert.equal(new PreciseTimestamp(-1n, 9).toISOString(), '1969-12-31T23:59:59.999999999Z');
   assert.equal(new PreciseTimestamp(1_614_834_367_000_001n, 6).toISOString(), '2021-03-04T05:06:07.000001Z');
   assert.equal(new PreciseTimestamp(10n ** 25n, 9).toISOString(), (10n ** 25n).toString(), 'past a Date: the count as stored');
+  assert.deepEqual([new TimeOfDay(86_399_999n, 3).toString(), new TimeOfDay(3_723_000_000_001n, 9).toString()], ['23:59:59.999', '01:02:03.000000001']);
 });
 
 test('INT96 timestamps (Spark, Impala) come out as nanosecond INT64 timestamps, to the nanosecond, as pyarrow rewrites them', async (t) => {

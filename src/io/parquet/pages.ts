@@ -12,7 +12,7 @@ import { convert } from 'hyparquet/src/convert.js';
 import { getTreePath, isFlatColumn, isListLike, isMapLike } from 'hyparquet/src/schema.js';
 import type { ColumnDecoder, ColumnMetaData, DataReader, PageHeader, SchemaTree } from 'hyparquet/src/types.js';
 import { decompressElsewhere } from './decompress.js';
-import { decimalScale, exactDecimal, isDecimal, PARSERS, withoutDecimal } from './values.js';
+import { PARSERS, rawValueOf, withoutDecimal } from './values.js';
 import type { ParquetFile } from './file.js';
 
 /** Where a row group sits: which group of which file, its first row in the file, its rows. */
@@ -78,7 +78,10 @@ export async function groupRows(group: GroupSlice, skip: number, compressors: ()
     // No codecs here: compressed pages are decompressed on the decompression thread.
     const decoder: ColumnDecoder = { pathInSchema: meta.path_in_schema, element: child.element, schemaPath: path, type: meta.type, codec: meta.codec, parsers: PARSERS, utf8: false, compressors: {} };
     const chunkBytes = new ChunkBytes(group.file, meta);
-    cursors[i] = i === keepBytes ? flatColumn(chunkBytes, asBytes(decoder)) : isDecimal(child.element) ? decimalColumn(chunkBytes, decoder) : flatColumn(chunkBytes, decoder);
+    const finish = rawValueOf(child.element);
+    if (i === keepBytes) cursors[i] = flatColumn(chunkBytes, asBytes(decoder));
+    else if (finish) cursors[i] = flatColumn(chunkBytes, { ...decoder, element: withoutDecimal(child.element) }, finish);
+    else cursors[i] = flatColumn(chunkBytes, decoder);
   });
   if (nested.length) (await nestedColumns(group, skip, compressors(), metadata, nested.map((i) => top[i]!))).forEach((c, k) => (cursors[nested[k]!] = c));
   await Promise.all(cursors.map((c, i) => (nested.includes(i) ? undefined : c.skip(skip))));
@@ -166,12 +169,6 @@ function asBytes(decoder: ColumnDecoder): ColumnDecoder {
   return { ...decoder, element, utf8: false };
 }
 
-/** A DECIMAL column whose values are ExactDecimals: decoded as the raw integers (no DECIMAL annotation), then scaled exactly. */
-function decimalColumn(bytes: ChunkBytes, decoder: ColumnDecoder): ColumnCursor {
-  const scale = decimalScale(decoder.element);
-  return flatColumn(bytes, { ...decoder, element: withoutDecimal(decoder.element) }, (raw) => exactDecimal(raw, scale));
-}
-
 /** A data page read out of the window: its header, its bytes, and its decompression under way elsewhere. */
 interface PageRead {
   header: PageHeader;
@@ -181,7 +178,7 @@ interface PageRead {
 
 /**
  * A flat column chunk's values, one page decoded at a time, the next page's decompression started on the
- * decompression thread when a page is decoded.
+ * decompression thread when a page is decoded. `finish` makes each decoded value the reader's (rawValueOf).
  */
 function flatColumn(bytes: ChunkBytes, decoder: ColumnDecoder, finish?: (raw: unknown) => unknown): ColumnCursor {
   let dictionary: DecodedArray | undefined;
@@ -298,16 +295,16 @@ function startDecompression(h: PageHeader, body: Uint8Array, codec: CompressionC
 
 /**
  * The nested columns, assembled by hyparquet for the rows of the group from `skip` on. DECIMAL fields are
- * read as their raw integers (the annotation taken off the schema hyparquet reads) and made ExactDecimals
- * by the column's schema afterwards, as a top-level DECIMAL column is.
+ * read as their raw integers (the annotation taken off the schema hyparquet reads); they and TIME fields
+ * are made the reader's values by the column's schema afterwards (rawValueOf), as at the top level.
  */
 async function nestedColumns(group: GroupSlice, skip: number, compressors: Compressors, metadata: FileMetaData, nodes: SchemaTree[]): Promise<ColumnCursor[]> {
   const names = nodes.map((n) => n.element.name);
-  const decimals = nodes.map(holdsDecimal);
+  const raw = nodes.map(holdsRawValues);
   let rows: unknown[][] = [];
   await parquetRead({
     file: group.file.buffer,
-    metadata: decimals.includes(true) ? { ...metadata, schema: metadata.schema.map(withoutDecimal) } : metadata,
+    metadata: raw.includes(true) ? { ...metadata, schema: metadata.schema.map(withoutDecimal) } : metadata,
     columns: names,
     rowStart: group.fileRowStart + skip,
     rowEnd: group.fileRowStart + group.rows,
@@ -316,7 +313,7 @@ async function nestedColumns(group: GroupSlice, skip: number, compressors: Compr
     utf8: false,
     onComplete: (r) => (rows = r),
   });
-  const columns = names.map((_, k) => rows.map((r) => (decimals[k] ? exactNested(nodes[k]!, r[k]) : r[k])));
+  const columns = names.map((_, k) => rows.map((r) => (raw[k] ? finishNested(nodes[k]!, r[k]) : r[k])));
   rows = [];
   return columns.map((values) => {
     let i = 0;
@@ -324,25 +321,25 @@ async function nestedColumns(group: GroupSlice, skip: number, compressors: Compr
   });
 }
 
-function holdsDecimal(node: SchemaTree): boolean {
-  return isDecimal(node.element) || node.children.some(holdsDecimal);
+function holdsRawValues(node: SchemaTree): boolean {
+  return rawValueOf(node.element) !== undefined || node.children.some(holdsRawValues);
 }
 
-/** A nested value read without DECIMAL annotations, its DECIMAL leaves made ExactDecimals by the schema. */
-function exactNested(node: SchemaTree, v: unknown, repeated = node.element.repetition_type === 'REPEATED'): unknown {
+/** A nested value read without DECIMAL annotations, its DECIMAL and TIME leaves made the reader's values by the schema. */
+function finishNested(node: SchemaTree, v: unknown, repeated = node.element.repetition_type === 'REPEATED'): unknown {
   if (v === null || v === undefined) return v;
-  if (repeated && Array.isArray(v)) return v.map((x) => exactNested(node, x, false));
-  if (!node.children.length) return isDecimal(node.element) ? exactDecimal(v, decimalScale(node.element)) : v;
+  if (repeated && Array.isArray(v)) return v.map((x) => finishNested(node, x, false));
+  if (!node.children.length) return rawValueOf(node.element)?.(v) ?? v;
   if (isListLike(node)) {
     const list = node.children[0]!;
     const item = list.children.length === 1 ? list.children[0]! : list;
-    return (v as unknown[]).map((x) => exactNested(item, x, false));
+    return (v as unknown[]).map((x) => finishNested(item, x, false));
   }
   if (isMapLike(node)) {
     const value = node.children[0]!.children.find((c) => c.element.name === 'value')!;
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, exactNested(value, x)]));
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, finishNested(value, x)]));
   }
   const out: Record<string, unknown> = {};
-  for (const child of node.children) out[child.element.name] = exactNested(child, (v as Record<string, unknown>)[child.element.name]);
+  for (const child of node.children) out[child.element.name] = finishNested(child, (v as Record<string, unknown>)[child.element.name]);
   return out;
 }

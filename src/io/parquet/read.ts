@@ -16,7 +16,7 @@ import { openParquetFile, type ParquetFile } from './file.js';
 import { parquetDecompressors } from './codecs.js';
 import { groupRows, isStringColumn, type GroupRows, type RowBatch } from './pages.js';
 import { parquetColumns, type ParquetColumn } from './schema.js';
-import { ExactDecimal, PreciseTimestamp } from './values.js';
+import { ExactDecimal, PreciseTimestamp, TimeOfDay } from './values.js';
 import type { InputRow, ReadPosition, ReaderOptions, RowSource } from '../types.js';
 import { markEmpty } from '../types.js';
 
@@ -209,6 +209,7 @@ function describe(value: unknown): string {
   if (typeof value === 'boolean') return `a boolean (${String(value)})`;
   if (value instanceof ExactDecimal) return `a number (${value.toString()})`;
   if (value instanceof Date || value instanceof PreciseTimestamp) return 'a date';
+  if (value instanceof TimeOfDay) return `a time (${value.toString()})`;
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value}`;
 }

@@ -75,8 +75,47 @@ export class ExactDecimal {
   }
 }
 
+/** A TIME (time of day) as the file stores it: a count of its unit since midnight, shown as 01:02:03.000000. */
+export class TimeOfDay {
+  constructor(
+    readonly ticks: bigint,
+    /** Fraction digits of a second: 3, 6 or 9 for milli-, micro- or nanoseconds. */
+    readonly digits: 3 | 6 | 9,
+  ) {}
+
+  toString(): string {
+    const perSecond = 10n ** BigInt(this.digits);
+    const seconds = Number(this.ticks / perSecond);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const fraction = (this.ticks % perSecond).toString().padStart(this.digits, '0');
+    return `${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}.${fraction}`;
+  }
+}
+
+function timeDigits(e: SchemaElement): 3 | 6 | 9 | undefined {
+  if (e.converted_type === 'TIME_MILLIS') return 3;
+  if (e.converted_type === 'TIME_MICROS') return 6;
+  if (e.logical_type?.type !== 'TIME') return undefined;
+  return e.logical_type.unit === 'MILLIS' ? 3 : e.logical_type.unit === 'MICROS' ? 6 : 9;
+}
+
+/**
+ * How a column's raw values (hyparquet's, with DECIMAL annotations taken off: see withoutDecimal) become
+ * the reader's: ExactDecimal for a DECIMAL, TimeOfDay for a TIME (hyparquet leaves it a bare count);
+ * undefined where hyparquet's own value is kept.
+ */
+export function rawValueOf(e: SchemaElement): ((raw: unknown) => unknown) | undefined {
+  if (isDecimal(e)) {
+    const scale = decimalScale(e);
+    return (raw) => exactDecimal(raw, scale);
+  }
+  const digits = timeDigits(e);
+  if (digits) return (raw) => (raw === null || raw === undefined ? raw : new TimeOfDay(BigInt(raw as number | bigint), digits));
+  return undefined;
+}
+
 /** A DECIMAL's unscaled value from what its physical type holds: an int, a bigint, or big-endian two's complement bytes. */
-export function exactDecimal(raw: unknown, scale: number): ExactDecimal | null | undefined {
+function exactDecimal(raw: unknown, scale: number): ExactDecimal | null | undefined {
   if (raw === null || raw === undefined) return raw;
   if (typeof raw === 'number' || typeof raw === 'bigint') return new ExactDecimal(BigInt(raw), scale);
   const bytes = raw as Uint8Array;
@@ -98,16 +137,16 @@ export const PARSERS: ParquetParsers = {
   timestampFromNanoseconds: (ns) => new PreciseTimestamp(BigInt(ns), 9),
 };
 
-/** Whether a column's schema elements hold values the writer takes only through storedValue: precise timestamps, exact decimals. */
+/** Whether a column's schema elements hold values the writer takes only through storedValue: precise timestamps, decimals, times. */
 export function needsStoredValues(schema: SchemaElement[]): boolean {
-  return schema.some((e) => e.converted_type === 'TIMESTAMP_MICROS' || (e.logical_type?.type === 'TIMESTAMP' && e.logical_type.unit !== 'MILLIS') || isDecimal(e));
+  return schema.some((e) => e.converted_type === 'TIMESTAMP_MICROS' || (e.logical_type?.type === 'TIMESTAMP' && e.logical_type.unit !== 'MILLIS') || rawValueOf(e) !== undefined);
 }
 
-export function isDecimal(e: SchemaElement): boolean {
+function isDecimal(e: SchemaElement): boolean {
   return e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL';
 }
 
-export function decimalScale(e: SchemaElement): number {
+function decimalScale(e: SchemaElement): number {
   return e.scale ?? (e.logical_type?.type === 'DECIMAL' ? e.logical_type.scale : 0);
 }
 
@@ -122,6 +161,7 @@ export function withoutDecimal(e: SchemaElement): SchemaElement {
 export function storedValue(v: unknown): unknown {
   if (v instanceof PreciseTimestamp) return v.ticks;
   if (v instanceof ExactDecimal) return v.unscaled;
+  if (v instanceof TimeOfDay) return v.digits === 3 ? Number(v.ticks) : v.ticks; // TIME_MILLIS is an INT32
   if (Array.isArray(v)) return v.map(storedValue);
   if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date)) {
     const out: Record<string, unknown> = {};
@@ -133,7 +173,7 @@ export function storedValue(v: unknown): unknown {
 
 /**
  * A decoded Parquet value as JSON can hold it: 64-bit integers and decimals as numbers where exact (else
- * as their decimal string), dates and timestamps as ISO 8601 text, bytes as base64, lists and structs recursively.
+ * as their decimal string), dates, times and timestamps as ISO 8601 text, bytes as base64, lists and structs recursively.
  */
 export function plainValue(v: unknown): unknown {
   if (v === undefined || v === null) return null;
@@ -141,6 +181,7 @@ export function plainValue(v: unknown): unknown {
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (v instanceof Date || v instanceof PreciseTimestamp) return v.toISOString();
   if (v instanceof ExactDecimal) return v.plain();
+  if (v instanceof TimeOfDay) return v.toString();
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (Array.isArray(v)) return v.map(plainValue);
   if (typeof v === 'object') {
