@@ -327,6 +327,30 @@ test('text values that are not strings are bad rows with a clear error; a missin
   const nrows = await readParquet(path.join(dir, 'n.parquet'));
   assert.equal(nrows[0]!.error, 'column "n" holds a number (1), not a string');
 
+  // Fixed-length bytes are binary, not text; plain BYTE_ARRAY bytes inside a struct are text, as at the top level.
+  const bytesInput = path.join(dir, 'bytes.parquet');
+  parquetWriteFile({
+    filename: bytesInput,
+    schema: [
+      { name: 'root', num_children: 2 },
+      { name: 'hash', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 4, repetition_type: 'REQUIRED' },
+      { name: 'meta', repetition_type: 'REQUIRED', num_children: 1 },
+      { name: 'note', type: 'BYTE_ARRAY', repetition_type: 'REQUIRED' },
+    ],
+    columnData: [
+      { name: 'hash', data: [new Uint8Array([1, 2, 3, 4])] },
+      { name: 'meta', data: [{ note: new TextEncoder().encode('a fine film') }] },
+    ],
+  });
+  for (const [column, error] of [['hash', 'column "hash" holds 4 bytes of binary, not a string'], ['meta.note', null]] as const) {
+    const file = path.join(dir, `${column}.jsonl`);
+    const run = await runCli(['run', '--input', bytesInput, '--text-column', column, '--model', 'm', '--output', file], { HF_INFERENCE_ENDPOINT: s.url });
+    assert.equal(run.code, error ? 4 : 0, run.stderr);
+    const got = JSON.parse(readFileSync(file, 'utf8')) as { error: string | null; predicted_label: string | null };
+    assert.equal(got.error, error);
+    if (!error) assert.equal(got.predicted_label, best('a fine film').label);
+  }
+
   const missing = await runCli(['run', '--input', input, '--text-column', 'body', '--model', 'm'], { HF_INFERENCE_ENDPOINT: s.url });
   assert.equal(missing.code, 1, missing.stderr);
   assert.match(missing.stderr, /no column "body"\. Columns: "text", "n"\. Pass the right one with --text-column/);

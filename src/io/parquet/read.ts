@@ -9,6 +9,8 @@
  * skipped without being read.
  */
 import { isUtf8 } from 'node:buffer';
+import type { FileMetaData } from 'hyparquet';
+import { getSchemaPath } from 'hyparquet/src/schema.js';
 import { InputError } from '../../errors.js';
 import { isBlank, isBlankUtf8 } from '../blank.js';
 import { getPath } from '../jsonl.js';
@@ -46,12 +48,14 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
     const columns = parquetColumns(opened[0]!.metadata);
     for (const f of opened.slice(1)) checkSameColumns(columns, parquetColumns(f.metadata), opened[0]!.path, f.path);
     const header = columns.map((c) => c.name);
-    const text = columnPicker(header, opts.textColumn, opts.path, '--text-column');
+    const textPlace = columnPlace(header, opts.textColumn, opts.path, '--text-column');
+    const text = columnPicker(textPlace);
+    const bytesAreText = holdsByteArrays(opened[0]!.metadata, header, textPlace);
     // A text column of strings at the top level is read as bytes (a field inside a struct is assembled by hyparquet).
     const at = header.indexOf(opts.textColumn);
     const textIndex = at >= 0 && columns[at]!.schema.length === 1 && isStringColumn(columns[at]!.schema[0]!) ? at : undefined;
     const lazy = opts.lazyText === true && opts.idColumn !== opts.textColumn;
-    const id = opts.idColumn === undefined ? undefined : columnPicker(header, opts.idColumn, opts.path, '--id-column');
+    const id = opts.idColumn === undefined ? undefined : columnPicker(columnPlace(header, opts.idColumn, opts.path, '--id-column'));
     const groups = rowGroups(opened);
     const start = startGroup(groups, from, opts.path);
     let consumed = start < groups.length ? (start > 0 ? groups[start - 1]!.bytesEnd : 0) : (groups.at(-1)?.bytesEnd ?? 0);
@@ -76,7 +80,7 @@ export async function openParquet(opts: ReaderOptions, from: ReadPosition, files
               record: '',
               values,
             };
-            if (textIndex === undefined) fillText(row, values, text, opts.textColumn);
+            if (textIndex === undefined) fillText(row, values, text, opts.textColumn, bytesAreText);
             else textFromBytes(row, values, textIndex, text, lazy, opts.textColumn);
             if (id) row.id = idText(id(values));
             yield row;
@@ -151,16 +155,38 @@ function startGroup(groups: GroupRef[], from: ReadPosition, where: string): numb
 /** Reads a column (or a field inside a struct column, by dotted path) out of a row's values. */
 type Picker = (values: unknown[]) => unknown;
 
-function columnPicker(header: string[], name: string, where: string, flag: string): Picker {
+/** Where `name` is: a column, or the first column its dotted path starts with and the path inside it. */
+interface ColumnPlace {
+  index: number;
+  field?: string;
+}
+
+function columnPlace(header: string[], name: string, where: string, flag: string): ColumnPlace {
   const exact = header.indexOf(name);
-  if (exact >= 0) return (values) => values[exact];
+  if (exact >= 0) return { index: exact };
   const dot = name.indexOf('.');
   for (let cut = dot; cut > 0; cut = name.indexOf('.', cut + 1)) {
     const i = header.indexOf(name.slice(0, cut));
-    const rest = name.slice(cut + 1);
-    if (i >= 0) return (values) => getPath(values[i], rest);
+    if (i >= 0) return { index: i, field: name.slice(cut + 1) };
   }
   throw new InputError(`${where}: no column "${name}". Columns: ${header.map((h) => JSON.stringify(h)).join(', ')}. Pass the right one with ${flag} (a field inside a struct column by dotted path, e.g. meta.body).`);
+}
+
+function columnPicker({ index, field }: ColumnPlace): Picker {
+  return field === undefined ? (values) => values[index] : (values) => getPath(values[index], field);
+}
+
+/**
+ * Whether the place holds BYTE_ARRAY values (strings, or plain bytes older writers used for them), read
+ * as text when they come as bytes; a FIXED_LEN_BYTE_ARRAY is binary, a bad row as text.
+ */
+function holdsByteArrays(metadata: FileMetaData, header: string[], { index, field }: ColumnPlace): boolean {
+  const name = [header[index]!, ...(field === undefined ? [] : field.split('.'))];
+  try {
+    return getSchemaPath(metadata.schema, name).at(-1)!.element.type === 'BYTE_ARRAY';
+  } catch {
+    return false; // a path getPath reads as one key with dots in it: left as it comes
+  }
 }
 
 const utf8 = new TextDecoder();
@@ -174,7 +200,7 @@ const utf8 = new TextDecoder();
  */
 function textFromBytes(row: InputRow, values: unknown[], index: number, pick: Picker, lazy: boolean, column: string): void {
   const b = values[index];
-  if (!(b instanceof Uint8Array)) return fillText(row, values, pick, column);
+  if (!(b instanceof Uint8Array)) return fillText(row, values, pick, column, true);
   const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const valid = isUtf8(bytes);
   if (lazy && valid && !isBlankUtf8(bytes)) {
@@ -183,16 +209,16 @@ function textFromBytes(row: InputRow, values: unknown[], index: number, pick: Pi
     return;
   }
   values[index] = utf8.decode(bytes);
-  fillText(row, values, pick, column);
+  fillText(row, values, pick, column, true);
   if (row.text === undefined) return;
   if (valid) row.textBytes = bytes;
   else row.invalidUtf8 = true;
 }
 
-function fillText(row: InputRow, values: unknown[], pick: Picker, column: string): void {
+/** `bytesAreText`: the place holds BYTE_ARRAY values (holdsByteArrays), so bytes there are text, as the top-level column's are. */
+function fillText(row: InputRow, values: unknown[], pick: Picker, column: string, bytesAreText: boolean): void {
   let value = pick(values);
-  if (value instanceof Uint8Array) {
-    // A plain BYTE_ARRAY field inside a struct: text as the top-level column's bytes would be.
+  if (value instanceof Uint8Array && bytesAreText) {
     const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     value = utf8.decode(bytes);
     if (!isUtf8(bytes)) row.invalidUtf8 = true;
@@ -207,6 +233,7 @@ function fillText(row: InputRow, values: unknown[], pick: Picker, column: string
 function describe(value: unknown): string {
   if (typeof value === 'bigint' || typeof value === 'number') return `a number (${String(value)})`;
   if (typeof value === 'boolean') return `a boolean (${String(value)})`;
+  if (value instanceof Uint8Array) return `${value.length} bytes of binary`;
   if (value instanceof ExactDecimal) return `a number (${value.toString()})`;
   if (value instanceof Date || value instanceof PreciseTimestamp) return 'a date';
   if (value instanceof TimeOfDay) return `a time (${value.toString()})`;
