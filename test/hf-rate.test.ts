@@ -7,8 +7,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
+import { allowListeners } from '../src/core/abort.js';
 import type { ClassifierContext, Outcome, QueueControl, RetryKind } from '../src/backends/classifier.js';
 import { createHfClassifier } from '../src/backends/hf/index.js';
 import { InterruptedError } from '../src/errors.js';
@@ -31,7 +31,7 @@ interface Drive {
 async function drive(server: HfServer, texts: string[], concurrency: number, overrides: Overrides = {}): Promise<Drive> {
   const queue = new PQueue({ concurrency });
   const controller = new AbortController();
-  setMaxListeners(concurrency * 4 + 16, controller.signal); // as the runner does: every waiting request listens
+  allowListeners(controller.signal, concurrency); // as the runner does
   const real = queueControl(queue, concurrency, controller.signal);
   const seen: number[] = [];
   let pauses = 0;

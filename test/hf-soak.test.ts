@@ -5,13 +5,13 @@
  * to the faults. The last soak runs the CLI end to end, so the export is what is checked: every row once,
  * in order, with its own answer.
  */
-import { setMaxListeners } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import PQueue from 'p-queue';
+import { allowListeners } from '../src/core/abort.js';
 import type { ClassifierContext, Outcome, QueueControl, RetryKind } from '../src/backends/classifier.js';
 import { createHfClassifier } from '../src/backends/hf/index.js';
 import { queueControl } from '../src/pipeline/queue-control.js';
@@ -36,7 +36,7 @@ interface SoakResult {
 async function soak(server: HfServer, texts: string[], batchSize: number): Promise<SoakResult> {
   const queue = new PQueue({ concurrency: CONCURRENCY });
   const controller = new AbortController();
-  setMaxListeners(CONCURRENCY * 4 + 16, controller.signal); // as the runner does: every waiting request listens
+  allowListeners(controller.signal, CONCURRENCY); // as the runner does
   const real = queueControl(queue, CONCURRENCY, controller.signal);
   let lowestConcurrency = CONCURRENCY;
   let pauses = 0;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { InterruptedError } from '../errors.js';
 
 /**
@@ -18,4 +19,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Lets up to `concurrency` requests in flight listen on the run's `signal` without Node's "possible
+ * EventTarget memory leak" warning at 11: backends may listen per request (the HF backend once, the hub
+ * download per file), and a waiting retry or quota wait listens too.
+ */
+export function allowListeners(signal: AbortSignal, concurrency: number): void {
+  setMaxListeners(concurrency * 4 + 16, signal);
 }

@@ -4,10 +4,10 @@
  * live stats). Each concern is a module of its own: dedupe.ts, batcher.ts, stop.ts, frontier.ts, and the
  * writer in the store.
  */
-import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { createClassifier } from '../backends/index.js';
 import type { Classifier, ClassifierContext, ClassifierEvents } from '../backends/classifier.js';
+import { allowListeners } from '../core/abort.js';
 import type { Outcome, Prediction, ProgressSink } from '../core/types.js';
 import { CheckpointError } from '../errors.js';
 import { copiesRawRows, writesTextBytes, type ExportSummary, type ExportTarget } from '../export/output-file.js';
@@ -121,8 +121,7 @@ export async function runJob(settings: JobSettings, store: Checkpoint, opts: Run
   };
 
   const abort = new AbortController(); // cancels backend work: fatal error, or drain time is up
-  // Backends may listen per request in flight (the HF backend listens once, the hub download per file).
-  setMaxListeners(settings.concurrency * 4 + 16, abort.signal);
+  allowListeners(abort.signal, settings.concurrency);
   let fatal: unknown;
   const fail = (err: unknown) => {
     if (fatal === undefined && !abort.signal.aborted) {

@@ -9,10 +9,10 @@
  * fixed-window quota with the Hub's RateLimit headers, a fixed number of workers (latency grows with
  * load), and a body trickled byte by byte. Binds 127.0.0.1 only.
  */
-import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { allowListeners } from '../../src/core/abort.js';
 import type { ClassifierContext, QueueControl, RetryKind } from '../../src/backends/classifier.js';
 import type { JobSettings } from '../../src/job/settings.js';
 import { resolveSettings } from '../../src/job/resolve.js';
@@ -516,7 +516,7 @@ export interface RecordedContext extends ClassifierContext {
 /** A context that records every event and queue call; the queue itself is not real (see the soak test for one that is). */
 export function recordingContext(maxConcurrency = 4): RecordedContext {
   const controller = new AbortController();
-  setMaxListeners(maxConcurrency * 4 + 16, controller.signal); // as the runner does: every waiting request listens
+  allowListeners(controller.signal, maxConcurrency); // as the runner does
   const retries: RecordedContext['retries'] = [];
   const statuses: RecordedContext['statuses'] = [];
   const notices: string[] = [];
